@@ -1,0 +1,11 @@
+//! FuRPE core: the SMPL-X body model, rotation maths, cameras, keypoint
+//! formats and (later) the networks, on Burn. Compiles natively and for
+//! `wasm32-unknown-unknown`; the trainer and the browser both build on it.
+
+pub mod camera;
+pub mod io;
+pub mod keypoints;
+pub mod mesh;
+pub mod npz;
+pub mod rotation;
+pub mod smplx;
