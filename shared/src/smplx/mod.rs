@@ -8,3 +8,5 @@ pub mod mannequin;
 pub mod params;
 
 pub use data::SmplxData;
+pub use layer::{Smplx, SmplxConfig, SmplxInput, SmplxOutput};
+pub use params::{Batching, ParamWidths, SmplxParams};

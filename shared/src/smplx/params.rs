@@ -1,1 +1,319 @@
-//! (in progress)
+//! SMPL-X parameters on the host: the JSON format shared with the reference
+//! package's argument names, and the left/right flip used by augmentation.
+
+use serde_json::{Map, Value};
+
+/// Parameter names in the reference package, in the order they are stored.
+pub const PARAM_NAMES: [&str; 10] = [
+    "betas",
+    "expression",
+    "global_orient",
+    "body_pose",
+    "jaw_pose",
+    "leye_pose",
+    "reye_pose",
+    "left_hand_pose",
+    "right_hand_pose",
+    "transl",
+];
+
+/// A batch of SMPL-X parameters; every field holds one row per body.
+///
+/// Hand poses are relative to the model's mean hand (the reference package's
+/// convention) and hold 45 axis-angle values or `num_pca_comps` PCA
+/// coefficients, depending on how the model layer is configured.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SmplxParams {
+    pub betas: Vec<Vec<f32>>,
+    pub expression: Vec<Vec<f32>>,
+    pub global_orient: Vec<Vec<f32>>,
+    pub body_pose: Vec<Vec<f32>>,
+    pub jaw_pose: Vec<Vec<f32>>,
+    pub leye_pose: Vec<Vec<f32>>,
+    pub reye_pose: Vec<Vec<f32>>,
+    pub left_hand_pose: Vec<Vec<f32>>,
+    pub right_hand_pose: Vec<Vec<f32>>,
+    pub transl: Vec<Vec<f32>>,
+}
+
+/// What a parameter JSON file held: one body (flat arrays) or a batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Batching {
+    Single,
+    Batch,
+}
+
+/// Row lengths a parameter set must have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamWidths {
+    pub betas: usize,
+    pub expression: usize,
+    /// 45 for axis-angle hands, the number of PCA components otherwise.
+    pub hand: usize,
+}
+
+impl Default for ParamWidths {
+    fn default() -> Self {
+        Self {
+            betas: 10,
+            expression: 10,
+            hand: 45,
+        }
+    }
+}
+
+impl SmplxParams {
+    /// All-zero parameters for `batch` bodies (the mean body in the rest pose,
+    /// with the mean hand pose unless the layer uses a flat hand mean).
+    pub fn zeros(batch: usize, widths: ParamWidths) -> Self {
+        let rows = |n: usize| vec![vec![0.0; n]; batch];
+        Self {
+            betas: rows(widths.betas),
+            expression: rows(widths.expression),
+            global_orient: rows(3),
+            body_pose: rows(63),
+            jaw_pose: rows(3),
+            leye_pose: rows(3),
+            reye_pose: rows(3),
+            left_hand_pose: rows(widths.hand),
+            right_hand_pose: rows(widths.hand),
+            transl: rows(3),
+        }
+    }
+
+    pub fn batch_size(&self) -> usize {
+        self.global_orient.len()
+    }
+
+    pub fn field(&self, name: &str) -> Option<&Vec<Vec<f32>>> {
+        Some(match name {
+            "betas" => &self.betas,
+            "expression" => &self.expression,
+            "global_orient" => &self.global_orient,
+            "body_pose" => &self.body_pose,
+            "jaw_pose" => &self.jaw_pose,
+            "leye_pose" => &self.leye_pose,
+            "reye_pose" => &self.reye_pose,
+            "left_hand_pose" => &self.left_hand_pose,
+            "right_hand_pose" => &self.right_hand_pose,
+            "transl" => &self.transl,
+            _ => return None,
+        })
+    }
+
+    fn field_mut(&mut self, name: &str) -> Option<&mut Vec<Vec<f32>>> {
+        Some(match name {
+            "betas" => &mut self.betas,
+            "expression" => &mut self.expression,
+            "global_orient" => &mut self.global_orient,
+            "body_pose" => &mut self.body_pose,
+            "jaw_pose" => &mut self.jaw_pose,
+            "leye_pose" => &mut self.leye_pose,
+            "reye_pose" => &mut self.reye_pose,
+            "left_hand_pose" => &mut self.left_hand_pose,
+            "right_hand_pose" => &mut self.right_hand_pose,
+            "transl" => &mut self.transl,
+            _ => return None,
+        })
+    }
+
+    /// Parses the reference package's names as JSON: flat arrays for one
+    /// body, arrays of arrays for a batch; a missing key means zeros.
+    /// `betas` and `expression` may be shorter than `widths` (zero-padded,
+    /// which leaves the body unchanged) but not longer. Errors name `source`
+    /// (the file), the key, and the shape found and expected.
+    pub fn from_json(
+        text: &str,
+        source: &str,
+        widths: ParamWidths,
+    ) -> Result<(Self, Batching), String> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("{source}: not valid JSON: {e}"))?;
+        let object = value.as_object().ok_or_else(|| {
+            format!("{source}: expected a JSON object with SMPL-X parameter keys")
+        })?;
+        if let Some(unknown) = object.keys().find(|k| !PARAM_NAMES.contains(&k.as_str())) {
+            return Err(format!(
+                "{source}: unknown key '{unknown}' (expected some of {PARAM_NAMES:?})"
+            ));
+        }
+        let batching = if object.values().any(|v| {
+            v.as_array()
+                .is_some_and(|a| a.first().is_some_and(Value::is_array))
+        }) {
+            Batching::Batch
+        } else {
+            Batching::Single
+        };
+        let mut rows_by_key: Vec<(&str, Vec<Vec<f32>>)> = Vec::new();
+        for (key, value) in object {
+            rows_by_key.push((key.as_str(), parse_rows(value, batching, source, key)?));
+        }
+        let batch = match batching {
+            Batching::Single => 1,
+            Batching::Batch => rows_by_key.first().map_or(1, |(_, r)| r.len()),
+        };
+        let mut params = Self::zeros(batch, widths);
+        for (key, rows) in rows_by_key {
+            if rows.len() != batch {
+                return Err(format!(
+                    "{source}: key '{key}' has {} rows, but other keys have {batch} (one row per body)",
+                    rows.len()
+                ));
+            }
+            let width = params
+                .field(key)
+                .map_or(0, |f| f.first().map_or(0, Vec::len));
+            let may_be_shorter = matches!(key, "betas" | "expression");
+            for row in &rows {
+                let ok = row.len() == width || (may_be_shorter && row.len() < width);
+                if !ok {
+                    let hint = if key.ends_with("hand_pose") && width == 45 {
+                        " (45 axis-angle values; for PCA coefficients pass --num-pca-comps N)"
+                    } else if key.ends_with("hand_pose") {
+                        " (the number of PCA components given by --num-pca-comps)"
+                    } else if may_be_shorter {
+                        " or fewer"
+                    } else {
+                        ""
+                    };
+                    return Err(format!(
+                        "{source}: key '{key}' has rows of length {}, expected {width}{hint}",
+                        row.len()
+                    ));
+                }
+            }
+            if let Some(field) = params.field_mut(key) {
+                for (dst, src) in field.iter_mut().zip(rows) {
+                    dst[..src.len()].copy_from_slice(&src);
+                }
+            }
+        }
+        Ok((params, batching))
+    }
+
+    /// Serialises with the reference package's names (flat for `Single`).
+    pub fn to_json(&self, batching: Batching) -> Value {
+        let mut map = Map::new();
+        for name in PARAM_NAMES {
+            let rows = self.field(name).cloned().unwrap_or_default();
+            let value = match batching {
+                Batching::Single => rows
+                    .into_iter()
+                    .next()
+                    .map(Value::from)
+                    .unwrap_or(Value::Null),
+                Batching::Batch => Value::from(rows),
+            };
+            map.insert(name.to_string(), value);
+        }
+        Value::Object(map)
+    }
+
+    /// The mirror image of each body about the model's sagittal (x = 0)
+    /// plane: left and right joints swap and each axis-angle (x, y, z)
+    /// becomes (x, −y, −z) (reference/smplx-tables.md §G). Hands must be in
+    /// the 45-value axis-angle form. `transl` x is negated, which mirrors the
+    /// whole body when the model's rest skeleton is symmetric.
+    pub fn flipped(&self) -> Self {
+        let mirror =
+            |v: &[f32]| -> Vec<f32> { v.chunks(3).flat_map(|c| [c[0], -c[1], -c[2]]).collect() };
+        let mut out = self.clone();
+        for b in 0..self.batch_size() {
+            out.global_orient[b] = mirror(&self.global_orient[b]);
+            out.jaw_pose[b] = mirror(&self.jaw_pose[b]);
+            out.leye_pose[b] = mirror(&self.reye_pose[b]);
+            out.reye_pose[b] = mirror(&self.leye_pose[b]);
+            out.left_hand_pose[b] = mirror(&self.right_hand_pose[b]);
+            out.right_hand_pose[b] = mirror(&self.left_hand_pose[b]);
+            let body = &self.body_pose[b];
+            out.body_pose[b] = BODY_FLIP_PERMUTATION
+                .iter()
+                .flat_map(|&src| mirror(&body[src * 3..src * 3 + 3]))
+                .collect();
+            out.transl[b][0] = -self.transl[b][0];
+        }
+        out
+    }
+}
+
+/// `body_pose` joint i of the flipped body takes joint `BODY_FLIP_PERMUTATION[i]`
+/// of the original (body joints 1..=21 numbered from 0).
+pub const BODY_FLIP_PERMUTATION: [usize; 21] = [
+    1, 0, 2, 4, 3, 5, 7, 6, 8, 10, 9, 11, 13, 12, 14, 16, 15, 18, 17, 20, 19,
+];
+
+fn parse_rows(
+    value: &Value,
+    batching: Batching,
+    source: &str,
+    key: &str,
+) -> Result<Vec<Vec<f32>>, String> {
+    let bad = |what: &str| format!("{source}: key '{key}': {what}");
+    let array = value
+        .as_array()
+        .ok_or_else(|| bad("expected an array of numbers"))?;
+    let parse_row = |row: &Value| -> Result<Vec<f32>, String> {
+        let row = row
+            .as_array()
+            .ok_or_else(|| bad("expected every row to be an array of numbers (a batch)"))?;
+        row.iter()
+            .map(|x| {
+                let x = x.as_f64().ok_or_else(|| bad("expected numbers"))?;
+                if x.is_finite() {
+                    Ok(x as f32)
+                } else {
+                    Err(bad("non-finite value"))
+                }
+            })
+            .collect()
+    };
+    match batching {
+        Batching::Single => Ok(vec![parse_row(value)?]),
+        Batching::Batch => array.iter().map(parse_row).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn single_and_batch_json() {
+        let w = ParamWidths::default();
+        let (p, b) =
+            SmplxParams::from_json(r#"{"betas": [1, 2], "transl": [0, 0, 1]}"#, "p.json", w)
+                .unwrap();
+        assert_eq!(b, Batching::Single);
+        assert_eq!(p.betas[0][..3], [1.0, 2.0, 0.0]);
+        assert_eq!(p.body_pose[0].len(), 63);
+        let (p, b) = SmplxParams::from_json(
+            r#"{"jaw_pose": [[0.1,0,0],[0.2,0,0],[0,0,0]]}"#,
+            "p.json",
+            w,
+        )
+        .unwrap();
+        assert_eq!((b, p.batch_size()), (Batching::Batch, 3));
+        let err = SmplxParams::from_json(r#"{"body_pose": [1, 2]}"#, "p.json", w).unwrap_err();
+        assert!(
+            err.contains("p.json") && err.contains("'body_pose'") && err.contains("63"),
+            "{err}"
+        );
+        let err = SmplxParams::from_json(r#"{"left_hand_pose": [1, 2, 3, 4, 5, 6]}"#, "p.json", w)
+            .unwrap_err();
+        assert!(err.contains("--num-pca-comps"), "{err}");
+        let err = SmplxParams::from_json(r#"{"pose": [1]}"#, "p.json", w).unwrap_err();
+        assert!(err.contains("unknown key 'pose'"), "{err}");
+    }
+
+    #[test]
+    fn flip_is_an_involution_and_swaps_sides() {
+        let mut p = SmplxParams::zeros(1, ParamWidths::default());
+        p.body_pose[0][0..3].copy_from_slice(&[0.1, 0.2, 0.3]); // left hip
+        p.left_hand_pose[0][0] = 0.5;
+        let f = p.flipped();
+        assert_eq!(f.body_pose[0][3..6], [0.1, -0.2, -0.3]); // now the right hip
+        assert_eq!(f.right_hand_pose[0][0], 0.5);
+        assert_eq!(f.flipped(), p);
+    }
+}
