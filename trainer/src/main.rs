@@ -1,1 +1,45 @@
-fn main() {}
+//! `furpe`: FuRPE from the command line.
+
+mod backend;
+mod bench;
+mod body;
+mod demo;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "furpe",
+    version,
+    about = "FuRPE: full-body (SMPL-X) reconstruction learned from part experts"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// The SMPL-X body model: write the stand-in mannequin, pose bodies.
+    #[command(subcommand)]
+    Body(body::BodyCommand),
+    /// Benchmarks (see BENCHMARKS.md).
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+    /// The main job on the embedded defaults (currently: the mannequin and a
+    /// posed sequence of meshes; grows into the full pipeline).
+    Demo(demo::DemoArgs),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Body(c) => body::run(c),
+        Command::Bench(c) => bench::run(c),
+        Command::Demo(a) => demo::run(a),
+    };
+    if let Err(error) = result {
+        eprintln!("error: {error:#}");
+        std::process::exit(1);
+    }
+}

@@ -125,7 +125,10 @@ impl<B: Backend> SmplxInput<B> {
         let up = |rows: &Vec<Vec<f32>>| {
             let width = rows.first().map_or(0, Vec::len);
             let flat: Vec<f32> = rows.iter().flatten().copied().collect();
-            Tensor::<B, 2>::from_data(TensorData::new(flat, [rows.len(), width]), device)
+            Tensor::<B, 2>::from_data(
+                TensorData::new(flat, [rows.len(), width]).convert::<B::FloatElem>(),
+                device,
+            )
         };
         Self {
             betas: up(&params.betas),
@@ -531,7 +534,11 @@ impl<B: Backend> Smplx<B> {
 }
 
 fn float2<B: Backend>(values: &[f32], shape: [usize; 2], device: &B::Device) -> Tensor<B, 2> {
-    Tensor::from_data(TensorData::new(values.to_vec(), shape), device)
+    // Convert so an f64 (or f16) backend computes in its own precision.
+    Tensor::from_data(
+        TensorData::new(values.to_vec(), shape).convert::<B::FloatElem>(),
+        device,
+    )
 }
 
 fn int1<B: Backend>(values: &[usize], device: &B::Device) -> Tensor<B, 1, Int> {

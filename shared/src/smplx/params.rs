@@ -46,10 +46,15 @@ pub enum Batching {
 /// Row lengths a parameter set must have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParamWidths {
+    /// Rows shorter than these are zero-padded to them.
     pub betas: usize,
     pub expression: usize,
     /// 45 for axis-angle hands, the number of PCA components otherwise.
     pub hand: usize,
+    /// Longer rows are accepted up to these (the model file's shape and
+    /// expression spaces); the field then widens to its longest row.
+    pub max_betas: usize,
+    pub max_expression: usize,
 }
 
 impl Default for ParamWidths {
@@ -58,6 +63,8 @@ impl Default for ParamWidths {
             betas: 10,
             expression: 10,
             hand: 45,
+            max_betas: 10,
+            max_expression: 10,
         }
     }
 }
@@ -153,6 +160,21 @@ impl SmplxParams {
             Batching::Single => 1,
             Batching::Batch => rows_by_key.first().map_or(1, |(_, r)| r.len()),
         };
+        let longest = |name: &str| {
+            rows_by_key
+                .iter()
+                .filter(|(k, _)| *k == name)
+                .flat_map(|(_, rows)| rows.iter().map(Vec::len))
+                .max()
+                .unwrap_or(0)
+        };
+        let widths = ParamWidths {
+            betas: widths.betas.max(longest("betas").min(widths.max_betas)),
+            expression: widths
+                .expression
+                .max(longest("expression").min(widths.max_expression)),
+            ..widths
+        };
         let mut params = Self::zeros(batch, widths);
         for (key, rows) in rows_by_key {
             if rows.len() != batch {
@@ -173,7 +195,7 @@ impl SmplxParams {
                     } else if key.ends_with("hand_pose") {
                         " (the number of PCA components given by --num-pca-comps)"
                     } else if may_be_shorter {
-                        " or fewer"
+                        " or fewer (the model file's limit)"
                     } else {
                         ""
                     };

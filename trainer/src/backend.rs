@@ -1,0 +1,53 @@
+//! Compute backends the `furpe` binary was built with, chosen at run time.
+//!
+//! Backends are cargo features (`ndarray` default, `wgpu`, `cuda`). Commands
+//! are written once, generic over Burn's `Backend`, and run through
+//! [`with_backend`].
+
+use burn::tensor::backend::Backend;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BackendKind {
+    /// CPU, pure Rust (burn-ndarray).
+    Ndarray,
+    /// GPU through wgpu (Vulkan, Metal, DX12; lavapipe on CPU-only machines).
+    Wgpu,
+    /// NVIDIA GPU through CUDA (kernels compiled at run time by NVRTC).
+    Cuda,
+}
+
+impl BackendKind {
+    /// The fastest backend compiled in: cuda, then wgpu, then ndarray.
+    pub fn best_available() -> Self {
+        if cfg!(feature = "cuda") {
+            Self::Cuda
+        } else if cfg!(feature = "wgpu") {
+            Self::Wgpu
+        } else {
+            Self::Ndarray
+        }
+    }
+}
+
+/// A job that can run on any backend.
+pub trait BackendJob {
+    type Output;
+    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<Self::Output>;
+}
+
+/// Runs `job` on the chosen backend, or says how to build one that is missing.
+pub fn with_backend<J: BackendJob>(kind: BackendKind, job: J) -> anyhow::Result<J::Output> {
+    match kind {
+        #[cfg(feature = "ndarray")]
+        BackendKind::Ndarray => job.run::<burn::backend::NdArray<f32>>(Default::default()),
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => job.run::<burn::backend::Wgpu>(Default::default()),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => job.run::<burn::backend::Cuda>(Default::default()),
+        #[allow(unreachable_patterns)]
+        other => anyhow::bail!(
+            "this furpe binary was built without the {other:?} backend; rebuild with `cargo build --release -p furpe-trainer --features {}`",
+            format!("{other:?}").to_lowercase()
+        ),
+    }
+}

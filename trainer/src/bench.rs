@@ -1,0 +1,116 @@
+//! `furpe bench …`: timings recorded in BENCHMARKS.md. Speed is measured
+//! here, never asserted in tests.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::tensor::backend::Backend;
+use furpe::smplx::{ParamWidths, SmplxConfig, SmplxInput, SmplxParams};
+
+use crate::backend::{with_backend, BackendJob, BackendKind};
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// SMPL-X forward pass (vertices + 144 joints) at several batch sizes.
+    Body(BodyBench),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BodyBench {
+    /// Model file; default: the embedded mannequin (same counts as SMPL-X).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Batch sizes, comma separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,32,256")]
+    pub batch: Vec<usize>,
+    /// Minimum timed iterations per batch size.
+    #[arg(long, default_value_t = 10)]
+    pub iters: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
+    pub backend: BackendKind,
+}
+
+pub fn run(command: BenchCommand) -> anyhow::Result<()> {
+    match command {
+        BenchCommand::Body(args) => with_backend(args.backend, args),
+    }
+}
+
+impl BackendJob for BodyBench {
+    type Output = ();
+    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<()> {
+        let model = crate::body::load_model(self.model.as_deref())?;
+        let layer = SmplxConfig::new().init::<B>(&model, &device)?;
+        println!(
+            "SMPL-X forward ({} vertices, 144 joints), backend {:?}",
+            model.num_vertices(),
+            self.backend
+        );
+        println!(
+            "{:>6} {:>12} {:>12} {:>14}",
+            "batch", "median ms", "min ms", "bodies/s"
+        );
+        let mut rows = Vec::new();
+        for &batch in &self.batch {
+            let params = bench_params(batch);
+            let run_once = || {
+                let out = layer.forward(SmplxInput::from_params(&params, &device));
+                // Reading back forces lazy and asynchronous backends to finish.
+                let _ = out.vertices.into_data();
+                let _ = out.joints.into_data();
+            };
+            run_once();
+            run_once();
+            let mut times = Vec::new();
+            let start = Instant::now();
+            while times.len() < self.iters
+                || (start.elapsed().as_secs_f64() < 2.0 && times.len() < 1000)
+            {
+                let t = Instant::now();
+                run_once();
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            times.sort_by(f64::total_cmp);
+            let median = times[times.len() / 2];
+            println!(
+                "{batch:>6} {median:>12.3} {:>12.3} {:>14.1}",
+                times[0],
+                batch as f64 / median * 1e3
+            );
+            rows.push(serde_json::json!({"batch": batch, "median_ms": median, "min_ms": times[0], "iters": times.len()}));
+        }
+        if let Some(path) = &self.json {
+            furpe::io::write_bytes_atomic(path, serde_json::to_string_pretty(&rows)?.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+/// Moderate, deterministic poses (the same for every run).
+fn bench_params(batch: usize) -> SmplxParams {
+    let mut params = SmplxParams::zeros(batch, ParamWidths::default());
+    let mut state = 0x2545F4914F6CDD1Du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    for b in 0..batch {
+        for row in [
+            &mut params.betas[b],
+            &mut params.expression[b],
+            &mut params.global_orient[b],
+            &mut params.body_pose[b],
+            &mut params.jaw_pose[b],
+            &mut params.left_hand_pose[b],
+            &mut params.right_hand_pose[b],
+        ] {
+            row.iter_mut().for_each(|x| *x = next());
+        }
+    }
+    params
+}
