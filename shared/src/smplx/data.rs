@@ -55,7 +55,6 @@ pub struct SmplxData {
     pub note: Option<String>,
 }
 
-/// Which shape space a file carries.
 impl SmplxData {
     pub fn num_vertices(&self) -> usize {
         self.v_template.len() / 3
@@ -101,6 +100,14 @@ impl SmplxData {
     fn read<R: Read + Seek>(npz: &mut NpzArchive<R>) -> Result<Self, NpzError> {
         let v_template = npz.read_f32("v_template", &[None, Some(3)])?;
         let v = v_template.shape[0];
+        let needed = super::joints::VERTEX_JOINT_IDS.iter().max().map_or(0, |m| m + 1);
+        if v < needed {
+            return Err(npz_bad(
+                npz,
+                "v_template",
+                format!("{v} vertices; the SMPL-X layout has 10475 (the vertex joints need at least {needed})"),
+            ));
+        }
         let faces_raw = npz.read_i64("f", &[None, Some(3)])?;
         if let Some(&bad) = faces_raw.data.iter().find(|&&i| i < 0 || i as usize >= v) {
             return Err(npz_bad(
