@@ -3,6 +3,7 @@
 //! `wasm32-unknown-unknown`; the trainer and the browser both build on it.
 
 pub mod camera;
+pub mod dataset;
 pub mod io;
 pub mod keypoints;
 pub mod mesh;

@@ -100,7 +100,10 @@ impl SmplxData {
     fn read<R: Read + Seek>(npz: &mut NpzArchive<R>) -> Result<Self, NpzError> {
         let v_template = npz.read_f32("v_template", &[None, Some(3)])?;
         let v = v_template.shape[0];
-        let needed = super::joints::VERTEX_JOINT_IDS.iter().max().map_or(0, |m| m + 1);
+        let needed = super::joints::VERTEX_JOINT_IDS
+            .iter()
+            .max()
+            .map_or(0, |m| m + 1);
         if v < needed {
             return Err(npz_bad(
                 npz,

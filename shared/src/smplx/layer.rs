@@ -545,3 +545,62 @@ fn int1<B: Backend>(values: &[usize], device: &B::Device) -> Tensor<B, 1, Int> {
     let v: Vec<i64> = values.iter().map(|&i| i as i64).collect();
     Tensor::from_data(TensorData::new(v, [values.len()]), device)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smplx::{mannequin::mannequin, ParamWidths};
+    use burn::backend::NdArray;
+    type B = NdArray<f32>;
+
+    /// Skeleton joint that mirrors each of the 55 joints.
+    fn mirror_joint(j: usize) -> usize {
+        match j {
+            1 | 4 | 7 | 10 | 13 | 16 | 18 | 20 | 23 => j + 1,
+            2 | 5 | 8 | 11 | 14 | 17 | 19 | 21 | 24 => j - 1,
+            25..=39 => j + 15,
+            40..=54 => j - 15,
+            _ => j,
+        }
+    }
+
+    #[test]
+    fn flipped_parameters_mirror_the_skeleton() {
+        let model = mannequin();
+        let device = Default::default();
+        let layer = SmplxConfig::new().init::<B>(&model, &device).unwrap();
+        let mut p = SmplxParams::zeros(1, ParamWidths::default());
+        let mut x = 0.37f32;
+        for row in [
+            &mut p.global_orient[0],
+            &mut p.body_pose[0],
+            &mut p.jaw_pose[0],
+            &mut p.left_hand_pose[0],
+            &mut p.right_hand_pose[0],
+            &mut p.betas[0],
+            &mut p.transl[0],
+        ] {
+            for v in row.iter_mut() {
+                x = (x * 7.13 + 0.31).fract();
+                *v = x - 0.5;
+            }
+        }
+        let joints = |params: &SmplxParams| {
+            let out = layer.forward(SmplxInput::from_params(params, &device));
+            out.joints.into_data().to_vec::<f32>().unwrap()
+        };
+        let (a, b) = (joints(&p), joints(&p.flipped()));
+        for j in 0..NUM_JOINTS {
+            let m = mirror_joint(j);
+            let want = [-a[m * 3], a[m * 3 + 1], a[m * 3 + 2]];
+            for c in 0..3 {
+                assert!(
+                    (b[j * 3 + c] - want[c]).abs() < 1e-4,
+                    "joint {j} axis {c}: {} vs {}",
+                    b[j * 3 + c],
+                    want[c]
+                );
+            }
+        }
+    }
+}
