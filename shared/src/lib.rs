@@ -8,5 +8,7 @@ pub mod io;
 pub mod keypoints;
 pub mod mesh;
 pub mod npz;
+#[cfg(feature = "render")]
+pub mod render;
 pub mod rotation;
 pub mod smplx;

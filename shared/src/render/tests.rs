@@ -1,0 +1,305 @@
+//! Renderer tests. The GPU ones need a wgpu adapter; without one they fail
+//! with the message of [`RenderError::NoAdapter`] (CI installs lavapipe).
+
+use super::*;
+use crate::rotation::host::axis_angle_to_matrix;
+
+const W: u32 = 64;
+const H: u32 = 48;
+
+fn camera() -> PinholeCamera {
+    PinholeCamera {
+        focal: [60.0, 60.0],
+        center: [31.5, 23.5],
+        rotation: axis_angle_to_matrix([0.0; 3]),
+        translation: [0.0; 3],
+    }
+}
+
+fn renderer() -> OffscreenRenderer {
+    OffscreenRenderer::new(W, H).unwrap_or_else(|e| panic!("render tests need a GPU adapter: {e}"))
+}
+
+struct Tri {
+    p: [[f32; 3]; 3],
+    color: [f32; 3],
+}
+
+struct OwnedMesh {
+    positions: Vec<[f32; 3]>,
+    normals: Vec<[f32; 3]>,
+    colors: Vec<[f32; 3]>,
+    triangles: Vec<[u32; 3]>,
+}
+
+fn mesh_of(tris: &[Tri]) -> OwnedMesh {
+    let positions: Vec<[f32; 3]> = tris.iter().flat_map(|t| t.p).collect();
+    let colors: Vec<[f32; 3]> = tris.iter().flat_map(|t| [t.color; 3]).collect();
+    let triangles: Vec<[u32; 3]> = (0..tris.len() as u32)
+        .map(|i| [3 * i, 3 * i + 1, 3 * i + 2])
+        .collect();
+    let normals = vertex_normals(&positions, &triangles);
+    OwnedMesh {
+        positions,
+        normals,
+        colors,
+        triangles,
+    }
+}
+
+fn render(
+    r: &mut OffscreenRenderer,
+    tris: &[Tri],
+    background: Background,
+    lighting: Lighting,
+) -> Frame {
+    let mesh = mesh_of(tris);
+    let scene = Scene {
+        view: View::new(camera(), W, H),
+        lighting,
+        background,
+        mesh: Some(MeshData {
+            positions: &mesh.positions,
+            normals: &mesh.normals,
+            colors: &mesh.colors,
+            triangles: &mesh.triangles,
+        }),
+    };
+    r.render(&scene)
+        .unwrap_or_else(|e| panic!("render failed: {e}"))
+}
+
+/// Signed distance (pixels) of `q` inside the projected triangle, negative outside.
+fn inside_margin(tri: &Tri, q: [f64; 2]) -> f64 {
+    let cam = camera();
+    let p: Vec<[f64; 2]> = tri
+        .p
+        .iter()
+        .map(|v| cam.project(v.map(f64::from)).expect("in front"))
+        .collect();
+    let area =
+        (p[1][0] - p[0][0]) * (p[2][1] - p[0][1]) - (p[1][1] - p[0][1]) * (p[2][0] - p[0][0]);
+    (0..3)
+        .map(|i| {
+            let (a, b) = (p[i], p[(i + 1) % 3]);
+            let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
+            area.signum() * ((b[0] - a[0]) * (q[1] - a[1]) - (b[1] - a[1]) * (q[0] - a[0])) / len
+        })
+        .fold(f64::INFINITY, f64::min)
+}
+
+fn rgb(c: [f32; 3]) -> [u8; 3] {
+    c.map(|x| (x * 255.0).round() as u8)
+}
+
+fn close(a: [u8; 4], b: [u8; 3], tol: u8) -> bool {
+    (0..3).all(|k| a[k].abs_diff(b[k]) <= tol)
+}
+
+#[test]
+fn render_triangle_pixels_take_mesh_colour_outside_background() {
+    let mut r = renderer();
+    // Off-centre and asymmetric, so a flipped axis would show.
+    let tri = Tri {
+        p: [[-0.6, -0.5, 2.0], [0.1, -0.6, 2.0], [-0.5, 0.3, 2.0]],
+        color: [0.9, 0.1, 0.2],
+    };
+    let bg = [0.1, 0.3, 0.8];
+    let frame = render(
+        &mut r,
+        std::slice::from_ref(&tri),
+        Background::Color(bg),
+        Lighting::flat(),
+    );
+    let (mut inside, mut outside) = (0, 0);
+    for y in 0..H as i64 {
+        for x in 0..W as i64 {
+            let m = inside_margin(&tri, [x as f64, y as f64]);
+            let px = frame.pixel(x, y).expect("in image");
+            if m > 0.75 {
+                assert!(
+                    close(px, rgb(tri.color), 1),
+                    "pixel ({x},{y}) inside is {px:?}"
+                );
+                assert!(frame.covered(x, y));
+                inside += 1;
+            } else if m < -0.75 {
+                assert!(close(px, rgb(bg), 1), "pixel ({x},{y}) outside is {px:?}");
+                assert!(!frame.covered(x, y));
+                outside += 1;
+            }
+        }
+    }
+    assert!(
+        inside > 100 && outside > 1000,
+        "{inside} inside, {outside} outside"
+    );
+    // The depth buffer gives the triangle's distance back in metres.
+    let c = camera().project([-0.33, -0.27, 2.0]).expect("in front");
+    let d = frame
+        .depth_at(c[0].round() as i64, c[1].round() as i64)
+        .expect("in image");
+    let z = View::new(camera(), W, H).linear_depth(d).expect("covered");
+    assert!((z - 2.0).abs() < 1e-3, "depth {z}");
+}
+
+#[test]
+fn render_hides_a_mesh_behind_another() {
+    let mut r = renderer();
+    let near = Tri {
+        p: [[-0.4, -0.4, 2.0], [0.4, -0.4, 2.0], [0.0, 0.4, 2.0]],
+        color: [1.0, 0.0, 0.0],
+    };
+    let far = Tri {
+        p: [[-1.2, -1.0, 3.0], [1.2, -1.0, 3.0], [0.0, 1.2, 3.0]],
+        color: [0.0, 1.0, 0.0],
+    };
+    // Both submission orders: the depth test decides, not the drawing order.
+    for tris in [[&near, &far], [&far, &near]] {
+        let tris: Vec<Tri> = tris
+            .iter()
+            .map(|t| Tri {
+                p: t.p,
+                color: t.color,
+            })
+            .collect();
+        let frame = render(&mut r, &tris, Background::Color([0.0; 3]), Lighting::flat());
+        let center = camera().project([0.0, 0.0, 2.0]).expect("in front");
+        let px = frame
+            .pixel(center[0].round() as i64, center[1].round() as i64)
+            .expect("in image");
+        assert!(close(px, [255, 0, 0], 1), "near triangle hidden: {px:?}");
+        // Inside the far triangle, outside the near one.
+        let side = camera().project([0.0, 0.8, 3.0]).expect("in front");
+        let px = frame
+            .pixel(side[0].round() as i64, side[1].round() as i64)
+            .expect("in image");
+        assert!(close(px, [0, 255, 0], 1), "far triangle missing: {px:?}");
+    }
+}
+
+#[test]
+fn render_background_image_and_lambert_shading() {
+    let mut r = renderer();
+    let bg: Vec<u8> = (0..W * H)
+        .flat_map(|i| [(i % W * 4) as u8, (i / W * 5) as u8, 77, 255])
+        .collect();
+    // Faces the camera (normal along -z); the light shines from the camera.
+    let tri = Tri {
+        p: [[-0.3, -0.3, 2.0], [0.3, -0.3, 2.0], [0.0, 0.3, 2.0]],
+        color: [0.8, 0.6, 0.4],
+    };
+    let lighting = Lighting {
+        ambient: [0.25; 3],
+        lights: [
+            Light {
+                direction: [0.0, 0.0, -1.0],
+                color: [0.5; 3],
+            },
+            Light {
+                direction: [0.0, 0.0, 1.0], // behind the surface: no effect
+                color: [1.0; 3],
+            },
+        ],
+    };
+    let frame = render(
+        &mut r,
+        std::slice::from_ref(&tri),
+        Background::Image {
+            rgba: &bg,
+            width: W,
+            height: H,
+        },
+        lighting,
+    );
+    let center = camera().project([0.0, -0.1, 2.0]).expect("in front");
+    let px = frame
+        .pixel(center[0].round() as i64, center[1].round() as i64)
+        .expect("in image");
+    assert!(
+        close(px, rgb(tri.color.map(|c| c * 0.75)), 1),
+        "shaded {px:?}"
+    );
+    for (x, y) in [(0, 0), (W as i64 - 1, 3), (5, H as i64 - 1)] {
+        let i = ((y * W as i64 + x) * 4) as usize;
+        let want = [bg[i], bg[i + 1], bg[i + 2]];
+        assert!(
+            close(frame.pixel(x, y).expect("in image"), want, 0),
+            "background at ({x},{y})"
+        );
+    }
+}
+
+#[test]
+fn render_is_reusable_and_rejects_bad_input() {
+    let mut r = renderer();
+    let tri = Tri {
+        p: [[-0.3, -0.3, 2.0], [0.3, -0.3, 2.0], [0.0, 0.3, 2.0]],
+        color: [0.5, 0.5, 0.5],
+    };
+    let a = render(
+        &mut r,
+        std::slice::from_ref(&tri),
+        Background::Color([0.0; 3]),
+        Lighting::flat(),
+    );
+    let b = render(
+        &mut r,
+        std::slice::from_ref(&tri),
+        Background::Color([0.0; 3]),
+        Lighting::flat(),
+    );
+    assert_eq!(a, b);
+    let scene = Scene {
+        view: View::new(camera(), W, H),
+        lighting: Lighting::flat(),
+        background: Background::Image {
+            rgba: &[0; 12],
+            width: 2,
+            height: 2,
+        },
+        mesh: None,
+    };
+    assert!(r.render(&scene).is_err());
+    let bad = Scene {
+        view: View::new(camera(), W + 1, H),
+        background: Background::Color([0.0; 3]),
+        ..scene
+    };
+    assert!(r.render(&bad).unwrap_err().to_string().contains("target"));
+}
+
+#[test]
+fn render_helpers_normals_parts_overlay_downsample() {
+    let n = vertex_normals(
+        &[[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+        &[[0, 1, 2]],
+    );
+    assert_eq!(n, vec![[0.0, 0.0, 1.0]; 3]);
+
+    let weights = [0.1, 0.7, 0.2, 0.5, 0.25, 0.25];
+    assert_eq!(dominant_joints(&weights, 3), vec![1, 0]);
+
+    let mut img = vec![0u8; 32 * 32 * 4];
+    let mut kp = vec![[0.0f32; 3]; crate::keypoints::NUM_OPENPOSE137];
+    kp[1] = [10.0, 10.0, 0.9];
+    kp[8] = [10.0, 25.0, 0.9];
+    kp[30] = [20.0, 5.0, 0.0]; // zero confidence: not drawn
+    draw_keypoints(&mut img, 32, 32, &kp, 0.0);
+    let at = |x: usize, y: usize| img[(y * 32 + x) * 4..(y * 32 + x) * 4 + 3].to_vec();
+    assert_eq!(at(10, 10), keypoint_color(1).to_vec());
+    assert_ne!(at(10, 18), vec![0, 0, 0], "limb neck–hip drawn");
+    assert_eq!(at(20, 5), vec![0, 0, 0]);
+
+    let frame = Frame {
+        width: 2,
+        height: 2,
+        rgba: vec![
+            0, 0, 0, 255, 100, 100, 100, 255, 200, 200, 200, 255, 100, 100, 100, 255,
+        ],
+        depth: vec![1.0, 0.5, 1.0, 1.0],
+    };
+    let small = frame.downsampled(2);
+    assert_eq!(small.rgba, vec![100, 100, 100, 255]);
+    assert_eq!(small.depth, vec![0.5]);
+}
