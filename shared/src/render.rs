@@ -1110,14 +1110,23 @@ impl Default for Outfit {
     }
 }
 
-impl Outfit {
-    /// One colour per vertex of `model`, from each vertex's dominant skinning
-    /// joint (the part it moves with) and, for hair, its rest position.
-    pub fn vertex_colors(&self, model: &SmplxData) -> Vec<[f32; 3]> {
-        let dominant = dominant_joints(&model.weights, NUM_JOINTS);
-        let rest = |j: usize| -> [f32; 3] {
+/// Which body part each vertex of a model belongs to, for colouring: its
+/// dominant skinning joint (the part it moves with) and its rest position.
+/// Computed once per model.
+#[derive(Debug, Clone)]
+pub struct BodyParts {
+    dominant: Vec<usize>,
+    rest: Vec<[f32; 3]>,
+    head: [f32; 3],
+    eye_level: f32,
+    head_height: f32,
+}
+
+impl BodyParts {
+    pub fn new(model: &SmplxData) -> Self {
+        let v = model.num_vertices();
+        let rest_joint = |j: usize| -> [f32; 3] {
             // Rest joint j = row j of the regressor · template.
-            let v = model.num_vertices();
             let row = &model.j_regressor[j * v..(j + 1) * v];
             let mut p = [0f32; 3];
             for (i, &w) in row.iter().enumerate().filter(|(_, w)| **w != 0.0) {
@@ -1125,17 +1134,35 @@ impl Outfit {
             }
             p
         };
-        let head = rest(idx::HEAD);
-        let eyes = rest(idx::LEFT_EYE_SMPLHF);
-        let eye_level = eyes[1];
-        let head_height = (eye_level - head[1]).abs().max(0.02);
-        dominant
+        let head = rest_joint(idx::HEAD);
+        let eye_level = rest_joint(idx::LEFT_EYE_SMPLHF)[1];
+        Self {
+            dominant: dominant_joints(&model.weights, NUM_JOINTS),
+            rest: model
+                .v_template
+                .chunks_exact(3)
+                .map(|c| [c[0], c[1], c[2]])
+                .collect(),
+            head,
+            eye_level,
+            head_height: (eye_level - head[1]).abs().max(0.02),
+        }
+    }
+
+    /// The dominant skinning joint of each vertex.
+    pub fn dominant(&self) -> &[usize] {
+        &self.dominant
+    }
+}
+
+impl Outfit {
+    /// One colour per vertex of the model `parts` was made from.
+    pub fn vertex_colors(&self, parts: &BodyParts) -> Vec<[f32; 3]> {
+        parts
+            .dominant
             .iter()
-            .enumerate()
-            .map(|(v, &j)| {
-                let p = [0, 1, 2].map(|k| model.v_template[v * 3 + k]);
-                self.part_color(j, p, head, eye_level, head_height)
-            })
+            .zip(&parts.rest)
+            .map(|(&j, &p)| self.part_color(j, p, parts.head, parts.eye_level, parts.head_height))
             .collect()
     }
 

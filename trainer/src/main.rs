@@ -4,6 +4,7 @@ mod backend;
 mod bench;
 mod body;
 mod demo;
+mod synth;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,11 @@ enum Command {
     /// The main job on the embedded defaults (currently: the mannequin and a
     /// posed sequence of meshes; grows into the full pipeline).
     Demo(demo::DemoArgs),
+    /// The synthetic world: render random people in random scenes and write a
+    /// dataset with exact SMPL-X ground truth and OpenPose-137 keypoints from
+    /// SimulatedOpenPose, a SIMULATED detector (keypoint_source
+    /// "simulated-openpose"; not the real OpenPose).
+    Synth(synth::SynthArgs),
 }
 
 fn main() {
@@ -37,6 +43,7 @@ fn main() {
         Command::Body(c) => body::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Demo(a) => demo::run(a),
+        Command::Synth(a) => synth::run(a),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
