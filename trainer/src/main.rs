@@ -4,6 +4,7 @@ mod backend;
 mod bench;
 mod body;
 mod demo;
+mod import;
 
 use clap::{Parser, Subcommand};
 
@@ -26,6 +27,9 @@ enum Command {
     /// Benchmarks (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Import images with OpenPose JSON, or ExPose curated fits, as a dataset.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
     /// The main job on the embedded defaults (currently: the mannequin and a
     /// posed sequence of meshes; grows into the full pipeline).
     Demo(demo::DemoArgs),
@@ -37,6 +41,7 @@ fn main() {
         Command::Body(c) => body::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Demo(a) => demo::run(a),
+        Command::Import(c) => import::run(c),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
