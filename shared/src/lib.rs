@@ -8,5 +8,7 @@ pub mod io;
 pub mod keypoints;
 pub mod mesh;
 pub mod npz;
+pub mod pseudo;
 pub mod rotation;
+pub mod selection;
 pub mod smplx;

@@ -5,6 +5,7 @@ mod bench;
 mod body;
 mod demo;
 mod import;
+mod select;
 
 use clap::{Parser, Subcommand};
 
@@ -30,6 +31,9 @@ enum Command {
     /// Import images with OpenPose JSON, or ExPose curated fits, as a dataset.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// FuRPE's three-step selection of pseudo labels (keypoint confidence,
+    /// invalid expert output, reprojection error).
+    Select(select::SelectArgs),
     /// The main job on the embedded defaults (currently: the mannequin and a
     /// posed sequence of meshes; grows into the full pipeline).
     Demo(demo::DemoArgs),
@@ -42,6 +46,7 @@ fn main() {
         Command::Bench(c) => bench::run(c),
         Command::Demo(a) => demo::run(a),
         Command::Import(c) => import::run(c),
+        Command::Select(a) => select::run(a),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
