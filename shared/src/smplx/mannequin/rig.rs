@@ -506,10 +506,18 @@ pub fn head_fraction(p: V3) -> f64 {
     smoothstep(jaw_line - 0.012, jaw_line + 0.012, p.y)
 }
 
-/// Head, with the lower lip, chin and jaw partly on the jaw joint.
+/// Head, with the lower lip, chin and jaw on the jaw joint.
 fn head_weights(p: V3) -> Weights {
-    let below_lips = smoothstep(face::MOUTH_Y + 0.001, face::MOUTH_Y - 0.006, p.y);
-    let front = smoothstep(-0.025, 0.02, p.z);
-    let jaw = below_lips * front * 0.9;
-    mix(&one(idx::HEAD), &one(idx::JAW), jaw)
+    mix(&one(idx::HEAD), &one(idx::JAW), 0.95 * jaw_fraction(p))
+}
+
+/// How much of the head moves with the lower jaw: below the line between
+/// the lips (a sharp parting there), and beyond the mouth's corners below
+/// the jaw bone's upper edge, which climbs and softens toward the ear.
+pub fn jaw_fraction(p: V3) -> f64 {
+    let beside = (p.x.abs() - face::MOUTH_CORNER.x).max(0.0);
+    let edge = face::MOUTH_Y + 0.7 * beside;
+    let soft = 0.004 + 0.5 * beside;
+    let below = smoothstep(edge + 0.2 * soft + 0.001, edge - soft, p.y);
+    below * smoothstep(-0.045, 0.0, p.z)
 }
