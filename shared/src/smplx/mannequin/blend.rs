@@ -234,7 +234,7 @@ pub fn pose_dirs(p: V3, n: V3, part: Part, sk: &Skeleton, out: &mut [f64]) {
     if part == Part::Leg {
         // Knee bends about x; the crease is behind (-z).
         let knee = j[idx::LEFT_KNEE];
-        let amount = 0.012 * gauss((p.y - knee.y).powi(2), 0.035) * (-n.z).max(0.0);
+        let amount = 0.015 * gauss((p.y - knee.y).powi(2), 0.04) * (-n.z).max(0.0);
         let joint = if left {
             idx::LEFT_KNEE
         } else {

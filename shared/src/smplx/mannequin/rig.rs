@@ -8,7 +8,9 @@
 //!
 //! Skinning: every vertex gets a smooth partition of unity built from
 //! a few overlapping "fractions" (head, arm, hip) and, within each, a chain
-//! of bones with smooth hand-overs around each joint.
+//! of bones with smooth hand-overs around each joint. The eye joints move
+//! no vertices: the mannequin's eyes are part of the face, not separate
+//! eyeballs as in SMPL-X.
 
 use super::geom::{gauss, smoothstep, V3};
 use super::mesh::{Digit, Mesh, Part};
@@ -301,6 +303,8 @@ pub fn skinning(mesh: &Mesh, sk: &Skeleton) -> Vec<Weights> {
         .collect()
 }
 
+/// One vertex: the spine-and-legs weights, handed over to the arm chain
+/// across the shoulder, then to the head (and jaw) above the jaw line.
 fn vertex_weights(p: V3, part: Part, sk: &Skeleton) -> Weights {
     if part == Part::Spare {
         return one(idx::PELVIS);
@@ -368,7 +372,7 @@ fn leg_weights(p: V3, left: bool, sk: &Skeleton) -> Weights {
             (
                 sided(left, idx::LEFT_KNEE, idx::RIGHT_KNEE),
                 -j[idx::LEFT_KNEE].y,
-                0.045,
+                0.065,
             ),
             (
                 sided(left, idx::LEFT_ANKLE, idx::RIGHT_ANKLE),
@@ -402,7 +406,7 @@ fn arm_weights(p: V3, part: Part, left: bool, sk: &Skeleton) -> Weights {
             (
                 sided(left, idx::LEFT_ELBOW, idx::RIGHT_ELBOW),
                 j[idx::LEFT_ELBOW].x,
-                0.035,
+                0.05,
             ),
             (
                 sided(left, idx::LEFT_WRIST, idx::RIGHT_WRIST),
@@ -503,7 +507,9 @@ fn segment_distance(p: V3, a: V3, b: V3) -> f64 {
 /// throat under the chin to the base of the skull.
 pub fn head_fraction(p: V3) -> f64 {
     let jaw_line = 0.262 - 0.55 * p.z;
-    smoothstep(jaw_line - 0.012, jaw_line + 0.012, p.y)
+    // Softer behind, where the neck twists when the head turns.
+    let soft = 0.012 + 0.1 * (-p.z).max(0.0);
+    smoothstep(jaw_line - soft, jaw_line + soft, p.y)
 }
 
 /// Head, with the lower lip, chin and jaw on the jaw joint.

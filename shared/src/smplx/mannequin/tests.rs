@@ -587,7 +587,10 @@ fn surface_budget() {
     for p in &mesh.part {
         *counts.entry(format!("{p:?}")).or_default() += 1;
     }
-    eprintln!("{} of {SURFACE_VERTICES} surface vertices: {counts:?}", mesh.pos.len());
+    eprintln!(
+        "{} of {SURFACE_VERTICES} surface vertices: {counts:?}",
+        mesh.pos.len()
+    );
 }
 
 /// Writes the model for a look with tools/render_mesh.py.

@@ -4,9 +4,10 @@
 use super::{up_for, DENSITY};
 use crate::smplx::joints::idx;
 use crate::smplx::mannequin::geom::{lerp, smoothstep, v3, V3};
-use crate::smplx::mannequin::mesh::{split_loop, Axis, Digit, End, Mesh, Part, Start, Tube};
+use crate::smplx::mannequin::mesh::{split_loop, Digit, Mesh, Part};
 use crate::smplx::mannequin::sdf::{cone, ellipsoid, sphere, Prim, Shape};
 use crate::smplx::mannequin::skeleton::{Finger, Skeleton};
+use crate::smplx::mannequin::tube::{Axis, End, Start, Tube};
 
 /// The arm's first ring (x), just outside the hole in the chest.
 const ARM_START_X: f64 = 0.172;
@@ -97,7 +98,11 @@ fn arm_shape(sk: &Skeleton) -> Shape {
 
 /// The palm's slab.
 fn palm_box() -> Prim {
-    Prim::RoundBox { c: v3(0.751, 0.131, -0.024), half: v3(0.047, 0.0125, 0.033), round: 0.011 }
+    Prim::RoundBox {
+        c: v3(0.751, 0.131, -0.024),
+        half: v3(0.047, 0.0125, 0.033),
+        round: 0.011,
+    }
 }
 
 /// The palm: a rounded slab, the balls of the thumb and little finger, and
@@ -105,16 +110,25 @@ fn palm_box() -> Prim {
 fn add_palm(s: &mut Shape, sk: &Skeleton) {
     s.add(palm_box(), 0.015);
     add_thenar(s);
-    s.add(ellipsoid(v3(0.742, 0.122, -0.048), v3(0.035, 0.011, 0.013)), 0.010);
+    s.add(
+        ellipsoid(v3(0.742, 0.122, -0.048), v3(0.035, 0.011, 0.013)),
+        0.010,
+    );
     for d in FINGERS {
         let f = sk.finger(d);
-        s.add(cone(f.points[0], f.radii[0] * 1.05, f.points[1], f.radii[1]), 0.008);
+        s.add(
+            cone(f.points[0], f.radii[0] * 1.05, f.points[1], f.radii[1]),
+            0.008,
+        );
     }
 }
 
 /// The ball of the thumb: in the palm's and the thumb's shape.
 fn add_thenar(s: &mut Shape) {
-    s.add(ellipsoid(v3(0.733, 0.121, -0.004), v3(0.030, 0.013, 0.018)), 0.012);
+    s.add(
+        ellipsoid(v3(0.733, 0.121, -0.004), v3(0.030, 0.013, 0.018)),
+        0.012,
+    );
 }
 
 /// Where the thumb leaves the palm: its radial side, below the middle.
@@ -180,7 +194,11 @@ fn web_planes(f: &Finger, sk: &Skeleton) -> Vec<Prim> {
         .flatten()
         .map(|k| {
             let other = sk.finger(FINGERS[k]);
-            let web = v3(FINGER_SPLIT_X, 0.0, 0.5 * (finger_z_at(f) + finger_z_at(other)));
+            let web = v3(
+                FINGER_SPLIT_X,
+                0.0,
+                0.5 * (finger_z_at(f) + finger_z_at(other)),
+            );
             let between = (f.dir() + other.dir()).norm();
             let toward_other = (finger_z_at(other) - finger_z_at(f)).signum();
             let n = v3(-between.z, 0.0, between.x) * (toward_other * between.x.signum());
@@ -195,8 +213,15 @@ fn build_digit(mesh: &mut Mesh, sk: &Skeleton, digit: Digit, start: Vec<u32>) {
     let shape = finger_shape(f, sk);
     let dir = f.dir();
     // Start beyond the whole loop so no ring cuts back through it.
-    let s_loop = start.iter().map(|&v| mesh.pos[v as usize].dot(dir)).fold(f64::MIN, f64::max);
-    let h = if digit == Digit::Thumb { 0.0055 } else { 0.0052 } * DENSITY;
+    let s_loop = start
+        .iter()
+        .map(|&v| mesh.pos[v as usize].dot(dir))
+        .fold(f64::MIN, f64::max);
+    let h = if digit == Digit::Thumb {
+        0.0055
+    } else {
+        0.0052
+    } * DENSITY;
     Tube {
         part: Part::Finger(digit),
         dir,

@@ -5,9 +5,10 @@ use super::trunk::hip;
 use super::DENSITY;
 use crate::smplx::joints::idx;
 use crate::smplx::mannequin::geom::{lerp, smoothstep, v3, V3};
-use crate::smplx::mannequin::mesh::{Axis, End, Mesh, Part, Start, Tube};
+use crate::smplx::mannequin::mesh::{Mesh, Part};
 use crate::smplx::mannequin::sdf::{cone, ellipsoid, sphere, Prim, Shape};
 use crate::smplx::mannequin::skeleton::{Skeleton, FLOOR_Y};
+use crate::smplx::mannequin::tube::{Axis, End, Start, Tube};
 
 /// First ring of the leg's own tube, just below the crotch.
 const THIGH_TOP_Y: f64 = -0.500;
@@ -61,7 +62,11 @@ fn foot_tube(shape: &Shape) -> Tube<'_> {
         part: Part::Foot,
         dir: V3::Z,
         e1: V3::X,
-        axis: Axis::Line(vec![v3(0.089, -1.168, -0.060), v3(0.095, -1.176, 0.060), v3(0.098, -1.187, 0.150)]),
+        axis: Axis::Line(vec![
+            v3(0.089, -1.168, -0.060),
+            v3(0.095, -1.176, 0.060),
+            v3(0.098, -1.187, 0.150),
+        ]),
         shape,
         spacing: &|_| 0.0128 * DENSITY,
         symmetric: false,

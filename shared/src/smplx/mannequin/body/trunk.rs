@@ -4,9 +4,10 @@ use std::f64::consts::{FRAC_PI_2, PI};
 
 use super::DENSITY;
 use crate::smplx::mannequin::geom::{gauss, lerp, smoothstep, v3, V3};
-use crate::smplx::mannequin::mesh::{split_loop, Axis, End, Meridians, Mesh, Part, Start, Tube};
+use crate::smplx::mannequin::mesh::{split_loop, Mesh, Part};
 use crate::smplx::mannequin::sdf::{cone, ellipsoid, sphere, tilted, Prim, Shape};
 use crate::smplx::mannequin::skeleton::face;
+use crate::smplx::mannequin::tube::{Axis, End, Meridians, Start, Tube};
 
 /// Centre of the rays that trace the head: level with the mouth, so that
 /// the line between the lips is one ring (the dome's equator).
@@ -74,7 +75,10 @@ fn torso_shape() -> Shape {
 }
 
 fn add_neck(s: &mut Shape) {
-    s.add(cone(v3(0.0, 0.170, -0.030), 0.058, v3(0.0, 0.310, -0.012), 0.052), 0.03);
+    s.add(
+        cone(v3(0.0, 0.170, -0.030), 0.058, v3(0.0, 0.310, -0.012), 0.052),
+        0.03,
+    );
 }
 
 #[rustfmt::skip]
@@ -114,7 +118,8 @@ fn head_shape() -> Shape {
 /// Target edge length on the trunk: finest round the eyes and mouth, fine
 /// on the face, coarsest on the torso.
 fn spacing(p: V3) -> f64 {
-    let face_zone = smoothstep(0.44, 0.40, p.y) * smoothstep(0.235, 0.265, p.y) * smoothstep(-0.01, 0.05, p.z);
+    let face_zone =
+        smoothstep(0.44, 0.40, p.y) * smoothstep(0.235, 0.265, p.y) * smoothstep(-0.01, 0.05, p.z);
     let mouth = gauss((p.y - face::MOUTH_Y).powi(2), 0.006) * smoothstep(0.045, 0.025, p.x.abs());
     let eye_front = face::EYE + v3(0.0, 0.0, 0.012);
     let eye = gauss((v3(p.x.abs(), p.y, p.z) - eye_front).len().powi(2), 0.012);
@@ -139,14 +144,21 @@ fn head_dome(shape: &Shape) -> Tube<'_> {
         s_last: HEAD_LAST_RING,
         rays: 0,
         min_columns: 16,
-        meridians: Some(Meridians { count: 40, density: &meridian_density }),
+        meridians: Some(Meridians {
+            count: 40,
+            density: &meridian_density,
+        }),
         pinned: vec![FRAC_PI_2],
     }
 }
 
 /// Meridians crowd on the face: angle 0 is the left side, π/2 the front.
 fn meridian_density(phi: f64) -> f64 {
-    lerp(0.42, 1.0, smoothstep(30f64.to_radians(), 55f64.to_radians(), phi))
+    lerp(
+        0.42,
+        1.0,
+        smoothstep(30f64.to_radians(), 55f64.to_radians(), phi),
+    )
 }
 
 /// Neck to crotch, in horizontal rings.
