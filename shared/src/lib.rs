@@ -6,6 +6,8 @@ pub mod camera;
 pub mod io;
 pub mod keypoints;
 pub mod mesh;
+pub mod metrics;
 pub mod npz;
+pub mod pickle;
 pub mod rotation;
 pub mod smplx;

@@ -4,6 +4,7 @@ mod backend;
 mod bench;
 mod body;
 mod demo;
+mod metrics;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,10 @@ enum Command {
     /// The main job on the embedded defaults (currently: the mannequin and a
     /// posed sequence of meshes; grows into the full pipeline).
     Demo(demo::DemoArgs),
+    /// Errors between predicted and ground-truth points (.npy [N, K, 3],
+    /// metres): mean distance with and without similarity Procrustes, per
+    /// part for SMPL-X vertices, F@5mm/F@15mm for hands.
+    Metrics(metrics::MetricsArgs),
 }
 
 fn main() {
@@ -37,6 +42,7 @@ fn main() {
         Command::Body(c) => body::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Demo(a) => demo::run(a),
+        Command::Metrics(a) => metrics::run(a),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
