@@ -5,6 +5,7 @@ mod bench;
 mod body;
 mod demo;
 mod import;
+mod metrics;
 mod select;
 
 use clap::{Parser, Subcommand};
@@ -37,6 +38,10 @@ enum Command {
     /// The main job on the embedded defaults (currently: the mannequin and a
     /// posed sequence of meshes; grows into the full pipeline).
     Demo(demo::DemoArgs),
+    /// Errors between predicted and ground-truth points (.npy [N, K, 3],
+    /// metres): mean distance with and without similarity Procrustes, per
+    /// part for SMPL-X vertices, F@5mm/F@15mm for hands.
+    Metrics(metrics::MetricsArgs),
 }
 
 fn main() {
@@ -47,6 +52,7 @@ fn main() {
         Command::Demo(a) => demo::run(a),
         Command::Import(c) => import::run(c),
         Command::Select(a) => select::run(a),
+        Command::Metrics(a) => metrics::run(a),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
