@@ -151,7 +151,8 @@ impl<B: Backend> FrankMocapHand<B> {
         let mut mean = vec![0.0f32; HAND_PARAMS];
         mean[0] = HAND_MEAN_SCALE;
         mean[HAND_CAMERA + 3..HAND_CAMERA + HAND_POSE].copy_from_slice(&finger_pose);
-        let tensor = Tensor::<B, 1>::from_floats(mean.as_slice(), &device).reshape([1, HAND_PARAMS]);
+        let tensor =
+            Tensor::<B, 1>::from_floats(mean.as_slice(), &device).reshape([1, HAND_PARAMS]);
         self.mean_params = Param::from_tensor(tensor).set_require_grad(false);
         self
     }
@@ -277,12 +278,18 @@ mod tests {
         assert!(mean[51..].iter().all(|&v| v == 0.0));
         let key = |p: &str| FrankMocapHand::<B>::checkpoint_key(p);
         assert_eq!(key("mean_params"), None);
-        assert_eq!(key("fc1.weight").as_deref(), Some("main_encoder.fc1.weight"));
+        assert_eq!(
+            key("fc1.weight").as_deref(),
+            Some("main_encoder.fc1.weight")
+        );
         assert_eq!(
             key("backbone.bn1.running_mean").as_deref(),
             Some("main_encoder.bn1.running_mean")
         );
         assert_eq!(key("feat_fc.bias").as_deref(), Some("feat_encoder.1.bias"));
-        assert_eq!(key("regressor.heads.0.weight").as_deref(), Some("regressor.0.weight"));
+        assert_eq!(
+            key("regressor.heads.0.weight").as_deref(),
+            Some("regressor.0.weight")
+        );
     }
 }

@@ -177,12 +177,19 @@ impl Checkpoint {
 }
 
 fn sample_keys<'a>(keys: impl Iterator<Item = &'a str>) -> String {
-    let keys: Vec<&str> = keys.collect();
+    let mut keys: Vec<&str> = keys
+        .filter(|k| !k.ends_with("num_batches_tracked"))
+        .collect();
+    keys.sort_unstable();
     if keys.is_empty() {
         return "the file holds no tensors".into();
     }
     let shown: Vec<String> = keys.iter().take(4).map(|k| format!("'{k}'")).collect();
-    format!("the file holds {} tensors, e.g. {}", keys.len(), shown.join(", "))
+    format!(
+        "the file holds {} tensors, e.g. {}",
+        keys.len(),
+        shown.join(", ")
+    )
 }
 
 /// One parameter (or running statistic) of a module.

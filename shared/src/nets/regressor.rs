@@ -134,7 +134,10 @@ mod tests {
         let config = IterativeRegressorConfig::new(32, vec![144, 10, 3]).with_hidden(vec![16, 16]);
         let reg = config.init::<B>(&device);
         assert_eq!(reg.param_dim(), 157);
-        let out = reg.forward(Tensor::ones([2, 32], &device), Tensor::zeros([2, 157], &device));
+        let out = reg.forward(
+            Tensor::ones([2, 32], &device),
+            Tensor::zeros([2, 157], &device),
+        );
         assert_eq!(out.params.dims(), [2, 157]);
         assert_eq!(out.hidden.dims(), [2, 16]);
         assert_eq!(out.stages.len(), 3);

@@ -320,7 +320,9 @@ mod tests {
             let features = net.forward_features(Tensor::ones([2, 3, 64, 64], &device));
             assert_eq!(features.pooled.dims(), [2, channels]);
             assert_eq!(features.map.dims(), [2, channels, 2, 2]);
-            assert!(net.classify(Tensor::ones([1, 3, 32, 32], &device)).is_none());
+            assert!(net
+                .classify(Tensor::ones([1, 3, 32, 32], &device))
+                .is_none());
         }
     }
 
@@ -344,7 +346,9 @@ mod tests {
             assert!(layer[1..].iter().all(|b| b.downsample.is_none()));
         }
         // ResNet-18's layer1 keeps its width: no projection there.
-        let r18 = ResNetConfig::resnet18().with_base_width(2).init::<B>(&device);
+        let r18 = ResNetConfig::resnet18()
+            .with_base_width(2)
+            .init::<B>(&device);
         assert!(r18.layer1[0].downsample.is_none());
         assert!(r18.layer2[0].downsample.is_some());
     }

@@ -58,8 +58,10 @@ impl SpinConfig {
         pose[..6].copy_from_slice(&[1.0, 0.0, 0.0, -1.0, 0.0, 0.0]);
         let buffer = |values: Vec<f32>| {
             let n = values.len();
-            Param::from_tensor(Tensor::<B, 1>::from_floats(values.as_slice(), device).reshape([1, n]))
-                .set_require_grad(false)
+            Param::from_tensor(
+                Tensor::<B, 1>::from_floats(values.as_slice(), device).reshape([1, n]),
+            )
+            .set_require_grad(false)
         };
         Spin {
             backbone: self.backbone.init(device),
@@ -124,7 +126,11 @@ impl<B: Backend> Spin<B> {
         let batch = images.dims()[0];
         let feature = self.backbone.forward(images); // [batch, 2048]
         let init = Tensor::cat(
-            vec![self.init_pose.val(), self.init_shape.val(), self.init_cam.val()],
+            vec![
+                self.init_pose.val(),
+                self.init_shape.val(),
+                self.init_cam.val(),
+            ],
             1,
         ); // [1, 157]
         let width = init.dims()[1];
@@ -136,9 +142,15 @@ impl<B: Backend> Spin<B> {
             .params
             .clone()
             .slice([0..batch, SPIN_POSE_DIM..SPIN_POSE_DIM + SPIN_BETAS]);
-        let camera = out.params.slice([0..batch, SPIN_POSE_DIM + SPIN_BETAS..width]);
-        let rotmat = rot6d_to_matrix(pose6d.clone().reshape([batch * SPIN_JOINTS, 6]))
-            .reshape([batch, SPIN_JOINTS, 3, 3]);
+        let camera = out
+            .params
+            .slice([0..batch, SPIN_POSE_DIM + SPIN_BETAS..width]);
+        let rotmat = rot6d_to_matrix(pose6d.clone().reshape([batch * SPIN_JOINTS, 6])).reshape([
+            batch,
+            SPIN_JOINTS,
+            3,
+            3,
+        ]);
         SpinOutput {
             rotmat,
             pose6d,
@@ -173,8 +185,8 @@ impl<B: Backend> SpinOutput<B> {
     pub fn to_smplx(&self) -> SmplxBodyPart<B> {
         let batch = self.rotmat.dims()[0];
         let rotmat = self.rotmat.clone().slice([0..batch, 0..22]); // [batch, 22, 3, 3]
-        let aa = matrix_to_axis_angle(rotmat.clone().reshape([batch * 22, 3, 3]))
-            .reshape([batch, 66]);
+        let aa =
+            matrix_to_axis_angle(rotmat.clone().reshape([batch * 22, 3, 3])).reshape([batch, 66]);
         SmplxBodyPart {
             global_orient: aa.clone().slice([0..batch, 0..3]),
             body_pose: aa.slice([0..batch, 3..66]),
@@ -248,24 +260,41 @@ mod tests {
             hidden: Tensor::zeros([1, 1], &device),
         };
         let part = out.to_smplx();
-        let g = part.global_orient.into_data().to_vec::<f32>().unwrap_or_default();
+        let g = part
+            .global_orient
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap_or_default();
         assert!((g[0].abs() - std::f32::consts::PI).abs() < 1e-5, "{g:?}");
         assert!(g[1].abs() < 1e-6 && g[2].abs() < 1e-6);
-        let body = part.body_pose.into_data().to_vec::<f32>().unwrap_or_default();
+        let body = part
+            .body_pose
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap_or_default();
         assert!(body.iter().all(|v| v.abs() < 1e-6));
     }
 
     #[test]
     fn checkpoint_keys() {
         let key = |p: &str| Spin::<B>::checkpoint_key(p);
-        assert_eq!(key("backbone.conv1.weight").as_deref(), Some("conv1.weight"));
+        assert_eq!(
+            key("backbone.conv1.weight").as_deref(),
+            Some("conv1.weight")
+        );
         assert_eq!(
             key("backbone.layer3.0.downsample.conv.weight").as_deref(),
             Some("layer3.0.downsample.0.weight")
         );
         assert_eq!(key("regressor.layers.1.bias").as_deref(), Some("fc2.bias"));
-        assert_eq!(key("regressor.heads.0.weight").as_deref(), Some("decpose.weight"));
-        assert_eq!(key("regressor.heads.2.bias").as_deref(), Some("deccam.bias"));
+        assert_eq!(
+            key("regressor.heads.0.weight").as_deref(),
+            Some("decpose.weight")
+        );
+        assert_eq!(
+            key("regressor.heads.2.bias").as_deref(),
+            Some("deccam.bias")
+        );
         assert_eq!(key("init_pose").as_deref(), Some("init_pose"));
     }
 }
