@@ -1,14 +1,20 @@
 //! FuRPE core: the SMPL-X body model, rotation maths, cameras, keypoint
-//! formats and (later) the networks, on Burn. Compiles natively and for
-//! `wasm32-unknown-unknown`; the trainer and the browser both build on it.
+//! formats and the networks (backbones, regressor, part experts), on Burn.
+//! Compiles natively and for `wasm32-unknown-unknown`; the trainer and the
+//! browser both build on it. Checkpoint import needs the `import` feature.
 
 pub mod camera;
 pub mod dataset;
 pub mod io;
 pub mod keypoints;
 pub mod mesh;
+pub mod metrics;
+pub mod nets;
 pub mod npz;
+pub mod pickle;
+pub mod pseudo;
 #[cfg(feature = "render")]
 pub mod render;
 pub mod rotation;
+pub mod selection;
 pub mod smplx;

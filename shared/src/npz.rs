@@ -226,6 +226,23 @@ pub fn parse_npy(bytes: &[u8], file: &str, key: &str) -> Result<NpyArray, NpzErr
         "u4" => numeric!(u32, U32, 4),
         "u8" => numeric!(u64, U64, 8),
         "u1" | "b1" => numeric!(u8, U8, 1),
+        c if c.starts_with('S') => {
+            let width: usize = c[1..]
+                .parse()
+                .map_err(|_| bad(format!("bad dtype {descr}")))?;
+            let need = count * width;
+            if body.len() < need {
+                return Err(bad("truncated string data".into()));
+            }
+            let strings = body[..need]
+                .chunks_exact(width.max(1))
+                .map(|item| {
+                    let end = item.iter().position(|&b| b == 0).unwrap_or(item.len());
+                    String::from_utf8_lossy(&item[..end]).into_owned()
+                })
+                .collect();
+            NpyData::Str(strings)
+        }
         c if c.starts_with('U') => {
             let width: usize = c[1..]
                 .parse()

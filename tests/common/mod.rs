@@ -24,7 +24,7 @@ pub fn scratch(name: &str) -> PathBuf {
 
 /// splitmix64 of (seed << 48 | key << 32 | i) -> [0, 1). Bit-identical to
 /// `uniform` in tests/fixtures/gen_smplx_fixtures.py.
-fn uniform(seed: u64, key: u64, n: usize) -> Vec<f64> {
+pub fn uniform(seed: u64, key: u64, n: usize) -> Vec<f64> {
     (0..n as u64)
         .map(|i| {
             let mut z = ((seed << 48) | (key << 32) | i).wrapping_add(0x9E3779B97F4A7C15);

@@ -4,6 +4,9 @@ mod backend;
 mod bench;
 mod body;
 mod demo;
+mod import;
+mod metrics;
+mod select;
 mod synth;
 
 use clap::{Parser, Subcommand};
@@ -27,9 +30,19 @@ enum Command {
     /// Benchmarks (see BENCHMARKS.md).
     #[command(subcommand)]
     Bench(bench::BenchCommand),
+    /// Import images with OpenPose JSON, or ExPose curated fits, as a dataset.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// FuRPE's three-step selection of pseudo labels (keypoint confidence,
+    /// invalid expert output, reprojection error).
+    Select(select::SelectArgs),
     /// The main job on the embedded defaults (currently: the mannequin and a
     /// posed sequence of meshes; grows into the full pipeline).
     Demo(demo::DemoArgs),
+    /// Errors between predicted and ground-truth points (.npy [N, K, 3],
+    /// metres): mean distance with and without similarity Procrustes, per
+    /// part for SMPL-X vertices, F@5mm/F@15mm for hands.
+    Metrics(metrics::MetricsArgs),
     /// The synthetic world: render random people in random scenes and write a
     /// dataset with exact SMPL-X ground truth and OpenPose-137 keypoints from
     /// SimulatedOpenPose, a SIMULATED detector (keypoint_source
@@ -43,6 +56,9 @@ fn main() {
         Command::Body(c) => body::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Demo(a) => demo::run(a),
+        Command::Import(c) => import::run(c),
+        Command::Select(a) => select::run(a),
+        Command::Metrics(a) => metrics::run(a),
         Command::Synth(a) => synth::run(a),
     };
     if let Err(error) = result {

@@ -19,8 +19,8 @@
 //!
 //! How it is built (each step is a submodule):
 //! - [`skeleton`]: the designed joints and face reference points;
-//! - [`body`] with [`mesh`] and [`sdf`]: one closed, genus-0 surface made of
-//!   tubes of vertex rings traced onto smooth blended shapes;
+//! - [`body`], with [`tube`], [`mesh`] and [`sdf`]: one closed, genus-0
+//!   surface made of tubes of vertex rings traced onto smooth blended shapes;
 //! - [`rig`]: joint regressor and skinning weights;
 //! - [`blend`]: shape, expression and pose blend shapes;
 //! - [`landmarks`], [`hands`]: face landmarks and the hand pose space.
@@ -36,6 +36,7 @@ mod mesh;
 mod rig;
 mod sdf;
 mod skeleton;
+mod tube;
 
 use super::data::NUM_POSE_BASIS;
 use super::joints::{idx, NUM_JOINTS, PARENTS, VERTEX_JOINT_IDS};

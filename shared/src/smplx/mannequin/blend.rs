@@ -4,7 +4,7 @@
 
 use super::geom::{gauss, smoothstep, v3, V3};
 use super::mesh::{Mesh, Part};
-use super::rig::head_fraction;
+use super::rig::{head_fraction, jaw_fraction};
 use super::skeleton::{face, Skeleton, FLOOR_Y};
 use crate::smplx::data::NUM_POSE_BASIS;
 use crate::smplx::joints::idx;
@@ -183,9 +183,9 @@ pub fn expression_dirs(p: V3, n: V3, part: Part) -> [V3; 10] {
     let corner = face::MOUTH_CORNER;
     let mouth_mid = v3(0.0, face::MOUTH_Y, 0.092);
 
-    let below_lips =
-        smoothstep(face::MOUTH_Y + 0.001, face::MOUTH_Y - 0.006, p.y) * smoothstep(0.21, 0.25, p.y);
-    let jaw_drop = v3(0.0, -0.009, -0.003) * (below_lips * smoothstep(-0.02, 0.03, p.z));
+    // Like a hinge below the ears: the chin moves most.
+    let jaw = jaw_fraction(p) * ((p.z + 0.03) / 0.12).clamp(0.0, 1.0);
+    let jaw_drop = v3(0.0, -0.010, -0.003) * jaw;
     let smile = lateral(v3(0.004, 0.005, -0.002)) * near(corner, 0.011)
         + v3(0.0, 0.0025, 0.001) * near(v3(0.040, 0.3185, 0.068), 0.015);
     let wide = lateral(v3(0.006, 0.0, -0.0015)) * near(corner, 0.013);
@@ -234,7 +234,7 @@ pub fn pose_dirs(p: V3, n: V3, part: Part, sk: &Skeleton, out: &mut [f64]) {
     if part == Part::Leg {
         // Knee bends about x; the crease is behind (-z).
         let knee = j[idx::LEFT_KNEE];
-        let amount = 0.012 * gauss((p.y - knee.y).powi(2), 0.035) * (-n.z).max(0.0);
+        let amount = 0.015 * gauss((p.y - knee.y).powi(2), 0.04) * (-n.z).max(0.0);
         let joint = if left {
             idx::LEFT_KNEE
         } else {

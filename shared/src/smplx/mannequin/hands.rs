@@ -76,13 +76,12 @@ pub fn left_components(sk: &Skeleton) -> Vec<[f64; HAND_DIM]> {
             };
             (0.0, if k == 0 { fan } else { 0.0 })
         }),
-        // Thumb across the palm.
-        pose(sk, |d, k| {
-            if d == Digit::Thumb {
-                ([1.0, 0.6, 0.3][k], -0.5 * (k == 0) as u8 as f64)
-            } else {
-                (0.0, 0.0)
-            }
+        // Thumb across the palm: flex it, and swing its base toward the
+        // fingers.
+        pose(sk, |d, k| match (d, k) {
+            (Digit::Thumb, 0) => (1.0, -0.5),
+            (Digit::Thumb, _) => ([1.0, 0.6, 0.3][k], 0.0),
+            _ => (0.0, 0.0),
         }),
         // Point: index straight, the others curled.
         pose(sk, |d, _| match d {

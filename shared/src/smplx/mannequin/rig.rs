@@ -8,7 +8,9 @@
 //!
 //! Skinning: every vertex gets a smooth partition of unity built from
 //! a few overlapping "fractions" (head, arm, hip) and, within each, a chain
-//! of bones with smooth hand-overs around each joint.
+//! of bones with smooth hand-overs around each joint. The eye joints move
+//! no vertices: the mannequin's eyes are part of the face, not separate
+//! eyeballs as in SMPL-X.
 
 use super::geom::{gauss, smoothstep, V3};
 use super::mesh::{Digit, Mesh, Part};
@@ -301,6 +303,8 @@ pub fn skinning(mesh: &Mesh, sk: &Skeleton) -> Vec<Weights> {
         .collect()
 }
 
+/// One vertex: the spine-and-legs weights, handed over to the arm chain
+/// across the shoulder, then to the head (and jaw) above the jaw line.
 fn vertex_weights(p: V3, part: Part, sk: &Skeleton) -> Weights {
     if part == Part::Spare {
         return one(idx::PELVIS);
@@ -368,7 +372,7 @@ fn leg_weights(p: V3, left: bool, sk: &Skeleton) -> Weights {
             (
                 sided(left, idx::LEFT_KNEE, idx::RIGHT_KNEE),
                 -j[idx::LEFT_KNEE].y,
-                0.045,
+                0.065,
             ),
             (
                 sided(left, idx::LEFT_ANKLE, idx::RIGHT_ANKLE),
@@ -402,7 +406,7 @@ fn arm_weights(p: V3, part: Part, left: bool, sk: &Skeleton) -> Weights {
             (
                 sided(left, idx::LEFT_ELBOW, idx::RIGHT_ELBOW),
                 j[idx::LEFT_ELBOW].x,
-                0.035,
+                0.05,
             ),
             (
                 sided(left, idx::LEFT_WRIST, idx::RIGHT_WRIST),
@@ -503,13 +507,23 @@ fn segment_distance(p: V3, a: V3, b: V3) -> f64 {
 /// throat under the chin to the base of the skull.
 pub fn head_fraction(p: V3) -> f64 {
     let jaw_line = 0.262 - 0.55 * p.z;
-    smoothstep(jaw_line - 0.012, jaw_line + 0.012, p.y)
+    // Softer behind, where the neck twists when the head turns.
+    let soft = 0.012 + 0.1 * (-p.z).max(0.0);
+    smoothstep(jaw_line - soft, jaw_line + soft, p.y)
 }
 
-/// Head, with the lower lip, chin and jaw partly on the jaw joint.
+/// Head, with the lower lip, chin and jaw on the jaw joint.
 fn head_weights(p: V3) -> Weights {
-    let below_lips = smoothstep(face::MOUTH_Y + 0.001, face::MOUTH_Y - 0.006, p.y);
-    let front = smoothstep(-0.025, 0.02, p.z);
-    let jaw = below_lips * front * 0.9;
-    mix(&one(idx::HEAD), &one(idx::JAW), jaw)
+    mix(&one(idx::HEAD), &one(idx::JAW), 0.95 * jaw_fraction(p))
+}
+
+/// How much of the head moves with the lower jaw: below the line between
+/// the lips (a sharp parting there), and beyond the mouth's corners below
+/// the jaw bone's upper edge, which climbs and softens toward the ear.
+pub fn jaw_fraction(p: V3) -> f64 {
+    let beside = (p.x.abs() - face::MOUTH_CORNER.x).max(0.0);
+    let edge = face::MOUTH_Y + 0.7 * beside;
+    let soft = 0.004 + 0.5 * beside;
+    let below = smoothstep(edge + 0.2 * soft + 0.001, edge - soft, p.y);
+    below * smoothstep(-0.045, 0.0, p.z)
 }

@@ -577,6 +577,22 @@ fn mannequin_round_trips_through_npz() {
     assert!(back == *m);
 }
 
+/// How much of the surface the designed tubes fill, by part (the rest is
+/// topped up by edge splits).
+#[test]
+#[ignore]
+fn surface_budget() {
+    let mesh = body::build(&Skeleton::rest());
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for p in &mesh.part {
+        *counts.entry(format!("{p:?}")).or_default() += 1;
+    }
+    eprintln!(
+        "{} of {SURFACE_VERTICES} surface vertices: {counts:?}",
+        mesh.pos.len()
+    );
+}
+
 /// Writes the model for a look with tools/render_mesh.py.
 #[test]
 #[ignore]

@@ -10,6 +10,9 @@
 //! DIR/labels/…            pseudo-label shards (safetensors), written by `furpe label`
 //! ```
 
+pub mod expose;
+pub mod openpose;
+
 use std::io::{BufRead, Write};
 use std::path::Path;
 

@@ -1,0 +1,81 @@
+//! Networks: the ResNet backbones, the iterative regressor, and the three
+//! part experts (SPIN body, DECA face, FrankMocap hand) with their
+//! conversions to SMPL-X part parameters.
+//!
+//! Every network keeps the parameter names of its published PyTorch
+//! checkpoint (up to a per-network key map), so the published weights load
+//! through [`import`] (cargo feature `import`, native only), and every
+//! backbone's depth and width are configurable so small experts train on a CPU.
+
+pub mod deca;
+pub mod frankmocap;
+#[cfg(feature = "import")]
+pub mod import;
+pub mod regressor;
+pub mod resnet;
+pub mod spin;
+
+pub use deca::{DecaConfig, DecaEncoder, DecaOutput, SmplxFacePart};
+pub use frankmocap::{FrankMocapHand, FrankMocapHandConfig, HandOutput, HandSide, SmplxHandPart};
+pub use regressor::{IterativeRegressor, IterativeRegressorConfig, RegressorOutput};
+pub use resnet::{BlockKind, ResNet, ResNetConfig, ResNetFeatures};
+pub use spin::{SmplxBodyPart, Spin, SpinConfig, SpinOutput};
+
+use burn::tensor::{backend::Backend, Tensor};
+
+/// ImageNet channel means (RGB), the normalisation of SPIN and torchvision.
+pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
+/// ImageNet channel standard deviations (RGB).
+pub const IMAGENET_STD: [f32; 3] = [0.229, 0.224, 0.225];
+
+/// `(x − mean) / std` per channel; `images` `[batch, 3, H, W]`.
+pub fn normalize_images<B: Backend>(
+    images: Tensor<B, 4>,
+    mean: [f32; 3],
+    std: [f32; 3],
+) -> Tensor<B, 4> {
+    let device = images.device();
+    let mean = Tensor::<B, 1>::from_floats(mean, &device).reshape([1, 3, 1, 1]);
+    let std = Tensor::<B, 1>::from_floats(std, &device).reshape([1, 3, 1, 1]);
+    (images - mean) / std
+}
+
+/// Maps a ResNet parameter path from Burn's field names to torchvision's
+/// (`downsample.conv` → `downsample.0`, `downsample.bn` → `downsample.1`).
+pub fn torchvision_path(path: &str) -> String {
+    path.replace(".downsample.conv.", ".downsample.0.")
+        .replace(".downsample.bn.", ".downsample.1.")
+}
+
+/// Maps a PyTorch-style parameter path of an expert to its checkpoint key
+/// through prefix rules `(module prefix, checkpoint prefix)`, first match
+/// wins; `None` when no rule matches (the parameter is not in the checkpoint).
+pub(crate) fn map_prefix(path: &str, rules: &[(&str, &str)]) -> Option<String> {
+    rules.iter().find_map(|(module, checkpoint)| {
+        path.strip_prefix(module)
+            .map(|rest| torchvision_path(&format!("{checkpoint}{rest}")))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_rules_and_torchvision_names() {
+        let rules = [("backbone.", "encoder."), ("fc1.", "layers.0.")];
+        assert_eq!(
+            map_prefix("backbone.layer2.0.downsample.bn.running_var", &rules).as_deref(),
+            Some("encoder.layer2.0.downsample.1.running_var")
+        );
+        assert_eq!(
+            map_prefix("fc1.weight", &rules).as_deref(),
+            Some("layers.0.weight")
+        );
+        assert_eq!(map_prefix("mean_params", &rules), None);
+        assert_eq!(
+            torchvision_path("layer1.0.downsample.conv.weight"),
+            "layer1.0.downsample.0.weight"
+        );
+    }
+}
