@@ -337,7 +337,11 @@ pub fn sample_background(rng: &mut Rng, size: u32) -> Image {
     let grain = Noise {
         seed: rng.next_u64(),
     };
-    let grain_amount = rng.range(0.0, 0.04);
+    let grain_amount = if rng.chance(0.3) {
+        0.0
+    } else {
+        rng.range(0.005, 0.025)
+    };
     let kind = rng.below(5);
     let base = match kind {
         0 => room(rng, &noise, size),
