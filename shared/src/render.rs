@@ -531,6 +531,12 @@ impl MeshRenderer {
                         rgba.len()
                     )));
                 }
+                let max = device.limits().max_texture_dimension_2d;
+                if width > max || height > max {
+                    return Err(RenderError::Input(format!(
+                        "background {width}x{height} exceeds the device's {max} pixels per side"
+                    )));
+                }
                 self.upload_background(device, queue, rgba, width, height);
                 (
                     wgpu::Color::BLACK,
@@ -1021,6 +1027,12 @@ impl OffscreenRenderer {
             )));
         }
         let gpu = Gpu::headless()?;
+        let max = gpu.device.limits().max_texture_dimension_2d;
+        if width > max || height > max {
+            return Err(RenderError::Input(format!(
+                "render target {width}x{height} exceeds the device's {max} pixels per side"
+            )));
+        }
         let renderer = MeshRenderer::new(&gpu.device, COLOR_FORMAT);
         let target = RenderTarget::new(&gpu.device, width, height);
         Ok(Self {
