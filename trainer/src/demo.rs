@@ -80,8 +80,10 @@ fn wave_sequence(frames: usize) -> SmplxParams {
         let body = &mut p.body_pose[f];
         // body_pose slot k is SMPL-X joint k+1.
         body[15 * 3 + 2] = -1.2; // left shoulder (16) down
-        body[16 * 3 + 2] = 1.2 - 0.3 * t.sin(); // right shoulder (17) raised and swinging
-        body[18 * 3 + 1] = -1.0 + 0.6 * t.sin(); // right elbow (19)
+        // The right arm points along −x in the rest pose: a negative z
+        // rotation raises it, and the elbow swings the forearm up and down.
+        body[16 * 3 + 2] = -0.6 - 0.2 * t.sin(); // right shoulder (17) raised
+        body[18 * 3 + 2] = -1.2 + 0.5 * t.sin(); // right elbow (19) waves
         body[11 * 3 + 1] = 0.4 * t.sin(); // neck (12) turns
         body[3 * 3] = 0.3 * (1.0 - t.cos()); // left knee (4) bends
         p.jaw_pose[f][0] = 0.15 * (1.0 - t.cos());

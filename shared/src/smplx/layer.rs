@@ -22,8 +22,10 @@ use super::SmplxData;
 use crate::rotation::axis_angle_to_matrix;
 
 /// How a model layer reads its parameters. Defaults match the reference
-/// package's `SMPLX` class, except that hands are 45 axis-angle values unless
-/// `use_pca` is set (the reference class defaults to 6 PCA components).
+/// package's `SMPLX` class (10 betas, 10 expressions, hand mean added) except
+/// two, on purpose: the face contour is on (144 joints; the class defaults to
+/// 127) and hands are 45 axis-angle values unless `use_pca` is set (the class
+/// defaults to 6 PCA components).
 #[derive(Config, Debug, PartialEq)]
 pub struct SmplxConfig {
     /// Shape coefficients β read from the input (≤ the file's shape space).

@@ -196,7 +196,11 @@ fn pack(mesh: &Mesh, sk: &Skeleton, order: &[usize]) -> SmplxData {
             .chain(blend::expression_dirs(p, nrm, part));
         for (k, d) in dirs.enumerate() {
             for (c, value) in [d.x, d.y, d.z].into_iter().enumerate() {
-                shapedirs[(new * 3 + c) * NUM_SHAPEDIRS + k] = value as f32;
+                // Flush sub-micrometre tails of smooth falloffs to zero:
+                // they would otherwise round to f32 denormals, which slow
+                // CPU maths in every framework that reads the file.
+                let value = if value.abs() < 1e-9 { 0.0 } else { value as f32 };
+                shapedirs[(new * 3 + c) * NUM_SHAPEDIRS + k] = value;
             }
         }
         pose_row.iter_mut().for_each(|x| *x = 0.0);
