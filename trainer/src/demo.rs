@@ -1,8 +1,9 @@
 //! `furpe demo`: the main job on the embedded defaults.
 //!
 //! Until the training pipeline lands this writes the stand-in mannequin, its
-//! rest mesh and a short posed sequence (a wave) through the real forward
-//! pass, so a fresh machine sees the body model work end to end.
+//! rest mesh, a short posed sequence (a wave) through the real forward pass,
+//! and a small synthetic world rendered from the same body, so a fresh
+//! machine sees the finished stages work end to end.
 
 use std::path::PathBuf;
 
@@ -21,6 +22,9 @@ pub struct DemoArgs {
     /// Frames in the posed sequence.
     #[arg(long, default_value_t = 12)]
     pub frames: usize,
+    /// Images in the small synthetic world (0 skips it).
+    #[arg(long, default_value_t = 16)]
+    pub synth_count: usize,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -68,6 +72,25 @@ impl BackendJob for DemoArgs {
             self.out.display(),
             self.frames.saturating_sub(1)
         );
+
+        // A small synthetic world from the same body model; its keypoints
+        // come from the simulated OpenPose detector.
+        let synth = crate::synth::SynthArgs {
+            out: self.out.join("synth"),
+            count: self.synth_count,
+            seed: 0,
+            model: Some(self.out.join("mannequin.npz")),
+            size: 256,
+            supersample: 2,
+            overlays: true,
+            contact_sheet: Some(self.out.join("synth_samples.png")),
+            backend: self.backend,
+        };
+        if self.synth_count > 0 {
+            crate::synth::run(synth).map_err(|e| {
+                anyhow::anyhow!("synthetic world: {e:#} (the renderer needs a Vulkan driver; without a GPU install Mesa lavapipe: apt-get install mesa-vulkan-drivers)")
+            })?;
+        }
         Ok(())
     }
 }
@@ -80,8 +103,8 @@ fn wave_sequence(frames: usize) -> SmplxParams {
         let body = &mut p.body_pose[f];
         // body_pose slot k is SMPL-X joint k+1.
         body[15 * 3 + 2] = -1.2; // left shoulder (16) down
-        // The right arm points along −x in the rest pose: a negative z
-        // rotation raises it, and the elbow swings the forearm up and down.
+                                 // The right arm points along −x in the rest pose: a negative z
+                                 // rotation raises it, and the elbow swings the forearm up and down.
         body[16 * 3 + 2] = -0.6 - 0.2 * t.sin(); // right shoulder (17) raised
         body[18 * 3 + 2] = -1.2 + 0.5 * t.sin(); // right elbow (19) waves
         body[11 * 3 + 1] = 0.4 * t.sin(); // neck (12) turns

@@ -199,7 +199,11 @@ fn pack(mesh: &Mesh, sk: &Skeleton, order: &[usize]) -> SmplxData {
                 // Flush sub-micrometre tails of smooth falloffs to zero:
                 // they would otherwise round to f32 denormals, which slow
                 // CPU maths in every framework that reads the file.
-                let value = if value.abs() < 1e-9 { 0.0 } else { value as f32 };
+                let value = if value.abs() < 1e-9 {
+                    0.0
+                } else {
+                    value as f32
+                };
                 shapedirs[(new * 3 + c) * NUM_SHAPEDIRS + k] = value;
             }
         }
