@@ -4,23 +4,12 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{fixtures, scratch};
 use furpe::dataset::read_annotations;
 
 fn furpe(args: &[&str]) -> (bool, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_furpe"))
-        .args(args)
-        .output()
-        .expect("run furpe");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(!text.contains("panicked"), "furpe panicked: {text}");
-    (out.status.success(), text)
+    common::run_furpe(args)
 }
 
 fn write_png(path: &Path, width: u32, height: u32) {

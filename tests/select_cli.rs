@@ -70,20 +70,15 @@ fn label_row(params: &SmplxParams) -> Vec<(&'static str, Vec<f32>)> {
 }
 
 fn select(dir: &std::path::Path, model: &std::path::Path, extra: &[&str]) -> Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_furpe"))
-        .args(["select", "--data"])
-        .arg(dir)
-        .arg("--model")
-        .arg(model)
-        .args(extra)
-        .output()
-        .expect("run furpe");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{text}");
+    let mut args = vec![
+        "select".to_string(),
+        "--data".into(),
+        dir.display().to_string(),
+    ];
+    args.extend(["--model".to_string(), model.display().to_string()]);
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let (ok, text) = common::run_furpe(&args);
+    assert!(ok, "{text}");
     assert!(
         text.contains("1 keypoint confidence"),
         "prints the table: {text}"

@@ -682,8 +682,25 @@ fn uniform_block(scene: &Scene, bg_scale: [f32; 2]) -> [f32; UNIFORM_FLOATS] {
 }
 
 fn background_texture(device: &wgpu::Device, width: u32, height: u32) -> wgpu::Texture {
+    texture_2d(
+        device,
+        "furpe background",
+        (width, height),
+        wgpu::TextureFormat::Rgba8Unorm,
+        wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+    )
+}
+
+/// A single-sample, single-mip 2D texture.
+fn texture_2d(
+    device: &wgpu::Device,
+    label: &str,
+    (width, height): (u32, u32),
+    format: wgpu::TextureFormat,
+    usage: wgpu::TextureUsages,
+) -> wgpu::Texture {
     device.create_texture(&wgpu::TextureDescriptor {
-        label: Some("furpe background"),
+        label: Some(label),
         size: wgpu::Extent3d {
             width,
             height,
@@ -692,8 +709,8 @@ fn background_texture(device: &wgpu::Device, width: u32, height: u32) -> wgpu::T
         mip_level_count: 1,
         sample_count: 1,
         dimension: wgpu::TextureDimension::D2,
-        format: wgpu::TextureFormat::Rgba8Unorm,
-        usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+        format,
+        usage,
         view_formats: &[],
     })
 }
@@ -752,21 +769,14 @@ pub struct RenderTarget {
 
 impl RenderTarget {
     pub fn new(device: &wgpu::Device, width: u32, height: u32) -> Self {
-        let texture = |format, label| {
-            device.create_texture(&wgpu::TextureDescriptor {
-                label: Some(label),
-                size: wgpu::Extent3d {
-                    width,
-                    height,
-                    depth_or_array_layers: 1,
-                },
-                mip_level_count: 1,
-                sample_count: 1,
-                dimension: wgpu::TextureDimension::D2,
+        let texture = |format, label: &str| {
+            texture_2d(
+                device,
+                label,
+                (width, height),
                 format,
-                usage: wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
-                view_formats: &[],
-            })
+                wgpu::TextureUsages::RENDER_ATTACHMENT | wgpu::TextureUsages::COPY_SRC,
+            )
         };
         let color = texture(COLOR_FORMAT, "furpe target colour");
         let depth = texture(DEPTH_FORMAT, "furpe target depth");

@@ -150,3 +150,19 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
+
+/// Runs the `furpe` binary; returns success and stdout + stderr. A panic is
+/// never an acceptable way to fail, so it fails the test.
+pub fn run_furpe<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_furpe"))
+        .args(args)
+        .output()
+        .expect("run furpe");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!text.contains("panicked"), "furpe panicked: {text}");
+    (out.status.success(), text)
+}
