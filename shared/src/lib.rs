@@ -4,6 +4,7 @@
 //! browser both build on it. Checkpoint import needs the `import` feature.
 
 pub mod camera;
+pub mod crop;
 pub mod dataset;
 pub mod io;
 pub mod keypoints;

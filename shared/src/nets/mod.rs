@@ -14,12 +14,15 @@ pub mod import;
 pub mod regressor;
 pub mod resnet;
 pub mod spin;
+pub mod student;
+pub mod student_file;
 
 pub use deca::{DecaConfig, DecaEncoder, DecaOutput, SmplxFacePart};
 pub use frankmocap::{FrankMocapHand, FrankMocapHandConfig, HandOutput, HandSide, SmplxHandPart};
 pub use regressor::{IterativeRegressor, IterativeRegressorConfig, RegressorOutput};
 pub use resnet::{BlockKind, ResNet, ResNetConfig, ResNetFeatures};
 pub use spin::{SmplxBodyPart, Spin, SpinConfig, SpinOutput};
+pub use student::{PartFeatures, Student, StudentConfig, StudentInput, StudentKind, StudentOutput};
 
 use burn::tensor::{backend::Backend, Tensor};
 

@@ -1,0 +1,217 @@
+//! Square crops of an image: the one place that decides which pixels a
+//! network sees. The experts' part crops, the student's body crop, its
+//! training augmentation (rotation, scale, flip) and the browser's person crop
+//! all go through [`CropTransform`], so a keypoint or a projected joint maps
+//! between image pixels and crop coordinates the same way everywhere.
+//!
+//! Crop coordinates are normalised: the crop spans [-1, 1] on both axes, x to
+//! the right, y down (the weak-perspective camera's frame).
+
+/// A square window on an image, possibly rotated and mirrored.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CropTransform {
+    /// Centre in pixels.
+    pub center: [f32; 2],
+    /// Side length in pixels.
+    pub side: f32,
+    /// In-plane rotation of the window (radians, counter-clockwise as seen on
+    /// screen), so the content appears turned clockwise in the crop.
+    pub rotation: f32,
+    /// Mirror the crop left–right (the people in it swap left and right).
+    pub flip: bool,
+}
+
+impl CropTransform {
+    /// The square around `bbox` (x0, y0, x1, y1), its side `scale` times the
+    /// box's longer side.
+    pub fn around_box(bbox: [f32; 4], scale: f32) -> Self {
+        let [x0, y0, x1, y1] = bbox;
+        Self {
+            center: [(x0 + x1) / 2.0, (y0 + y1) / 2.0],
+            side: (x1 - x0).max(y1 - y0) * scale,
+            rotation: 0.0,
+            flip: false,
+        }
+    }
+
+    /// The square around the keypoints above `min_confidence` (x, y, c),
+    /// `scale` times their extent; `None` when fewer than `min_points` pass
+    /// or they collapse to a point.
+    pub fn around_points(
+        points: &[[f32; 3]],
+        min_confidence: f32,
+        min_points: usize,
+        scale: f32,
+    ) -> Option<Self> {
+        let confident: Vec<&[f32; 3]> = points.iter().filter(|p| p[2] > min_confidence).collect();
+        if confident.len() < min_points.max(2) {
+            return None;
+        }
+        let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+        for p in confident {
+            b = [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ];
+        }
+        let crop = Self::around_box(b, scale);
+        (crop.side > 1.0).then_some(crop)
+    }
+
+    /// The whole image, centred and padded to a square (inference without a box).
+    pub fn whole_image(width: u32, height: u32) -> Self {
+        Self::around_box([0.0, 0.0, width as f32, height as f32], 1.0)
+    }
+
+    /// This window with an augmentation applied on top: turned by
+    /// `rotation`, its side divided by `zoom`, mirrored if `flip`.
+    pub fn augmented(self, rotation: f32, zoom: f32, flip: bool) -> Self {
+        Self {
+            rotation: self.rotation + rotation,
+            side: self.side / zoom,
+            flip: self.flip ^ flip,
+            ..self
+        }
+    }
+
+    /// Crop coordinates → image pixels.
+    pub fn to_image(&self, crop: [f32; 2]) -> [f32; 2] {
+        let u = if self.flip { -crop[0] } else { crop[0] };
+        let v = crop[1];
+        let (s, c) = self.rotation.sin_cos();
+        let half = self.side / 2.0;
+        // Screen rotation with y down: counter-clockwise on screen is (c, s; −s, c).
+        [
+            self.center[0] + half * (c * u + s * v),
+            self.center[1] + half * (-s * u + c * v),
+        ]
+    }
+
+    /// Image pixels → crop coordinates.
+    pub fn to_crop(&self, pixel: [f32; 2]) -> [f32; 2] {
+        let half = self.side / 2.0;
+        let dx = (pixel[0] - self.center[0]) / half;
+        let dy = (pixel[1] - self.center[1]) / half;
+        let (s, c) = self.rotation.sin_cos();
+        let u = c * dx - s * dy;
+        let v = s * dx + c * dy;
+        [if self.flip { -u } else { u }, v]
+    }
+
+    /// Keypoints (x, y, c) in pixels → crop coordinates; confidence kept,
+    /// missed points (c = 0) stay (0, 0, 0).
+    pub fn keypoints_to_crop(&self, points: &[[f32; 3]]) -> Vec<[f32; 3]> {
+        points
+            .iter()
+            .map(|p| {
+                if p[2] <= 0.0 {
+                    [0.0; 3]
+                } else {
+                    let [u, v] = self.to_crop([p[0], p[1]]);
+                    [u, v, p[2]]
+                }
+            })
+            .collect()
+    }
+
+    /// Samples the window from an RGB8 image (`rgb` row-major, 3 bytes per
+    /// pixel) into `size × size`, bilinear, channels first, values in [0, 1];
+    /// outside the image is black. Returns `[3, size, size]` flattened.
+    pub fn sample_rgb(&self, rgb: &[u8], width: u32, height: u32, size: usize) -> Vec<f32> {
+        let (w, h) = (width as usize, height as usize);
+        let plane = size * size;
+        let mut out = vec![0.0f32; 3 * plane];
+        if rgb.len() < w * h * 3 || size == 0 {
+            return out;
+        }
+        let texel = |x: isize, y: isize, ch: usize| -> f32 {
+            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
+                0.0
+            } else {
+                rgb[(y as usize * w + x as usize) * 3 + ch] as f32
+            }
+        };
+        for row in 0..size {
+            for col in 0..size {
+                // Pixel centres of the crop grid.
+                let u = (col as f32 + 0.5) / size as f32 * 2.0 - 1.0;
+                let v = (row as f32 + 0.5) / size as f32 * 2.0 - 1.0;
+                let [x, y] = self.to_image([u, v]);
+                let (x, y) = (x - 0.5, y - 0.5);
+                let (x0, y0) = (x.floor(), y.floor());
+                let (fx, fy) = (x - x0, y - y0);
+                let (xi, yi) = (x0 as isize, y0 as isize);
+                for ch in 0..3 {
+                    let top = texel(xi, yi, ch) * (1.0 - fx) + texel(xi + 1, yi, ch) * fx;
+                    let bottom =
+                        texel(xi, yi + 1, ch) * (1.0 - fx) + texel(xi + 1, yi + 1, ch) * fx;
+                    out[ch * plane + row * size + col] = (top * (1.0 - fy) + bottom * fy) / 255.0;
+                }
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: [f32; 2], b: [f32; 2]) -> bool {
+        (a[0] - b[0]).abs() < 1e-4 && (a[1] - b[1]).abs() < 1e-4
+    }
+
+    #[test]
+    fn crop_and_image_coordinates_round_trip() {
+        let t = CropTransform::around_box([10.0, 20.0, 110.0, 70.0], 1.2).augmented(0.4, 1.3, true);
+        for p in [[0.0, 0.0], [15.0, 33.0], [100.0, 60.0]] {
+            assert!(close(t.to_image(t.to_crop(p)), p));
+        }
+        // Unrotated, unflipped: the box's corners of the square map to ±1.
+        let t = CropTransform::around_box([0.0, 0.0, 100.0, 100.0], 1.0);
+        assert!(close(t.to_crop([0.0, 0.0]), [-1.0, -1.0]));
+        assert!(close(t.to_crop([100.0, 50.0]), [1.0, 0.0]));
+        let f = t.augmented(0.0, 1.0, true);
+        assert!(close(f.to_crop([100.0, 50.0]), [-1.0, 0.0]));
+        // A window turned a quarter counter-clockwise on screen has its top
+        // on the image's left.
+        let r = t.augmented(std::f32::consts::FRAC_PI_2, 1.0, false);
+        assert!(close(r.to_image([0.0, -1.0]), [0.0, 50.0]));
+    }
+
+    #[test]
+    fn sampling_reads_the_right_pixels() {
+        // 4×2 image: left half red, right half blue.
+        let mut rgb = vec![0u8; 4 * 2 * 3];
+        for y in 0..2 {
+            for x in 0..4 {
+                let i = (y * 4 + x) * 3;
+                if x < 2 {
+                    rgb[i] = 255;
+                } else {
+                    rgb[i + 2] = 255;
+                }
+            }
+        }
+        let t = CropTransform::whole_image(4, 2);
+        let crop = t.sample_rgb(&rgb, 4, 2, 4);
+        // Row 1 (inside the image): red on the left, blue on the right.
+        assert!((crop[4] - 1.0).abs() < 1e-6 && crop[2 * 16 + 4] == 0.0);
+        assert!((crop[2 * 16 + 7] - 1.0).abs() < 1e-6 && crop[7] == 0.0);
+        // Row 0 is above the image (padded to a square): black.
+        assert!(crop[..4].iter().all(|&v| v == 0.0));
+        let flipped = t.augmented(0.0, 1.0, true).sample_rgb(&rgb, 4, 2, 4);
+        assert!((flipped[2 * 16 + 4] - 1.0).abs() < 1e-6 && flipped[4] == 0.0);
+    }
+
+    #[test]
+    fn boxes_from_points() {
+        let pts = [[10.0, 10.0, 0.9], [30.0, 20.0, 0.8], [500.0, 500.0, 0.05]];
+        let t = CropTransform::around_points(&pts, 0.1, 2, 2.0).unwrap();
+        assert_eq!(t.center, [20.0, 15.0]);
+        assert_eq!(t.side, 40.0);
+        assert!(CropTransform::around_points(&pts, 0.85, 2, 2.0).is_none());
+    }
+}

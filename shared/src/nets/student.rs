@@ -1,0 +1,597 @@
+//! The FuRPE student: an SMPL-X regressor trained from the part experts'
+//! pseudo labels. Two kinds share one parameter layout:
+//!
+//! - one-stage (the paper's "FuRPE + ResNet"): one backbone on the body crop
+//!   predicts every parameter;
+//! - two-stage (ExPose-style): the body network's estimate is posed with the
+//!   body model, hand and face crops are cut differentiably (a sampling grid
+//!   around the projected hand and face points) from a higher-resolution
+//!   view of the same window, and small hand and face networks refine the
+//!   hand poses, jaw and expression.
+//!
+//! The parameter vector (ExPose's order) is
+//! `[global 6D | body 21×6D | left hand 15×6D | right hand 15×6D | jaw 6D | β | ψ | camera 3]`;
+//! rotations are absolute (the hand mean is not added), the camera is weak
+//! perspective `(s, tx, ty)` with `s = softplus(raw)` in the body crop's
+//! normalised coordinates. Each part also gets a feature vector, the
+//! student's side of the feature distillation.
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::{Linear, LinearConfig};
+use burn::tensor::activation::softplus;
+use burn::tensor::backend::Backend;
+use burn::tensor::ops::GridSampleOptions;
+use burn::tensor::{Tensor, TensorData};
+
+use super::regressor::{IterativeRegressor, IterativeRegressorConfig};
+use super::resnet::{ResNet, ResNetConfig};
+use crate::camera::weak_perspective;
+use crate::rotation::rot6d_to_matrix;
+use crate::smplx::joints::{NUM_BODY_JOINTS, NUM_HAND_JOINTS, NUM_JOINTS};
+use crate::smplx::Smplx;
+
+/// Rotations the student predicts: global, body 21, left hand 15, right hand 15, jaw.
+pub const PREDICTED_ROTATIONS: usize = 1 + NUM_BODY_JOINTS + 2 * NUM_HAND_JOINTS + 1;
+/// Offsets of the rotation blocks in the 6D part of the parameter vector (in rotations).
+const LEFT_HAND: usize = 1 + NUM_BODY_JOINTS;
+const RIGHT_HAND: usize = LEFT_HAND + NUM_HAND_JOINTS;
+const JAW: usize = RIGHT_HAND + NUM_HAND_JOINTS;
+
+/// Output-joint indices (144-joint order) that locate each part for its crop.
+const LEFT_HAND_POINTS: [usize; 21] = [
+    20, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 66, 67, 68, 69, 70,
+];
+const RIGHT_HAND_POINTS: [usize; 21] = [
+    21, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 71, 72, 73, 74, 75,
+];
+/// The 51 face landmarks.
+const FACE_POINTS: std::ops::Range<usize> = 76..127;
+
+#[derive(Config, Debug, Copy, PartialEq, Eq)]
+pub enum StudentKind {
+    OneStage,
+    TwoStage,
+}
+
+/// [`Student`] configuration.
+#[derive(Config, Debug)]
+pub struct StudentConfig {
+    #[config(default = "StudentKind::OneStage")]
+    pub kind: StudentKind,
+    /// The body backbone (ResNet-18/34/50, any width).
+    #[config(default = "ResNetConfig::resnet18()")]
+    pub backbone: ResNetConfig,
+    /// Body crop side in pixels.
+    #[config(default = 256)]
+    pub body_size: usize,
+    #[config(default = "vec![1024, 1024]")]
+    pub hidden: Vec<usize>,
+    #[config(default = 0.5)]
+    pub dropout: f64,
+    #[config(default = 3)]
+    pub iterations: usize,
+    #[config(default = 10)]
+    pub num_betas: usize,
+    #[config(default = 10)]
+    pub num_expression: usize,
+    /// Feature widths of the distillation heads: body, face, hand (the
+    /// experts' feature widths, or the projection width of the released code).
+    #[config(default = "[2048, 2048, 2048]")]
+    pub feature_dims: [usize; 3],
+    /// Two-stage only: the hand and face backbones and crop sides.
+    #[config(default = "ResNetConfig::resnet18()")]
+    pub part_backbone: ResNetConfig,
+    #[config(default = 224)]
+    pub hand_size: usize,
+    #[config(default = 256)]
+    pub face_size: usize,
+    /// Two-stage: crop side relative to the part's projected extent
+    /// (ExPose: hands 2.0, head 1.5).
+    #[config(default = 2.0)]
+    pub hand_scale: f32,
+    #[config(default = 1.5)]
+    pub face_scale: f32,
+}
+
+impl StudentConfig {
+    /// Width of the parameter vector.
+    pub fn param_dim(&self) -> usize {
+        PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Student<B> {
+        let backbone = self.backbone.init(device);
+        let width = self.backbone.out_channels();
+        let regressor = IterativeRegressorConfig::new(width, vec![self.param_dim()])
+            .with_hidden(self.hidden.clone())
+            .with_dropout(self.dropout)
+            .with_relu(true)
+            .with_iterations(self.iterations)
+            .init(device);
+        let [body_dim, face_dim, hand_dim] = self.feature_dims;
+        let part_width = self.part_backbone.out_channels();
+        let two_stage = self.kind == StudentKind::TwoStage;
+        let part_regressor = |heads: Vec<usize>| {
+            IterativeRegressorConfig::new(part_width, heads)
+                .with_hidden(self.hidden.clone())
+                .with_dropout(self.dropout)
+                .with_relu(true)
+                .with_iterations(self.iterations)
+                .init(device)
+        };
+        let (hand, face) = if two_stage {
+            (
+                Some(PartNet {
+                    backbone: self.part_backbone.init(device),
+                    regressor: part_regressor(vec![NUM_HAND_JOINTS * 6]),
+                    feature: LinearConfig::new(part_width, hand_dim).init(device),
+                }),
+                Some(PartNet {
+                    backbone: self.part_backbone.init(device),
+                    regressor: part_regressor(vec![6, self.num_expression]),
+                    feature: LinearConfig::new(part_width, face_dim).init(device),
+                }),
+            )
+        } else {
+            (None, None)
+        };
+        Student {
+            backbone,
+            regressor,
+            body_feature: LinearConfig::new(width, body_dim).init(device),
+            face_feature: LinearConfig::new(width, face_dim).init(device),
+            left_hand_feature: LinearConfig::new(width, hand_dim).init(device),
+            right_hand_feature: LinearConfig::new(width, hand_dim).init(device),
+            hand,
+            face,
+            num_betas: self.num_betas,
+            num_expression: self.num_expression,
+            hand_size: self.hand_size,
+            face_size: self.face_size,
+            hand_scale: self.hand_scale as f64,
+            face_scale: self.face_scale as f64,
+        }
+    }
+}
+
+/// A part network of the two-stage student: backbone, regressor, feature head.
+#[derive(Module, Debug)]
+pub struct PartNet<B: Backend> {
+    pub backbone: ResNet<B>,
+    pub regressor: IterativeRegressor<B>,
+    pub feature: Linear<B>,
+}
+
+/// The student network; see the module docs.
+#[derive(Module, Debug)]
+pub struct Student<B: Backend> {
+    pub backbone: ResNet<B>,
+    pub regressor: IterativeRegressor<B>,
+    /// Distillation heads on the body feature (one-stage: all four parts).
+    pub body_feature: Linear<B>,
+    pub face_feature: Linear<B>,
+    pub left_hand_feature: Linear<B>,
+    pub right_hand_feature: Linear<B>,
+    /// Two-stage refinement networks (shared by both hands: left crops are mirrored).
+    pub hand: Option<PartNet<B>>,
+    pub face: Option<PartNet<B>>,
+    pub num_betas: usize,
+    pub num_expression: usize,
+    pub hand_size: usize,
+    pub face_size: usize,
+    pub hand_scale: f64,
+    pub face_scale: f64,
+}
+
+/// What the network sees.
+#[derive(Debug, Clone)]
+pub struct StudentInput<B: Backend> {
+    /// Body crops in [0, 1] `[batch, 3, S, S]`.
+    pub body: Tensor<B, 4>,
+    /// Two-stage: the same windows at a higher resolution `[batch, 3, H, H]`
+    /// (the hand and face crops are cut from it). One-stage ignores it.
+    pub detail: Option<Tensor<B, 4>>,
+}
+
+/// Distillation features, one per part, `[batch, D]` each.
+#[derive(Debug, Clone)]
+pub struct PartFeatures<B: Backend> {
+    pub body: Tensor<B, 2>,
+    pub face: Tensor<B, 2>,
+    pub left_hand: Tensor<B, 2>,
+    pub right_hand: Tensor<B, 2>,
+}
+
+/// The student's prediction.
+#[derive(Debug, Clone)]
+pub struct StudentOutput<B: Backend> {
+    /// The parameter vector `[batch, P]` (the EMA consistency loss compares these).
+    pub params: Tensor<B, 2>,
+    /// Absolute joint rotations in SMPL-X order `[batch, 55, 3, 3]`
+    /// (eyes are the identity).
+    pub rotations: Tensor<B, 4>,
+    pub betas: Tensor<B, 2>,
+    pub expression: Tensor<B, 2>,
+    /// Weak-perspective camera `(s > 0, tx, ty)` `[batch, 3]`.
+    pub camera: Tensor<B, 2>,
+    pub features: PartFeatures<B>,
+}
+
+impl<B: Backend> Student<B> {
+    /// The starting point of the iterative regressor: identity rotations
+    /// except the global one (180° about x: SMPL-X is y-up, the image y-down),
+    /// zero β and ψ, camera scale 0.9.
+    pub fn mean_params(&self, device: &B::Device) -> Tensor<B, 2> {
+        let mut params = Vec::with_capacity(self.param_dim());
+        params.extend([1.0, 0.0, 0.0, -1.0, 0.0, 0.0]);
+        for _ in 1..PREDICTED_ROTATIONS {
+            params.extend([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+        }
+        params.extend(std::iter::repeat_n(
+            0.0,
+            self.num_betas + self.num_expression,
+        ));
+        // softplus⁻¹(0.9)
+        params.extend([(0.9f32.exp() - 1.0).ln(), 0.0, 0.0]);
+        Tensor::from_data(TensorData::new(params, [1, self.param_dim()]), device)
+    }
+
+    pub fn param_dim(&self) -> usize {
+        PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3
+    }
+
+    /// Images in [0, 1] → ImageNet normalisation (the backbones' input).
+    pub fn normalize(images: Tensor<B, 4>) -> Tensor<B, 4> {
+        super::normalize_images(images, super::IMAGENET_MEAN, super::IMAGENET_STD)
+    }
+
+    /// One-stage students ignore `body_model`; two-stage ones pose the body
+    /// estimate with it to find the hands and the face.
+    pub fn forward(&self, input: StudentInput<B>, body_model: &Smplx<B>) -> StudentOutput<B> {
+        let body = input.body;
+        let batch = body.dims()[0];
+        let device = body.device();
+        let feature = self.backbone.forward(Self::normalize(body)); // [batch, C]
+        let init = self.mean_params(&device);
+        let width = init.dims()[1];
+        let params = self
+            .regressor
+            .forward(feature.clone(), init.expand([batch, width]))
+            .params; // [batch, P]
+        let features = PartFeatures {
+            body: self.body_feature.forward(feature.clone()),
+            face: self.face_feature.forward(feature.clone()),
+            left_hand: self.left_hand_feature.forward(feature.clone()),
+            right_hand: self.right_hand_feature.forward(feature),
+        };
+        let output = self.decode(params, features);
+        match (&self.hand, &self.face, input.detail) {
+            (Some(hand), Some(face), Some(detail)) => {
+                self.refine(output, hand, face, detail, body_model)
+            }
+            _ => output,
+        }
+    }
+
+    /// Parameter vector → rotations, β, ψ, camera.
+    fn decode(&self, params: Tensor<B, 2>, features: PartFeatures<B>) -> StudentOutput<B> {
+        let batch = params.dims()[0];
+        let device = params.device();
+        let rot_end = PREDICTED_ROTATIONS * 6;
+        let betas_end = rot_end + self.num_betas;
+        let expr_end = betas_end + self.num_expression;
+        let predicted = rot6d_to_matrix(
+            params
+                .clone()
+                .slice([0..batch, 0..rot_end])
+                .reshape([batch * PREDICTED_ROTATIONS, 6]),
+        )
+        .reshape([batch, PREDICTED_ROTATIONS, 3, 3]);
+        let eyes = Tensor::<B, 2>::eye(3, &device)
+            .reshape([1, 1, 3, 3])
+            .expand([batch, 2, 3, 3]);
+        let block = |a: usize, b: usize| predicted.clone().slice([0..batch, a..b]);
+        // SMPL-X order: global, body, jaw, eyes, left hand, right hand.
+        let rotations = Tensor::cat(
+            vec![
+                block(0, LEFT_HAND),
+                block(JAW, JAW + 1),
+                eyes,
+                block(LEFT_HAND, RIGHT_HAND),
+                block(RIGHT_HAND, JAW),
+            ],
+            1,
+        ); // [batch, 55, 3, 3]
+        debug_assert_eq!(rotations.dims()[1], NUM_JOINTS);
+        let raw_camera = params.clone().slice([0..batch, expr_end..expr_end + 3]);
+        let scale = softplus(raw_camera.clone().slice([0..batch, 0..1]), 1.0);
+        let camera = Tensor::cat(vec![scale, raw_camera.slice([0..batch, 1..3])], 1);
+        StudentOutput {
+            betas: params.clone().slice([0..batch, rot_end..betas_end]),
+            expression: params.clone().slice([0..batch, betas_end..expr_end]),
+            params,
+            rotations,
+            camera,
+            features,
+        }
+    }
+
+    /// Two-stage: crops hands and face around the posed body's projected
+    /// points and lets the part networks refine their parameters.
+    fn refine(
+        &self,
+        output: StudentOutput<B>,
+        hand: &PartNet<B>,
+        face: &PartNet<B>,
+        detail: Tensor<B, 4>,
+        body_model: &Smplx<B>,
+    ) -> StudentOutput<B> {
+        let batch = output.params.dims()[0];
+        let posed = body_model.forward_rotations(
+            self.shape_coeffs(&output, body_model),
+            output.rotations.clone(),
+            Tensor::zeros([batch, 3], &detail.device()),
+        );
+        let points = weak_perspective(posed.joints, output.camera.clone()); // [batch, 144, 2]
+        let window = |indices: &[usize], scale: f64| {
+            let idx = burn::tensor::Tensor::<B, 1, burn::tensor::Int>::from_data(
+                TensorData::new(
+                    indices.iter().map(|&i| i as i64).collect::<Vec<_>>(),
+                    [indices.len()],
+                ),
+                &detail.device(),
+            );
+            part_window(points.clone().select(1, idx), scale)
+        };
+        let face_indices: Vec<usize> = FACE_POINTS.collect();
+        let (left_c, left_h) = window(&LEFT_HAND_POINTS, self.hand_scale);
+        let (right_c, right_h) = window(&RIGHT_HAND_POINTS, self.hand_scale);
+        let (face_c, face_h) = window(&face_indices, self.face_scale);
+
+        let rot_end = PREDICTED_ROTATIONS * 6;
+        let (hand6, other) = (NUM_HAND_JOINTS * 6, output.params.clone());
+        let slice6 = |a: usize, n: usize| other.clone().slice([0..batch, a * 6..a * 6 + n]);
+
+        // Both hands through one network: the left crop and pose are mirrored
+        // into right-hand form and back.
+        let left_crop = cut(detail.clone(), left_c, left_h, true, self.hand_size);
+        let right_crop = cut(detail.clone(), right_c, right_h, false, self.hand_size);
+        let left_feature = hand.backbone.forward(Self::normalize(left_crop));
+        let right_feature = hand.backbone.forward(Self::normalize(right_crop));
+        let left_init = mirror_rot6d(slice6(LEFT_HAND, hand6));
+        let left = mirror_rot6d(
+            hand.regressor
+                .forward(left_feature.clone(), left_init)
+                .params,
+        );
+        let right = hand
+            .regressor
+            .forward(right_feature.clone(), slice6(RIGHT_HAND, hand6))
+            .params;
+
+        let face_crop = cut(detail, face_c, face_h, false, self.face_size);
+        let face_feature = face.backbone.forward(Self::normalize(face_crop));
+        let (betas_end, expr_end) = (
+            rot_end + self.num_betas,
+            rot_end + self.num_betas + self.num_expression,
+        );
+        let face_init = Tensor::cat(
+            vec![
+                slice6(JAW, 6),
+                other.clone().slice([0..batch, betas_end..expr_end]),
+            ],
+            1,
+        );
+        let face_params = face
+            .regressor
+            .forward(face_feature.clone(), face_init)
+            .params;
+
+        let params = Tensor::cat(
+            vec![
+                other.clone().slice([0..batch, 0..LEFT_HAND * 6]),
+                left,
+                right,
+                face_params.clone().slice([0..batch, 0..6]),
+                other.clone().slice([0..batch, rot_end..betas_end]),
+                face_params.slice([0..batch, 6..6 + self.num_expression]),
+                other.slice([0..batch, expr_end..expr_end + 3]),
+            ],
+            1,
+        );
+        let features = PartFeatures {
+            body: output.features.body,
+            face: face.feature.forward(face_feature),
+            left_hand: hand.feature.forward(left_feature),
+            right_hand: hand.feature.forward(right_feature),
+        };
+        self.decode(params, features)
+    }
+
+    /// β and ψ padded or cut to the body model's widths.
+    pub fn shape_coeffs(&self, output: &StudentOutput<B>, body_model: &Smplx<B>) -> Tensor<B, 2> {
+        let batch = output.betas.dims()[0];
+        let device = output.betas.device();
+        let fit = |t: Tensor<B, 2>, want: usize| {
+            let have = t.dims()[1];
+            if have >= want {
+                t.slice([0..batch, 0..want])
+            } else {
+                Tensor::cat(vec![t, Tensor::zeros([batch, want - have], &device)], 1)
+            }
+        };
+        let config = &body_model.config;
+        Tensor::cat(
+            vec![
+                fit(output.betas.clone(), config.num_betas),
+                fit(output.expression.clone(), config.num_expression),
+            ],
+            1,
+        )
+    }
+}
+
+/// Centre `[batch, 2]` and half side `[batch, 1]` of the square around
+/// `points` `[batch, K, 2]`, `scale` times their extent.
+fn part_window<B: Backend>(points: Tensor<B, 3>, scale: f64) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    let lo = points.clone().min_dim(1).squeeze_dim::<2>(1); // [batch, 2]
+    let hi = points.max_dim(1).squeeze_dim::<2>(1);
+    let center = (lo.clone() + hi.clone()) / 2.0;
+    let half = (hi - lo).max_dim(1).clamp_min(0.05) * (scale / 2.0); // [batch, 1]
+    (center, half)
+}
+
+/// Cuts `size × size` crops centred at `center` with half side `half` (both
+/// in `images`' normalised coordinates) by bilinear sampling, mirrored
+/// left–right when `mirror`. Differentiable in the images and the window.
+fn cut<B: Backend>(
+    images: Tensor<B, 4>,
+    center: Tensor<B, 2>,
+    half: Tensor<B, 2>,
+    mirror: bool,
+    size: usize,
+) -> Tensor<B, 4> {
+    let batch = images.dims()[0];
+    let device = images.device();
+    // Pixel centres of the output grid in [-1, 1] (align_corners = false).
+    let steps: Vec<f32> = (0..size)
+        .map(|i| (i as f32 + 0.5) / size as f32 * 2.0 - 1.0)
+        .collect();
+    let axis = Tensor::<B, 1>::from_data(TensorData::new(steps, [size]), &device);
+    let sign = if mirror { -1.0 } else { 1.0 };
+    let xs = axis
+        .clone()
+        .reshape([1, 1, size, 1])
+        .expand([1, size, size, 1])
+        * sign;
+    let ys = axis.reshape([1, size, 1, 1]).expand([1, size, size, 1]);
+    let base = Tensor::cat(vec![xs, ys], 3); // [1, size, size, 2]
+    let grid = base * half.reshape([batch, 1, 1, 1]) + center.reshape([batch, 1, 1, 2]);
+    images.grid_sample_2d(grid, GridSampleOptions::default())
+}
+
+/// Mirrors rotations left–right, `[batch, n·6]` 6D → 6D: `R ↦ P R P` with
+/// `P = diag(−1, 1, 1)`, which on the 6D block (first two columns, row
+/// major) negates entries (0,1), (1,0) and (2,0).
+fn mirror_rot6d<B: Backend>(rot6d: Tensor<B, 2>) -> Tensor<B, 2> {
+    let [batch, width] = rot6d.dims();
+    let signs: Vec<f32> = (0..width)
+        .map(|i| match i % 6 {
+            1 | 2 | 4 => -1.0,
+            _ => 1.0,
+        })
+        .collect();
+    let signs = Tensor::<B, 1>::from_data(TensorData::new(signs, [width]), &rot6d.device());
+    rot6d * signs.reshape([1, width]).expand([batch, width])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rotation::matrix_to_rot6d;
+    use burn::backend::NdArray;
+    type B = NdArray<f32>;
+
+    fn tiny(kind: StudentKind) -> StudentConfig {
+        let small =
+            ResNetConfig::new(crate::nets::BlockKind::Basic, [1, 1, 1, 1]).with_base_width(4);
+        StudentConfig::new()
+            .with_kind(kind)
+            .with_backbone(small.clone())
+            .with_part_backbone(small)
+            .with_body_size(32)
+            .with_hand_size(16)
+            .with_face_size(16)
+            .with_hidden(vec![16])
+            .with_feature_dims([8, 6, 5])
+    }
+
+    #[test]
+    fn mean_parameters_decode_to_the_rest_pose() {
+        let device = Default::default();
+        let student = tiny(StudentKind::OneStage).init::<B>(&device);
+        let params = student.mean_params(&device);
+        let features = PartFeatures {
+            body: Tensor::zeros([1, 1], &device),
+            face: Tensor::zeros([1, 1], &device),
+            left_hand: Tensor::zeros([1, 1], &device),
+            right_hand: Tensor::zeros([1, 1], &device),
+        };
+        let out = student.decode(params, features);
+        assert_eq!(out.rotations.dims(), [1, 55, 3, 3]);
+        let r = out.rotations.into_data().to_vec::<f32>().unwrap();
+        assert_eq!(&r[..9], &[1.0, 0.0, 0.0, 0.0, -1.0, 0.0, 0.0, 0.0, -1.0]);
+        assert_eq!(&r[9..18], &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+        let cam = out.camera.into_data().to_vec::<f32>().unwrap();
+        assert!((cam[0] - 0.9).abs() < 1e-5);
+    }
+
+    #[test]
+    fn mirroring_6d_matches_p_r_p() {
+        let device = Default::default();
+        let aa = Tensor::<B, 2>::from_floats([[0.3, -0.5, 0.9]], &device);
+        let r = crate::rotation::axis_angle_to_matrix(aa.clone());
+        // Mirroring an axis-angle negates its y and z components.
+        let mirrored = crate::rotation::axis_angle_to_matrix(
+            aa * Tensor::<B, 2>::from_floats([[1.0, -1.0, -1.0]], &device),
+        );
+        let got = mirror_rot6d(matrix_to_rot6d(r))
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let want = matrix_to_rot6d(mirrored)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
+        }
+    }
+
+    #[test]
+    fn cut_reads_the_window() {
+        let device = Default::default();
+        // 1×1×4×4 image with a ramp in x: value = column index.
+        let img: Vec<f32> = (0..16).map(|i| (i % 4) as f32).collect();
+        let img = Tensor::<B, 4>::from_data(TensorData::new(img, [1, 1, 4, 4]), &device);
+        // The right half of the image: columns 2 and 3.
+        let center = Tensor::<B, 2>::from_floats([[0.5, 0.0]], &device);
+        let half = Tensor::<B, 2>::from_floats([[0.5]], &device);
+        let crop = cut(img.clone(), center.clone(), half.clone(), false, 2);
+        let v = crop.into_data().to_vec::<f32>().unwrap();
+        assert_eq!(v, vec![2.0, 3.0, 2.0, 3.0]);
+        let v = cut(img, center, half, true, 2)
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        assert_eq!(v, vec![3.0, 2.0, 3.0, 2.0]);
+    }
+
+    #[test]
+    fn both_kinds_run_and_keep_shapes() {
+        let device = Default::default();
+        let model = crate::smplx::SmplxConfig::new()
+            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
+            .expect("mannequin");
+        for kind in [StudentKind::OneStage, StudentKind::TwoStage] {
+            let student = tiny(kind).init::<B>(&device);
+            let input = StudentInput {
+                body: Tensor::ones([2, 3, 32, 32], &device) * 0.5,
+                detail: Some(Tensor::ones([2, 3, 64, 64], &device) * 0.5),
+            };
+            let out = student.forward(input, &model);
+            assert_eq!(out.params.dims(), [2, student.param_dim()]);
+            assert_eq!(out.rotations.dims(), [2, 55, 3, 3]);
+            assert_eq!(out.features.left_hand.dims(), [2, 5]);
+            assert_eq!(out.features.face.dims(), [2, 6]);
+            assert!(out
+                .params
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()
+                .iter()
+                .all(|v| v.is_finite()));
+        }
+    }
+}
