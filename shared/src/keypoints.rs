@@ -99,6 +99,57 @@ pub fn openpose137_to_smplx() -> [Option<usize>; NUM_OPENPOSE137] {
     map
 }
 
+/// OpenPose-137 under a horizontal image flip: point `i` of the flipped
+/// image is point `OPENPOSE137_FLIP[i]` of the original (left and right swap:
+/// BODY_25 limbs, eyes, ears and feet; the two hands; the iBUG-68 face
+/// contour, brows, eyes, nostrils, mouth, and the pupils).
+pub fn openpose137_flip() -> [usize; NUM_OPENPOSE137] {
+    const BODY: [usize; 25] = [
+        0, 1, 5, 6, 7, 2, 3, 4, 8, 12, 13, 14, 9, 10, 11, 16, 15, 18, 17, 22, 23, 24, 19, 20, 21,
+    ];
+    let mut face: [usize; 70] = std::array::from_fn(|i| i);
+    let mut pair = |a: usize, b: usize| {
+        face[a] = b;
+        face[b] = a;
+    };
+    for i in 0..8 {
+        pair(i, 16 - i); // contour
+    }
+    for i in 0..5 {
+        pair(17 + i, 26 - i); // brows
+    }
+    pair(31, 35);
+    pair(32, 34); // nostrils
+    for (a, b) in [(36, 45), (37, 44), (38, 43), (39, 42), (40, 47), (41, 46)] {
+        pair(a, b); // eyes
+    }
+    for (a, b) in [
+        (48, 54),
+        (49, 53),
+        (50, 52),
+        (55, 59),
+        (56, 58),
+        (60, 64),
+        (61, 63),
+        (65, 67),
+    ] {
+        pair(a, b); // mouth
+    }
+    pair(68, 69); // pupils
+    let mut map = [0; NUM_OPENPOSE137];
+    for (i, &b) in BODY.iter().enumerate() {
+        map[i] = b;
+    }
+    for i in 0..NUM_HAND {
+        map[NUM_BODY25 + i] = NUM_BODY25 + NUM_HAND + i;
+        map[NUM_BODY25 + NUM_HAND + i] = NUM_BODY25 + i;
+    }
+    for (i, &f) in face.iter().enumerate() {
+        map[NUM_BODY25 + 2 * NUM_HAND + i] = NUM_BODY25 + 2 * NUM_HAND + f;
+    }
+    map
+}
+
 /// Picks SMPL-X joints `[B, 144, C]` in the order of `indices` → `[B, K, C]`.
 pub fn select_joints<B: Backend>(joints: Tensor<B, 3>, indices: &[usize]) -> Tensor<B, 3> {
     let ids: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
@@ -134,5 +185,17 @@ mod tests {
         }
         assert_eq!(smplifyx_indices(true).len(), 135);
         assert_eq!(smplifyx_indices(false).len(), 118);
+    }
+
+    #[test]
+    fn flip_is_an_involution_that_swaps_sides() {
+        let flip = openpose137_flip();
+        for (i, &j) in flip.iter().enumerate() {
+            assert_eq!(flip[j], i);
+        }
+        assert_eq!(flip[2], 5); // right shoulder <-> left shoulder
+        assert_eq!(flip[25], 46); // left wrist <-> right wrist
+        assert_eq!(flip[67 + 30], 67 + 30); // nose tip stays
+        assert_eq!(flip[67 + 36], 67 + 45); // eye corners swap
     }
 }

@@ -8,6 +8,7 @@ pub mod crop;
 pub mod dataset;
 pub mod io;
 pub mod keypoints;
+pub mod losses;
 pub mod mesh;
 pub mod metrics;
 pub mod nets;

@@ -165,6 +165,54 @@ pub mod host {
         ]
     }
 
+    /// Rotation matrix → axis-angle (angle in [0, π]), through a unit
+    /// quaternion picked by Shepperd's rule so no branch divides by a small number.
+    pub fn matrix_to_axis_angle(m: &Mat3) -> [f64; 3] {
+        let trace = m[0][0] + m[1][1] + m[2][2];
+        let q = if trace > m[0][0].max(m[1][1]).max(m[2][2]) {
+            let s = (1.0 + trace).sqrt() * 2.0;
+            [
+                s / 4.0,
+                (m[2][1] - m[1][2]) / s,
+                (m[0][2] - m[2][0]) / s,
+                (m[1][0] - m[0][1]) / s,
+            ]
+        } else if m[0][0] >= m[1][1] && m[0][0] >= m[2][2] {
+            let s = (1.0 + m[0][0] - m[1][1] - m[2][2]).sqrt() * 2.0;
+            [
+                (m[2][1] - m[1][2]) / s,
+                s / 4.0,
+                (m[0][1] + m[1][0]) / s,
+                (m[0][2] + m[2][0]) / s,
+            ]
+        } else if m[1][1] >= m[2][2] {
+            let s = (1.0 + m[1][1] - m[0][0] - m[2][2]).sqrt() * 2.0;
+            [
+                (m[0][2] - m[2][0]) / s,
+                (m[0][1] + m[1][0]) / s,
+                s / 4.0,
+                (m[1][2] + m[2][1]) / s,
+            ]
+        } else {
+            let s = (1.0 + m[2][2] - m[0][0] - m[1][1]).sqrt() * 2.0;
+            [
+                (m[1][0] - m[0][1]) / s,
+                (m[0][2] + m[2][0]) / s,
+                (m[1][2] + m[2][1]) / s,
+                s / 4.0,
+            ]
+        };
+        // Same rotation, w ≥ 0: angle in [0, π].
+        let q = if q[0] < 0.0 { q.map(|v| -v) } else { q };
+        let sin_half = (q[1] * q[1] + q[2] * q[2] + q[3] * q[3]).sqrt();
+        let scale = if sin_half < 1e-12 {
+            2.0 / q[0]
+        } else {
+            2.0 * sin_half.atan2(q[0]) / sin_half
+        };
+        [q[1] * scale, q[2] * scale, q[3] * scale]
+    }
+
     pub fn matmul(a: &Mat3, b: &Mat3) -> Mat3 {
         let mut c = [[0.0; 3]; 3];
         for i in 0..3 {
@@ -271,5 +319,21 @@ mod tests {
         assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
         // d(sum R)/dr at 0: the off-diagonal a·K terms give ±1 per component.
         assert!(g.iter().all(|v| v.abs() < 1e-5), "{g:?}");
+    }
+
+    #[test]
+    fn host_matrix_to_axis_angle_inverts_rodrigues() {
+        for r in [
+            [0.0, 0.0, 0.0],
+            [0.3, -0.2, 0.1],
+            [0.0, 3.1, 0.2],
+            [1.0, 1.0, -1.0],
+            [0.0, 0.0, std::f64::consts::PI - 1e-4],
+        ] {
+            let back = host::matrix_to_axis_angle(&host::axis_angle_to_matrix(r));
+            for i in 0..3 {
+                assert!((back[i] - r[i]).abs() < 1e-9, "{r:?} -> {back:?}");
+            }
+        }
     }
 }

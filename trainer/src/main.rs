@@ -6,8 +6,10 @@ mod body;
 mod demo;
 mod import;
 mod metrics;
+mod rng;
 mod select;
 mod synth;
+mod train;
 
 use clap::{Parser, Subcommand};
 
@@ -48,6 +50,10 @@ enum Command {
     /// SimulatedOpenPose, a SIMULATED detector (keypoint_source
     /// "simulated-openpose"; not the real OpenPose).
     Synth(synth::SynthArgs),
+    /// FuRPE training: the student learns from selected pseudo labels with
+    /// feature distillation and an EMA teacher; checkpoints, --resume, log,
+    /// curves, and the exported student (RUN/student.furpe).
+    Train(train::TrainArgs),
 }
 
 fn main() {
@@ -60,6 +66,7 @@ fn main() {
         Command::Select(a) => select::run(a),
         Command::Metrics(a) => metrics::run(a),
         Command::Synth(a) => synth::run(a),
+        Command::Train(a) => train::run(a),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");

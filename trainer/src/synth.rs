@@ -24,8 +24,6 @@ mod detector;
 #[cfg(feature = "render")]
 mod pose;
 #[cfg(feature = "render")]
-mod rng;
-#[cfg(feature = "render")]
 mod scene;
 
 #[derive(Debug, clap::Args)]
@@ -86,10 +84,10 @@ mod imp {
     use furpe::smplx::{SmplxConfig, SmplxInput, SmplxParams};
 
     use super::detector::{Observation, SimulatedOpenPose, KEYPOINT_SOURCE};
-    use super::rng::Rng;
     use super::{pose, scene, SynthArgs};
     use crate::backend::{with_backend, BackendJob};
     use crate::body::load_model;
+    use crate::rng::Rng;
 
     /// Bodies posed per forward pass.
     const CHUNK: usize = 16;

@@ -329,7 +329,7 @@ impl<B: Backend> Student<B> {
     ) -> StudentOutput<B> {
         let batch = output.params.dims()[0];
         let posed = body_model.forward_rotations(
-            self.shape_coeffs(&output, body_model),
+            Self::shape_coeffs(&output, body_model),
             output.rotations.clone(),
             Tensor::zeros([batch, 3], &detail.device()),
         );
@@ -410,7 +410,7 @@ impl<B: Backend> Student<B> {
     }
 
     /// β and ψ padded or cut to the body model's widths.
-    pub fn shape_coeffs(&self, output: &StudentOutput<B>, body_model: &Smplx<B>) -> Tensor<B, 2> {
+    pub fn shape_coeffs(output: &StudentOutput<B>, body_model: &Smplx<B>) -> Tensor<B, 2> {
         let batch = output.betas.dims()[0];
         let device = output.betas.device();
         let fit = |t: Tensor<B, 2>, want: usize| {

@@ -8,7 +8,7 @@
 //! network before touching the weights and can reject a file it does not
 //! understand with a clear message.
 
-use burn::module::{Module, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
 use burn::record::{FullPrecisionSettings, HalfPrecisionSettings, NamedMpkBytesRecorder, Recorder};
 use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
@@ -66,7 +66,9 @@ pub fn to_bytes<B: Backend>(
         note: note.to_string(),
     };
     let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
-    let record = student.clone().into_record();
+    // Parameter ids are random per process; numbering them makes the same
+    // weights give the same file.
+    let record = student.clone().map(&mut Renumber(0)).into_record();
     let weights = match precision {
         Precision::F32 => Recorder::<B>::record(
             &NamedMpkBytesRecorder::<FullPrecisionSettings>::new(),
@@ -138,6 +140,17 @@ pub fn from_bytes<B: Backend>(
         }
     }
     Ok((student, config, header))
+}
+
+/// Gives parameters the ids 0, 1, 2, … in visiting order.
+struct Renumber(u64);
+
+impl<B: Backend> ModuleMapper<B> for Renumber {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (_, value, mapper) = param.consume();
+        self.0 += 1;
+        Param::from_mapped_value(ParamId::from(self.0 - 1), value, mapper)
+    }
 }
 
 /// Every float parameter's shape, in visiting order, with a positional name.

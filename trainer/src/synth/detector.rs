@@ -10,7 +10,7 @@ use furpe::camera::PinholeCamera;
 use furpe::keypoints::{openpose137_to_smplx, NUM_BODY25, NUM_HAND, NUM_OPENPOSE137};
 use furpe::smplx::joints::idx;
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// What the detector is told in `annotations.jsonl`.
 pub const KEYPOINT_SOURCE: &str = "simulated-openpose";

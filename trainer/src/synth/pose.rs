@@ -13,7 +13,7 @@ use furpe::rotation::host::{axis_angle_to_matrix, matmul, Mat3};
 use furpe::smplx::joints::idx;
 use furpe::smplx::{ParamWidths, SmplxParams};
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 /// Per-axis limits and a normal prior: (lo, hi, mean, sd), radians.
 type Axis = (f64, f64, f64, f64);

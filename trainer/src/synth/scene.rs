@@ -6,7 +6,7 @@ use furpe::camera::PinholeCamera;
 use furpe::render::{Light, Lighting, Outfit};
 use furpe::rotation::host::{axis_angle_to_matrix, matmul, Mat3};
 
-use super::rng::Rng;
+use crate::rng::Rng;
 
 // ----------------------------------------------------------------- camera
 

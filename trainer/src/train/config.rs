@@ -1,0 +1,252 @@
+//! `furpe train`'s configuration: one TOML file, every field optional.
+//! Defaults are the paper's (Adam, lr 1e-5 divided by 10 at epoch 20,
+//! batch 32, e⁵ distillation, cosine τ from 0.996); `loss_preset =
+//! "released"` switches the losses to the authors' released script.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use furpe::losses::LossConfig;
+use furpe::nets::{ResNetConfig, StudentConfig, StudentKind};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TrainConfig {
+    /// Dataset directory (annotations.jsonl, images, labels/, selection.json).
+    pub data: PathBuf,
+    /// Run directory: checkpoints, log, plots, exported student.
+    pub out: PathBuf,
+    /// Body model (.npz, official layout); default: the embedded mannequin.
+    pub model: Option<PathBuf>,
+    /// Train only on what `furpe select` kept (false: every label, NaNs masked).
+    pub use_selection: bool,
+    pub seed: u64,
+    pub epochs: usize,
+    pub batch: usize,
+    pub lr: f64,
+    /// Epoch at which the learning rate is multiplied by `lr_drop`.
+    pub lr_drop_epoch: usize,
+    pub lr_drop: f64,
+    pub weight_decay: f64,
+    /// Checkpoint every N steps (and at each epoch end).
+    pub checkpoint_every: usize,
+    /// Log every N steps.
+    pub log_every: usize,
+    /// Every N-th annotation (index % N == 0) is held out for validation.
+    pub holdout_every: usize,
+    /// Crop preparation threads.
+    pub workers: usize,
+    /// "paper" or "released": the base the `loss` table overrides.
+    pub loss_preset: String,
+    pub loss: Option<toml::Value>,
+    pub distill: bool,
+    pub ema: EmaConfig,
+    pub augment: AugmentConfig,
+    pub student: StudentSettings,
+}
+
+/// The EMA teacher–student scheme.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmaConfig {
+    pub enabled: bool,
+    /// τ at the start; the cosine schedule raises it to 1 at the last step.
+    pub tau: f64,
+    /// "cosine" (released) or "constant".
+    pub schedule: String,
+    /// Released behaviour: each view flips independently and the full
+    /// parameter vectors are compared. Default: both views share the flip
+    /// and the view-dependent global rotation and camera are left out.
+    pub released_views: bool,
+}
+
+/// Augmentation of each view (released: flip 0.5, rotation ±30°, scale 0.25, noise 0.4).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AugmentConfig {
+    pub flip: f32,
+    pub rotation_deg: f32,
+    pub scale: f32,
+    /// Per-channel gain jitter ±.
+    pub color: f32,
+    /// Per-pixel multiplicative noise ± (released "pixel noise").
+    pub noise: f32,
+}
+
+/// The network, in TOML-friendly terms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StudentSettings {
+    /// "one_stage" or "two_stage".
+    pub kind: String,
+    /// 18, 34 or 50.
+    pub depth: usize,
+    /// Stem width (64 in the published ResNets).
+    pub width: usize,
+    /// Blocks per stage, overriding the depth's (e.g. [1, 1, 1, 1] for a tiny net).
+    pub layers: Option<[usize; 4]>,
+    pub crop: usize,
+    pub hidden: Vec<usize>,
+    pub dropout: f64,
+    pub part_width: usize,
+    pub hand_crop: usize,
+    pub face_crop: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        Self {
+            data: PathBuf::from("data"),
+            out: PathBuf::from("runs/train"),
+            model: None,
+            use_selection: true,
+            seed: 0,
+            epochs: 30,
+            batch: 32,
+            lr: 1e-5,
+            lr_drop_epoch: 20,
+            lr_drop: 0.1,
+            weight_decay: 0.0,
+            checkpoint_every: 500,
+            log_every: 10,
+            holdout_every: 10,
+            workers: 2,
+            loss_preset: "paper".into(),
+            loss: None,
+            distill: true,
+            ema: EmaConfig::default(),
+            augment: AugmentConfig::default(),
+            student: StudentSettings::default(),
+        }
+    }
+}
+
+impl Default for EmaConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            tau: 0.996,
+            schedule: "cosine".into(),
+            released_views: false,
+        }
+    }
+}
+
+impl Default for AugmentConfig {
+    fn default() -> Self {
+        Self {
+            flip: 0.5,
+            rotation_deg: 30.0,
+            scale: 0.25,
+            color: 0.2,
+            noise: 0.4,
+        }
+    }
+}
+
+impl Default for StudentSettings {
+    fn default() -> Self {
+        Self {
+            kind: "one_stage".into(),
+            depth: 18,
+            width: 64,
+            layers: None,
+            crop: 256,
+            hidden: vec![1024, 1024],
+            dropout: 0.5,
+            part_width: 64,
+            hand_crop: 224,
+            face_crop: 256,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Reads a TOML file; unknown keys are errors (a typo must not silently
+    /// train with a default).
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("{}: cannot read the training config", path.display()))?;
+        let config: Self =
+            toml::from_str(&text).with_context(|| format!("{}: invalid config", path.display()))?;
+        config
+            .validate()
+            .with_context(|| format!("{}", path.display()))?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(self.batch > 0, "batch must be at least 1");
+        anyhow::ensure!(self.epochs > 0, "epochs must be at least 1");
+        anyhow::ensure!(self.holdout_every >= 2, "holdout_every must be at least 2");
+        anyhow::ensure!(
+            matches!(self.ema.schedule.as_str(), "cosine" | "constant"),
+            "ema.schedule must be \"cosine\" or \"constant\", not {:?}",
+            self.ema.schedule
+        );
+        self.loss_config()?;
+        self.student_config([1, 1, 1])?;
+        Ok(())
+    }
+
+    /// The loss preset with the `[loss]` table's overrides.
+    pub fn loss_config(&self) -> anyhow::Result<LossConfig> {
+        let base = match self.loss_preset.as_str() {
+            "paper" => LossConfig::paper(),
+            "released" => LossConfig::released(),
+            other => anyhow::bail!("loss_preset must be \"paper\" or \"released\", not {other:?}"),
+        };
+        let Some(overrides) = &self.loss else {
+            return Ok(base);
+        };
+        let mut value = serde_json::to_value(&base)?;
+        let (Some(map), Some(table)) = (value.as_object_mut(), overrides.as_table()) else {
+            anyhow::bail!("[loss] must be a table");
+        };
+        for (key, v) in table {
+            anyhow::ensure!(
+                map.contains_key(key),
+                "[loss] unknown key {key:?} (known: {:?})",
+                map.keys().collect::<Vec<_>>()
+            );
+            map.insert(key.clone(), serde_json::to_value(v)?);
+        }
+        serde_json::from_value(value).context("[loss] bad value")
+    }
+
+    /// The network; `feature_dims` are the experts' feature widths.
+    pub fn student_config(&self, feature_dims: [usize; 3]) -> anyhow::Result<StudentConfig> {
+        let s = &self.student;
+        let kind = match s.kind.as_str() {
+            "one_stage" => StudentKind::OneStage,
+            "two_stage" => StudentKind::TwoStage,
+            other => {
+                anyhow::bail!("student.kind must be \"one_stage\" or \"two_stage\", not {other:?}")
+            }
+        };
+        let resnet = |width: usize| -> anyhow::Result<ResNetConfig> {
+            let base = match s.depth {
+                18 => ResNetConfig::resnet18(),
+                34 => ResNetConfig::resnet34(),
+                50 => ResNetConfig::resnet50(),
+                d => anyhow::bail!("student.depth must be 18, 34 or 50, not {d}"),
+            };
+            let base = match s.layers {
+                Some(layers) => ResNetConfig::new(base.block, layers),
+                None => base,
+            };
+            Ok(base.with_base_width(width))
+        };
+        Ok(StudentConfig::new()
+            .with_kind(kind)
+            .with_backbone(resnet(s.width)?)
+            .with_part_backbone(resnet(s.part_width)?)
+            .with_body_size(s.crop)
+            .with_hidden(s.hidden.clone())
+            .with_dropout(s.dropout)
+            .with_hand_size(s.hand_crop)
+            .with_face_size(s.face_crop)
+            .with_feature_dims(feature_dims))
+    }
+}

@@ -1,0 +1,649 @@
+//! `furpe train`: the FuRPE student learns from selected pseudo labels with
+//! feature distillation and an EMA teacher (paper §3.3–3.4).
+//!
+//! A step: two augmented views of each image → the student on both (with
+//! the supervised terms on each) → the teacher on the swapped views → the
+//! consistency terms → Adam → the teacher's EMA update. Checkpoints hold the
+//! student, the teacher, Adam's moments and the step; everything random is
+//! a function of (seed, step), so `--resume` continues bit for bit.
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod ema;
+pub mod plot;
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::backend::Autodiff;
+use burn::module::AutodiffModule;
+use burn::optim::decay::WeightDecayConfig;
+use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
+use furpe::crop::CropTransform;
+use furpe::losses::{self, Targets};
+use furpe::metrics::Point;
+use furpe::nets::{PartFeatures, Student, StudentConfig, StudentInput, StudentOutput};
+use furpe::rotation::axis_angle_to_matrix;
+use furpe::smplx::{Smplx, SmplxConfig, SmplxData, SmplxInput};
+use serde_json::json;
+
+use crate::backend::{with_backend, BackendJob, BackendKind};
+use crate::rng::Rng;
+use config::TrainConfig;
+use data::{Sample, TrainSet, BODY_CROP_SCALE};
+
+#[derive(Debug, clap::Args)]
+pub struct TrainArgs {
+    /// Training configuration (TOML; see docs/train.toml). Without it, the
+    /// paper's defaults.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Dataset directory (overrides the config's `data`).
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Run directory (overrides the config's `out`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Continue from the run directory's latest checkpoint.
+    #[arg(long)]
+    pub resume: bool,
+    #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
+    pub backend: BackendKind,
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    let mut config = match &args.config {
+        Some(path) => TrainConfig::load(path)?,
+        None => TrainConfig::default(),
+    };
+    if let Some(d) = &args.data {
+        config.data = d.clone();
+    }
+    if let Some(o) = &args.out {
+        config.out = o.clone();
+    }
+    if let Some(e) = args.epochs {
+        config.epochs = e;
+    }
+    if let Some(s) = args.seed {
+        config.seed = s;
+    }
+    config.validate()?;
+    let summary = train(config, args.resume, args.backend)?;
+    println!("{}", serde_json::to_string_pretty(&summary)?);
+    Ok(())
+}
+
+/// Trains (or resumes) a run and returns its final validation summary.
+pub fn train(
+    config: TrainConfig,
+    resume: bool,
+    backend: BackendKind,
+) -> anyhow::Result<serde_json::Value> {
+    with_backend(backend, Job { config, resume })
+}
+
+struct Job {
+    config: TrainConfig,
+    resume: bool,
+}
+
+impl BackendJob for Job {
+    type Output = serde_json::Value;
+    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<serde_json::Value> {
+        Trainer::<Autodiff<B>>::new(self.config, device)?.run(self.resume)
+    }
+}
+
+/// One batch on the device.
+struct Batch<B: Backend> {
+    input: StudentInput<B>,
+    targets: Targets<B>,
+}
+
+struct Trainer<B: AutodiffBackend> {
+    config: TrainConfig,
+    device: B::Device,
+    set: TrainSet,
+    student_config: StudentConfig,
+    loss: losses::LossConfig,
+    model: Smplx<B>,
+    model_inner: Smplx<B::InnerBackend>,
+    model_data: SmplxData,
+    steps_per_epoch: usize,
+    total_steps: usize,
+}
+
+impl<B: AutodiffBackend> Trainer<B> {
+    fn new(config: TrainConfig, device: B::Device) -> anyhow::Result<Self> {
+        let model_data = crate::body::load_model(config.model.as_deref())?;
+        let hands_mean = [
+            model_data.hands_mean_l.clone(),
+            model_data.hands_mean_r.clone(),
+        ];
+        let set = TrainSet::open(
+            &config.data,
+            config.use_selection,
+            config.holdout_every,
+            hands_mean,
+        )?;
+        let student_config = config.student_config(set.feature_dims)?;
+        let smplx = SmplxConfig::new();
+        let model = smplx.init::<B>(&model_data, &device)?;
+        let model_inner = smplx.init::<B::InnerBackend>(&model_data, &device)?;
+        let steps_per_epoch = (set.train.len() / config.batch).max(1);
+        let total_steps = steps_per_epoch * config.epochs;
+        let loss = config.loss_config()?;
+        Ok(Self {
+            config,
+            device,
+            set,
+            student_config,
+            loss,
+            model,
+            model_inner,
+            model_data,
+            steps_per_epoch,
+            total_steps,
+        })
+    }
+
+    fn run(self, resume: bool) -> anyhow::Result<serde_json::Value> {
+        let out = self.config.out.clone();
+        std::fs::create_dir_all(&out)
+            .with_context(|| format!("{}: cannot create the run directory", out.display()))?;
+        B::seed(&self.device, self.config.seed);
+        let student: Student<B> = self.student_config.init(&self.device);
+        // Parameters initialise lazily: fix their values before the teacher copies them.
+        ema::materialize(&student);
+        let teacher = student.valid();
+        let mut optim = AdamConfig::new()
+            .with_weight_decay(
+                (self.config.weight_decay > 0.0)
+                    .then(|| WeightDecayConfig::new(self.config.weight_decay as f32)),
+            )
+            .init::<B, Student<B>>();
+        let (mut student, mut teacher, mut step) = (student, teacher, 0usize);
+        if resume {
+            match checkpoint::latest(&out)? {
+                Some(dir) => {
+                    let state = checkpoint::load(&dir, student, teacher, optim, &self.device)?;
+                    (student, teacher, optim, step) = state;
+                    eprintln!("resuming from {} (step {step})", dir.display());
+                }
+                None => anyhow::bail!(
+                    "{}: --resume, but there is no checkpoint to resume from",
+                    out.display()
+                ),
+            }
+        } else if checkpoint::latest(&out)?.is_some() {
+            anyhow::bail!(
+                "{}: already holds a run; pass --resume to continue it or choose another --out",
+                out.display()
+            );
+        }
+        std::fs::write(out.join("config.toml"), toml::to_string(&self.config)?)?;
+        let log_path = out.join("log.jsonl");
+        checkpoint::truncate_log(&log_path, step)?;
+        let mut log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .with_context(|| format!("{}: cannot open the log", log_path.display()))?;
+
+        let baseline = self.validate(None)?;
+        eprintln!(
+            "{} training rows, {} held out; {} steps ({} per epoch); mean-parameter baseline: PA-V2V {:.1} mm",
+            self.set.train.len(),
+            self.set.holdout.len(),
+            self.total_steps,
+            self.steps_per_epoch,
+            baseline["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN)
+        );
+        let started = Instant::now();
+        let first_step = step;
+        let mut order_epoch = usize::MAX;
+        let mut order = Vec::new();
+        let mut last = json!({});
+        while step < self.total_steps {
+            let epoch = step / self.steps_per_epoch;
+            if epoch != order_epoch {
+                order = self.set.epoch_order(self.config.seed, epoch);
+                order_epoch = epoch;
+            }
+            let position = step % self.steps_per_epoch;
+            let rows = &order[position * self.config.batch..(position + 1) * self.config.batch];
+            let t0 = Instant::now();
+            let (view_a, view_b) = self.batch(rows, step)?;
+            let load_s = t0.elapsed().as_secs_f64();
+
+            B::seed(
+                &self.device,
+                self.config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9),
+            );
+            let lr = self.lr(epoch);
+            let tau = ema::tau(
+                self.config.ema.tau,
+                step,
+                self.total_steps,
+                self.config.ema.schedule == "cosine",
+            );
+            let (total, terms) = self.loss(&student, &teacher, view_a, view_b);
+            let value: f32 = total.clone().into_scalar().elem::<f32>();
+            if !value.is_finite() {
+                let good = checkpoint::latest(&out)?
+                    .map_or("none yet".to_string(), |d| d.display().to_string());
+                anyhow::bail!(
+                    "loss became {value} at step {step}; training stopped. Last good checkpoint: {good}. Lower the learning rate or check the labels."
+                );
+            }
+            let grads = GradientsParams::from_grads(total.backward(), &student);
+            student = optim.step(lr, student, grads);
+            if self.config.ema.enabled {
+                teacher = ema::update(teacher, student.valid(), tau);
+            }
+            step += 1;
+
+            let elapsed = started.elapsed().as_secs_f64();
+            let rate = ((step - first_step) * self.config.batch) as f64 / elapsed.max(1e-9);
+            if step % self.config.log_every.max(1) == 0 || step == self.total_steps {
+                let mut record = json!({
+                    "step": step, "epoch": epoch, "lr": lr, "tau": tau, "loss": value,
+                    "images_per_s": rate, "load_s": load_s,
+                });
+                for (name, v) in &terms {
+                    record[*name] = json!(v);
+                }
+                writeln!(log, "{record}")?;
+            }
+            progress(
+                step,
+                self.total_steps,
+                epoch,
+                value,
+                rate,
+                elapsed,
+                first_step,
+            );
+
+            let epoch_end = step % self.steps_per_epoch == 0;
+            if epoch_end || step % self.config.checkpoint_every.max(1) == 0 {
+                checkpoint::save(&out, step, &student, &teacher, &optim)?;
+            }
+            if epoch_end {
+                let mut val = self.validate(Some(&student.valid()))?;
+                val["step"] = json!(step);
+                val["epoch"] = json!(epoch + 1);
+                val["baseline_pa_v2v_mm"] = baseline["pa_v2v_mm"].clone();
+                writeln!(log, "{}", json!({ "validation": val }))?;
+                eprintln!(
+                    "\nepoch {}: held-out PA-V2V {:.1} mm, PA-MPJPE {:.1} mm (mean-parameter baseline {:.1} mm)",
+                    epoch + 1,
+                    val["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN),
+                    val["pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN),
+                    baseline["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN)
+                );
+                last = val;
+                log.flush()?;
+                if let Err(e) = plot::curves(&log_path, &out.join("curves.png")) {
+                    eprintln!("warning: could not draw the loss curves: {e:#}");
+                }
+            }
+        }
+        eprintln!();
+        let bytes = furpe::nets::student_file::to_bytes(
+            &student.valid(),
+            &self.student_config,
+            furpe::nets::student_file::Precision::F32,
+            &format!("furpe train, {} steps, seed {}", step, self.config.seed),
+        )
+        .map_err(|e| anyhow::anyhow!(e))?;
+        let exported = out.join("student.furpe");
+        furpe::io::write_bytes_atomic(&exported, &bytes)?;
+        Ok(json!({
+            "steps": step,
+            "validation": last,
+            "baseline": baseline,
+            "student": exported.display().to_string(),
+        }))
+    }
+
+    /// The paper's schedule: lr, divided by 10 (`lr_drop`) from `lr_drop_epoch`.
+    fn lr(&self, epoch: usize) -> f64 {
+        if epoch >= self.config.lr_drop_epoch {
+            self.config.lr * self.config.lr_drop
+        } else {
+            self.config.lr
+        }
+    }
+
+    /// Both views of a batch (the second only with EMA).
+    fn batch(&self, rows: &[usize], step: usize) -> anyhow::Result<(Batch<B>, Option<Batch<B>>)> {
+        let ema = &self.config.ema;
+        let augment = &self.config.augment;
+        let crop = self.student_config.body_size;
+        let detail = self.student_config.kind == furpe::nets::StudentKind::TwoStage;
+        let spec = data::ViewSpec {
+            augment,
+            crop,
+            detail,
+        };
+        let jobs: Vec<(usize, usize)> = rows.iter().copied().enumerate().collect();
+        let jobs: Vec<(usize, usize, bool)> = jobs
+            .into_iter()
+            .flat_map(|(slot, r)| [(slot, r, false), (slot, r, true)])
+            .filter(|&(_, _, second)| ema.enabled || !second)
+            .collect();
+        let samples = data::prepare(jobs, self.config.workers, |(slot, r, second)| {
+            let row = &self.set.train[r];
+            let image = self.set.image(row.annotation)?;
+            let mut rng = Rng::for_item(
+                self.config.seed,
+                2,
+                (step * self.config.batch + slot) as u64,
+            );
+            // One stream per view; the views share the flip unless released_views.
+            let flip = rng.chance(augment.flip as f64);
+            let mut view_rng = Rng::for_item(
+                self.config.seed,
+                3 + second as u64,
+                (step * self.config.batch + slot) as u64,
+            );
+            let flip = if second && ema.released_views {
+                view_rng.chance(augment.flip as f64)
+            } else {
+                flip
+            };
+            Ok(self.set.sample(row, &image, &mut view_rng, &spec, flip))
+        })?;
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (i, s) in samples.into_iter().enumerate() {
+            if ema.enabled && i % 2 == 1 {
+                b.push(s);
+            } else {
+                a.push(s);
+            }
+        }
+        let view_b = ema.enabled.then(|| self.to_device(b));
+        Ok((self.to_device(a), view_b))
+    }
+
+    fn to_device(&self, samples: Vec<Sample>) -> Batch<B> {
+        let n = samples.len();
+        let d = &self.device;
+        let flat = |f: &dyn Fn(&Sample) -> &[f32]| -> Vec<f32> {
+            samples.iter().flat_map(|s| f(s).iter().copied()).collect()
+        };
+        let crop = self.student_config.body_size;
+        let t2 = |v: Vec<f32>, w: usize| Tensor::<B, 2>::from_data(TensorData::new(v, [n, w]), d);
+        let body =
+            Tensor::<B, 4>::from_data(TensorData::new(flat(&|s| &s.body), [n, 3, crop, crop]), d);
+        let detail = samples[0].detail.as_ref().map(|_| {
+            Tensor::<B, 4>::from_data(
+                TensorData::new(
+                    flat(&|s| s.detail.as_deref().unwrap_or(&[])),
+                    [n, 3, crop * 2, crop * 2],
+                ),
+                d,
+            )
+        });
+        let keypoints = Tensor::<B, 3>::from_data(
+            TensorData::new(flat(&|s| &s.keypoints), [n, data::KEYPOINTS, 3]),
+            d,
+        );
+        let rotations = axis_angle_to_matrix(t2(flat(&|s| &s.pose), 165).reshape([n * 55, 3]))
+            .reshape([n, 55, 3, 3]);
+        let parts: Vec<f32> = samples.iter().flat_map(|s| s.parts).collect();
+        let features = self.config.distill.then(|| {
+            let feat = |i: usize| {
+                let w = samples[0].features[i].len();
+                t2(flat(&|s| &s.features[i]), w)
+            };
+            PartFeatures {
+                body: feat(0),
+                face: feat(1),
+                left_hand: feat(2),
+                right_hand: feat(3),
+            }
+        });
+        Batch {
+            input: StudentInput { body, detail },
+            targets: Targets {
+                keypoints,
+                rotations,
+                expression: t2(flat(&|s| &s.expression), 10),
+                parts: t2(parts, 4),
+                features,
+            },
+        }
+    }
+
+    /// `L_total` on both student views, plus the EMA consistency terms.
+    fn loss(
+        &self,
+        student: &Student<B>,
+        teacher: &Student<B::InnerBackend>,
+        a: Batch<B>,
+        b: Option<Batch<B>>,
+    ) -> (Tensor<B, 1>, Vec<(&'static str, f32)>) {
+        let mut named: Vec<(&'static str, Tensor<B, 1>)> = Vec::new();
+        let views: Vec<Batch<B>> = std::iter::once(a).chain(b).collect();
+        let scale = 1.0 / views.len() as f32;
+        let mut outputs = Vec::new();
+        for view in &views {
+            let output = student.forward(view.input.clone(), &self.model);
+            let joints = self.joints(&output);
+            for (name, term) in losses::supervised(&self.loss, &output, joints, &view.targets) {
+                match named.iter_mut().find(|(n, _)| *n == name) {
+                    Some((_, t)) => *t = t.clone() + term * scale,
+                    None => named.push((name, term * scale)),
+                }
+            }
+            outputs.push(output);
+        }
+        if views.len() == 2 {
+            // Student on one view against the teacher on the other, both ways.
+            let inner = |v: &Batch<B>| StudentInput {
+                body: v.input.body.clone().inner(),
+                detail: v.input.detail.clone().map(|t| t.inner()),
+            };
+            let t_a = teacher.forward(inner(&views[0]), &self.model_inner);
+            let t_b = teacher.forward(inner(&views[1]), &self.model_inner);
+            let z = |o: &StudentOutput<B>| self.consistency_vector(o.params.clone());
+            let zt = |o: StudentOutput<B::InnerBackend>| {
+                self.consistency_vector(Tensor::<B, 2>::from_inner(o.params))
+            };
+            let term = losses::consistency(z(&outputs[0]), zt(t_b)).mean()
+                + losses::consistency(z(&outputs[1]), zt(t_a)).mean();
+            named.push(("consistency", term * self.loss.consistency));
+        }
+        let total = named
+            .iter()
+            .map(|(_, t)| t.clone())
+            .reduce(|x, y| x + y)
+            .expect("at least one loss term");
+        let values = named
+            .into_iter()
+            .map(|(n, t)| (n, t.into_scalar().elem::<f32>()))
+            .collect();
+        (total, values)
+    }
+
+    /// The part of the parameter vector the two views must agree on: all of
+    /// it (released), or without the view-dependent global rotation and camera.
+    fn consistency_vector<C: Backend>(&self, params: Tensor<C, 2>) -> Tensor<C, 2> {
+        if self.config.ema.released_views {
+            return params;
+        }
+        let [n, p] = params.dims();
+        params.slice([0..n, 6..p - 3])
+    }
+
+    /// The student's SMPL-X joints `[batch, 144, 3]` (root at the origin).
+    fn joints(&self, output: &StudentOutput<B>) -> Tensor<B, 3> {
+        let batch = output.rotations.dims()[0];
+        self.model
+            .forward_rotations(
+                Student::shape_coeffs(output, &self.model),
+                output.rotations.clone(),
+                Tensor::zeros([batch, 3], &self.device),
+            )
+            .joints
+    }
+
+    /// Held-out PA-V2V / PA-MPJPE (mm) against the ground truth, for the
+    /// student, or for the mean parameters when `student` is `None`.
+    fn validate(
+        &self,
+        student: Option<&Student<B::InnerBackend>>,
+    ) -> anyhow::Result<serde_json::Value> {
+        let holdout: Vec<usize> = self
+            .set
+            .holdout
+            .iter()
+            .copied()
+            .filter(|&i| self.set.annotations[i].ground_truth.is_some())
+            .take(200)
+            .collect();
+        if holdout.is_empty() {
+            return Ok(json!({ "note": "no held-out ground truth" }));
+        }
+        let d = &self.device;
+        let crop = self.student_config.body_size;
+        let fresh;
+        let net = match student {
+            Some(s) => s,
+            None => {
+                fresh = self.student_config.init::<B::InnerBackend>(d);
+                &fresh
+            }
+        };
+        let (mut v2v, mut mpjpe) = (Vec::new(), Vec::new());
+        for chunk in holdout.chunks(16) {
+            let mut pixels = Vec::new();
+            let mut detail = Vec::new();
+            for &i in chunk {
+                let a = &self.set.annotations[i];
+                let image = self.set.image(i)?;
+                let window = CropTransform::around_box(a.person_box, BODY_CROP_SCALE);
+                pixels.extend(window.sample_rgb(&image.0, image.1, image.2, crop));
+                if self.student_config.kind == furpe::nets::StudentKind::TwoStage {
+                    detail.extend(window.sample_rgb(&image.0, image.1, image.2, crop * 2));
+                }
+            }
+            let n = chunk.len();
+            let body = Tensor::<B::InnerBackend, 4>::from_data(
+                TensorData::new(pixels, [n, 3, crop, crop]),
+                d,
+            );
+            let detail = (!detail.is_empty())
+                .then(|| Tensor::from_data(TensorData::new(detail, [n, 3, crop * 2, crop * 2]), d));
+            let pred = match student {
+                Some(_) => {
+                    let out = net.forward(StudentInput { body, detail }, &self.model_inner);
+                    let coeffs = Student::shape_coeffs(&out, &self.model_inner);
+                    self.model_inner.forward_rotations(
+                        coeffs,
+                        out.rotations,
+                        Tensor::zeros([n, 3], d),
+                    )
+                }
+                None => {
+                    // Mean parameters: the rest pose, mean shape.
+                    let params = furpe::smplx::SmplxParams::zeros(n, Default::default());
+                    self.model_inner
+                        .forward(SmplxInput::from_params(&params, d))
+                }
+            };
+            let gt = self.ground_truth(chunk)?;
+            let pv = to_points(pred.vertices);
+            let pj = to_points(pred.joints);
+            let gv = to_points(gt.vertices);
+            let gj = to_points(gt.joints);
+            for k in 0..n {
+                v2v.push(furpe::metrics::pa_v2v(&pv[k], &gv[k])? * 1000.0);
+                mpjpe.push(furpe::metrics::pa_mpjpe(&pj[k][..22], &gj[k][..22])? * 1000.0);
+            }
+        }
+        let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+        Ok(json!({
+            "samples": v2v.len(),
+            "pa_v2v_mm": mean(&v2v),
+            "pa_mpjpe_mm": mean(&mpjpe),
+        }))
+    }
+
+    fn ground_truth(
+        &self,
+        chunk: &[usize],
+    ) -> anyhow::Result<furpe::smplx::SmplxOutput<B::InnerBackend>> {
+        let mut params = furpe::smplx::SmplxParams::zeros(0, Default::default());
+        let mut flat = None;
+        for &i in chunk {
+            let gt = self.set.annotations[i]
+                .ground_truth
+                .as_ref()
+                .context("held-out record without ground truth")?;
+            let p = gt
+                .smplx_params(&format!("annotation {i}"))
+                .map_err(|e| anyhow::anyhow!(e))?;
+            anyhow::ensure!(
+                flat.is_none_or(|f| f == gt.flat_hand_mean),
+                "held-out ground truth mixes flat and mean hand conventions"
+            );
+            flat = Some(gt.flat_hand_mean);
+            params.append(p);
+        }
+        let layer = SmplxConfig::new()
+            .with_flat_hand_mean(flat.unwrap_or(false))
+            .init::<B::InnerBackend>(&self.model_data, &self.device)?;
+        Ok(layer.forward(SmplxInput::from_params(&params, &self.device)))
+    }
+}
+
+/// `[batch, K, 3]` → per-sample host points.
+fn to_points<C: Backend>(t: Tensor<C, 3>) -> Vec<Vec<Point>> {
+    let [n, k, _] = t.dims();
+    let v: Vec<f32> = t.into_data().convert::<f32>().to_vec().unwrap_or_default();
+    (0..n)
+        .map(|b| {
+            (0..k)
+                .map(|j| {
+                    let i = (b * k + j) * 3;
+                    [v[i] as f64, v[i + 1] as f64, v[i + 2] as f64]
+                })
+                .collect()
+        })
+        .collect()
+}
+
+fn progress(
+    step: usize,
+    total: usize,
+    epoch: usize,
+    loss: f32,
+    rate: f64,
+    elapsed: f64,
+    first: usize,
+) {
+    let done = step - first;
+    let eta = elapsed / done.max(1) as f64 * (total - step) as f64;
+    let width = 24;
+    let filled = width * step / total.max(1);
+    eprint!(
+        "\r[{}{}] step {step}/{total} epoch {} loss {loss:.4} {rate:.1} img/s ETA {:.0}s   ",
+        "#".repeat(filled),
+        "-".repeat(width - filled),
+        epoch + 1,
+        eta
+    );
+}
