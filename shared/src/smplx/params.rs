@@ -88,6 +88,20 @@ impl SmplxParams {
         }
     }
 
+    /// Stacks parameter sets (one body or a batch each) into one batch, for
+    /// one forward pass; rows keep their widths.
+    pub fn concat(sets: &[SmplxParams]) -> SmplxParams {
+        let mut out = SmplxParams::default();
+        for set in sets {
+            for name in PARAM_NAMES {
+                if let (Some(dst), Some(src)) = (out.field_mut(name), set.field(name)) {
+                    dst.extend(src.iter().cloned());
+                }
+            }
+        }
+        out
+    }
+
     pub fn batch_size(&self) -> usize {
         self.global_orient.len()
     }
