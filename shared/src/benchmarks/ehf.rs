@@ -17,8 +17,10 @@ use super::{existing, files_ending, intrinsics, transform, BenchmarkError, EvalS
 use crate::dataset::openpose::{box_from_keypoints, parse_openpose_json};
 use crate::metrics::{Point, SMPLX_NUM_VERTICES};
 
-/// Scanner → camera rotation (Rodrigues vector) and translation, metres.
+/// Scanner → camera rotation (Rodrigues vector) and translation, metres
+/// (ExPose's values; 0.4342 is not log10(e)).
 pub const ROTATION_AXIS_ANGLE: [f64; 3] = [-2.98748, 0.01172, -0.05705];
+#[allow(clippy::approx_constant)]
 pub const TRANSLATION: [f64; 3] = [-0.0361, 0.4342, 2.3710];
 /// Camera intrinsics, pixels.
 pub const FOCAL: f64 = 1498.22;

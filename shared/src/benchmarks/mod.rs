@@ -126,7 +126,7 @@ pub enum Target {
     /// SMPL-X parameters (the synthetic world), posed by the caller with the
     /// body model and moved into the camera frame by `world_to_camera`.
     SmplxParams {
-        params: SmplxParams,
+        params: Box<SmplxParams>,
         flat_hand_mean: bool,
         world_to_camera: Option<PinholeCamera>,
     },

@@ -24,6 +24,9 @@ pub const NUM_LANDMARKS: usize = 7;
 pub const MM_EXTENT: f64 = 10.0;
 const LIST: &str = "imagepathsvalidation.txt";
 
+/// A subject's scan vertices and landmarks, metres; shared by its images.
+type Subject = (Arc<Vec<Point>>, Arc<Vec<Point>>);
+
 pub fn load(root: &Path, limit: Option<usize>) -> Result<Vec<EvalSample>, BenchmarkError> {
     let list = root.join(LIST);
     if !list.exists() {
@@ -37,7 +40,7 @@ pub fn load(root: &Path, limit: Option<usize>) -> Result<Vec<EvalSample>, Benchm
     }
     let text =
         std::fs::read_to_string(&list).map_err(|e| BenchmarkError::format(&list, e.to_string()))?;
-    let mut scans: HashMap<String, (Arc<Vec<Point>>, Arc<Vec<Point>>)> = HashMap::new();
+    let mut scans: HashMap<String, Subject> = HashMap::new();
     let mut out = Vec::new();
     for (n, line) in text
         .lines()
@@ -83,10 +86,7 @@ pub fn load(root: &Path, limit: Option<usize>) -> Result<Vec<EvalSample>, Benchm
 }
 
 /// The subject's scan vertices and landmarks, in metres.
-fn load_subject(
-    root: &Path,
-    subject: &str,
-) -> Result<(Arc<Vec<Point>>, Arc<Vec<Point>>), BenchmarkError> {
+fn load_subject(root: &Path, subject: &str) -> Result<Subject, BenchmarkError> {
     let scan_dir = root.join("scans").join(subject);
     let obj = single(
         &scan_dir,

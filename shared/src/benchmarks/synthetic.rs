@@ -53,7 +53,7 @@ pub fn load(root: &Path, limit: Option<usize>) -> Result<Vec<EvalSample>, Benchm
             keypoints: Some(a.keypoints.clone()),
             camera: gt.camera.map(|c| intrinsics(c.focal, c.center)),
             target: Target::SmplxParams {
-                params,
+                params: Box::new(params),
                 flat_hand_mean: gt.flat_hand_mean,
                 world_to_camera: gt.camera,
             },

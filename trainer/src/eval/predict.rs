@@ -11,7 +11,9 @@ use furpe::camera::PinholeCamera;
 use furpe::smplx::params::PARAM_NAMES;
 use furpe::smplx::{Batching, ParamWidths, SmplxParams};
 
-/// What a predictor may look at: never the ground truth.
+/// What a predictor may look at: never the ground truth. The parameter-file
+/// and mean predictors need only the id; the student reads the rest.
+#[allow(dead_code)]
 pub struct EvalInput<'a> {
     pub id: &'a str,
     /// The RGB image (read it with [`EvalInput::load_rgb`]).
@@ -36,7 +38,7 @@ impl<'a> EvalInput<'a> {
     }
 
     /// The image as 8-bit RGB.
-    #[allow(dead_code)] // the checkpoint predictor reads it
+    #[allow(dead_code)] // the student predictor reads it
     pub fn load_rgb(&self) -> anyhow::Result<image::RgbImage> {
         Ok(image::open(self.image)
             .with_context(|| format!("{}: cannot read the image", self.image.display()))?
