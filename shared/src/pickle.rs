@@ -41,6 +41,7 @@ enum Obj {
     None,
     Bool(bool),
     Int(i64),
+    Float(f64),
     Str(String),
     Bytes(Vec<u8>),
     Tuple(Vec<usize>),
@@ -59,6 +60,7 @@ impl Obj {
             Obj::None => "None",
             Obj::Bool(_) => "bool",
             Obj::Int(_) => "int",
+            Obj::Float(_) => "float",
             Obj::Str(_) => "str",
             Obj::Bytes(_) => "bytes",
             Obj::Tuple(_) => "tuple",
@@ -143,7 +145,133 @@ pub fn read_pickled_arrays(bytes: &[u8], file: &str) -> Result<Vec<(String, NpyA
     Ok(out)
 }
 
+/// Any pickled value built from plain data and NumPy arrays: what the
+/// 3DPW sequence files hold (a dict of lists of arrays, strings, numbers).
+#[derive(Debug, Clone, PartialEq)]
+pub enum PyValue {
+    None,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    /// Text; Python 2 `str` arrives as bytes and is decoded as latin1, as
+    /// `pickle.load(f, encoding='latin1')` does.
+    Str(String),
+    Bytes(Vec<u8>),
+    List(Vec<PyValue>),
+    Tuple(Vec<PyValue>),
+    /// Entries in file order.
+    Dict(Vec<(PyValue, PyValue)>),
+    Array(NpyArray),
+}
+
+impl PyValue {
+    /// What the value is, for error messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            PyValue::None => "None",
+            PyValue::Bool(_) => "bool",
+            PyValue::Int(_) => "int",
+            PyValue::Float(_) => "float",
+            PyValue::Str(_) => "str",
+            PyValue::Bytes(_) => "bytes",
+            PyValue::List(_) => "list",
+            PyValue::Tuple(_) => "tuple",
+            PyValue::Dict(_) => "dict",
+            PyValue::Array(_) => "numpy array",
+        }
+    }
+
+    /// Text of a `str`, or of Python 2 `str` bytes read as latin1.
+    pub fn as_text(&self) -> Option<String> {
+        match self {
+            PyValue::Str(s) => Some(s.clone()),
+            PyValue::Bytes(b) => Some(b.iter().map(|&c| c as char).collect()),
+            _ => None,
+        }
+    }
+
+    /// The value under a text key of a dict.
+    pub fn get(&self, key: &str) -> Option<&PyValue> {
+        match self {
+            PyValue::Dict(items) => items
+                .iter()
+                .find(|(k, _)| k.as_text().as_deref() == Some(key))
+                .map(|(_, v)| v),
+            _ => None,
+        }
+    }
+
+    /// Items of a list or tuple.
+    pub fn items(&self) -> Option<&[PyValue]> {
+        match self {
+            PyValue::List(v) | PyValue::Tuple(v) => Some(v),
+            _ => None,
+        }
+    }
+}
+
+/// Reads any pickle of plain data and NumPy arrays (see [`PyValue`]).
+pub fn read_pickle_value_file(path: &std::path::Path) -> Result<PyValue, NpzError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| NpzError::Io {
+        file: name.clone(),
+        reason: e.to_string(),
+    })?;
+    read_pickle_value(&bytes, &name)
+}
+
+/// Interprets `bytes` (named `file` in errors) as a pickle of plain data
+/// and NumPy arrays.
+pub fn read_pickle_value(bytes: &[u8], file: &str) -> Result<PyValue, NpzError> {
+    let mut reader = Reader {
+        bytes,
+        pos: 0,
+        at: 0,
+        file,
+        arena: Vec::new(),
+        stack: Vec::new(),
+        memo: HashMap::new(),
+    };
+    let top = reader.run()?;
+    reader.value(top, 0)
+}
+
+/// Nesting beyond this is refused: a memoised list appended to itself
+/// would otherwise recurse forever.
+const MAX_DEPTH: usize = 64;
+
 impl<'a> Reader<'a> {
+    /// The arena object `i` as a [`PyValue`].
+    fn value(&self, i: usize, depth: usize) -> Result<PyValue, NpzError> {
+        if depth > MAX_DEPTH {
+            return Err(self.error(format!(
+                "objects nested deeper than {MAX_DEPTH} (or a self-referencing container)"
+            )));
+        }
+        let all = |ids: &[usize]| -> Result<Vec<PyValue>, NpzError> {
+            ids.iter().map(|&j| self.value(j, depth + 1)).collect()
+        };
+        Ok(match &self.arena[i] {
+            Obj::None => PyValue::None,
+            Obj::Bool(b) => PyValue::Bool(*b),
+            Obj::Int(v) => PyValue::Int(*v),
+            Obj::Float(v) => PyValue::Float(*v),
+            Obj::Str(s) => PyValue::Str(s.clone()),
+            Obj::Bytes(b) => PyValue::Bytes(b.clone()),
+            Obj::Tuple(t) => PyValue::Tuple(all(t)?),
+            Obj::List(l) => PyValue::List(all(l)?),
+            Obj::Dict(d) => PyValue::Dict(
+                d.iter()
+                    .map(|&(k, v)| Ok((self.value(k, depth + 1)?, self.value(v, depth + 1)?)))
+                    .collect::<Result<_, NpzError>>()?,
+            ),
+            Obj::Array(a) => PyValue::Array(a.clone()),
+            other => {
+                return Err(self.error(format!("a pickled {} is not plain data", other.kind())))
+            }
+        })
+    }
+
     fn error(&self, reason: String) -> NpzError {
         NpzError::BadArray {
             file: self.file.to_string(),
@@ -271,6 +399,13 @@ impl<'a> Reader<'a> {
                     self.push(Obj::Tuple(items));
                 }
                 b'N' => self.push(Obj::None),
+                b'G' => {
+                    // BINFLOAT: big-endian IEEE double.
+                    let b = self.take(8)?;
+                    let mut raw = [0u8; 8];
+                    raw.copy_from_slice(b);
+                    self.push(Obj::Float(f64::from_be_bytes(raw)));
+                }
                 0x88 => self.push(Obj::Bool(true)),
                 0x89 => self.push(Obj::Bool(false)),
                 b'K' => {
@@ -754,5 +889,32 @@ mod tests {
         let int = b"\x80\x02}q\x00X\x01\x00\x00\x00aq\x01K\x01s.";
         let err = read_pickled_arrays(int, "i.pkl").unwrap_err().to_string();
         assert!(err.contains("'a'") && err.contains("int"), "{err}");
+    }
+
+    /// Plain data (floats, strings, tuples, nested lists) through the
+    /// general reader: `pickle.dumps({'a': [1.5, 'x', (None, True)], 'n': -7},
+    /// protocol=2)`; a self-appended list is refused, not followed forever.
+    #[test]
+    fn reads_plain_values() {
+        let bytes = b"\x80\x02}q\x00(X\x01\x00\x00\x00aq\x01]q\x02(G?\xf8\x00\x00\x00\x00\x00\x00X\x01\x00\x00\x00xq\x03N\x88\x86q\x04eX\x01\x00\x00\x00nq\x05J\xf9\xff\xff\xffu.";
+        let value = read_pickle_value(bytes, "v.pkl").unwrap();
+        let a = value.get("a").and_then(PyValue::items).unwrap();
+        assert_eq!(a[0], PyValue::Float(1.5));
+        assert_eq!(a[1].as_text().as_deref(), Some("x"));
+        assert_eq!(
+            a[2],
+            PyValue::Tuple(vec![PyValue::None, PyValue::Bool(true)])
+        );
+        assert_eq!(value.get("n"), Some(&PyValue::Int(-7)));
+        assert!(value.get("missing").is_none());
+        // l = []; l.append(l): `]q\x00h\x00a.`
+        let cyclic = b"\x80\x02]q\x00h\x00a.";
+        let err = read_pickle_value(cyclic, "c.pkl").unwrap_err().to_string();
+        assert!(err.contains("c.pkl") && err.contains("nested"), "{err}");
+        // Python 2 `str` bytes decode as latin1.
+        assert_eq!(
+            PyValue::Bytes(vec![b'd', 0xe9]).as_text().as_deref(),
+            Some("d\u{e9}")
+        );
     }
 }

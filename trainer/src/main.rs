@@ -4,6 +4,7 @@ mod backend;
 mod bench;
 mod body;
 mod demo;
+mod eval;
 mod import;
 mod metrics;
 mod rng;
@@ -45,6 +46,11 @@ enum Command {
     /// metres): mean distance with and without similarity Procrustes, per
     /// part for SMPL-X vertices, F@5mm/F@15mm for hands.
     Metrics(metrics::MetricsArgs),
+    /// Evaluate a predictor (parameter files, the mean baseline, or a student
+    /// checkpoint) on EHF, 3DPW, FreiHAND, NoW or a synthetic world: writes
+    /// report.md (the paper's Table 1 layout), report.json, per_sample.csv
+    /// and worst.png.
+    Eval(eval::EvalArgs),
     /// The synthetic world: render random people in random scenes and write a
     /// dataset with exact SMPL-X ground truth and OpenPose-137 keypoints from
     /// SimulatedOpenPose, a SIMULATED detector (keypoint_source
@@ -65,6 +71,7 @@ fn main() {
         Command::Import(c) => import::run(c),
         Command::Select(a) => select::run(a),
         Command::Metrics(a) => metrics::run(a),
+        Command::Eval(a) => eval::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Train(a) => train::run(a),
     };

@@ -148,7 +148,10 @@ mod imp {
                         pose::sample_params(&mut rng, num_betas, num_expression)
                     })
                     .collect();
-                let output = layer.forward(SmplxInput::from_params(&stack(&bodies), &device));
+                let output = layer.forward(SmplxInput::from_params(
+                    &SmplxParams::concat(&bodies),
+                    &device,
+                ));
                 let vertices = host_rows(output.vertices.into_data().to_vec::<f32>())?;
                 let joints = host_rows(output.joints.into_data().to_vec::<f32>())?;
                 let nv = vertices.len() / ids.len();
@@ -338,25 +341,6 @@ mod imp {
             person_box,
             keypoints,
         })
-    }
-
-    /// Stacks single-body parameter sets into one batch.
-    fn stack(bodies: &[SmplxParams]) -> SmplxParams {
-        let mut out = SmplxParams::default();
-        for b in bodies {
-            out.betas.extend(b.betas.iter().cloned());
-            out.expression.extend(b.expression.iter().cloned());
-            out.global_orient.extend(b.global_orient.iter().cloned());
-            out.body_pose.extend(b.body_pose.iter().cloned());
-            out.jaw_pose.extend(b.jaw_pose.iter().cloned());
-            out.leye_pose.extend(b.leye_pose.iter().cloned());
-            out.reye_pose.extend(b.reye_pose.iter().cloned());
-            out.left_hand_pose.extend(b.left_hand_pose.iter().cloned());
-            out.right_hand_pose
-                .extend(b.right_hand_pose.iter().cloned());
-            out.transl.extend(b.transl.iter().cloned());
-        }
-        out
     }
 
     fn host_rows(

@@ -88,6 +88,7 @@ impl SmplxParams {
         }
     }
 
+<<<<<<< HEAD
     /// Appends `other`'s bodies (rows must have this set's widths).
     pub fn append(&mut self, other: SmplxParams) {
         self.betas.extend(other.betas);
@@ -100,6 +101,20 @@ impl SmplxParams {
         self.left_hand_pose.extend(other.left_hand_pose);
         self.right_hand_pose.extend(other.right_hand_pose);
         self.transl.extend(other.transl);
+=======
+    /// Stacks parameter sets (one body or a batch each) into one batch, for
+    /// one forward pass; rows keep their widths.
+    pub fn concat(sets: &[SmplxParams]) -> SmplxParams {
+        let mut out = SmplxParams::default();
+        for set in sets {
+            for name in PARAM_NAMES {
+                if let (Some(dst), Some(src)) = (out.field_mut(name), set.field(name)) {
+                    dst.extend(src.iter().cloned());
+                }
+            }
+        }
+        out
+>>>>>>> eval
     }
 
     pub fn batch_size(&self) -> usize {

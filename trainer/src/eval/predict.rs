@@ -1,0 +1,148 @@
+//! Predictors: what turns an evaluation sample (image, box, keypoints,
+//! camera) into SMPL-X parameters. Evaluation only sees this trait, so it is
+//! independent of training: per-sample parameter files, the mean-parameter
+//! baseline, and (once `furpe train` lands) the student checkpoint.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use furpe::benchmarks::EvalSample;
+use furpe::camera::PinholeCamera;
+use furpe::smplx::params::PARAM_NAMES;
+use furpe::smplx::{Batching, ParamWidths, SmplxParams};
+
+/// What a predictor may look at: never the ground truth. The parameter-file
+/// and mean predictors need only the id; the student reads the rest.
+#[allow(dead_code)]
+pub struct EvalInput<'a> {
+    pub id: &'a str,
+    /// The RGB image (read it with [`EvalInput::load_rgb`]).
+    pub image: &'a Path,
+    /// Person box (x0, y0, x1, y1), pixels.
+    pub person_box: Option<[f32; 4]>,
+    /// OpenPose-137 keypoints, pixels.
+    pub keypoints: Option<&'a [[f32; 3]]>,
+    /// Intrinsics, when the benchmark gives them.
+    pub camera: Option<&'a PinholeCamera>,
+}
+
+impl<'a> EvalInput<'a> {
+    pub fn of(sample: &'a EvalSample) -> Self {
+        Self {
+            id: &sample.id,
+            image: &sample.image,
+            person_box: sample.person_box,
+            keypoints: sample.keypoints.as_deref(),
+            camera: sample.camera.as_ref(),
+        }
+    }
+
+    /// The image as 8-bit RGB.
+    #[allow(dead_code)] // the student predictor reads it
+    pub fn load_rgb(&self) -> anyhow::Result<image::RgbImage> {
+        Ok(image::open(self.image)
+            .with_context(|| format!("{}: cannot read the image", self.image.display()))?
+            .to_rgb8())
+    }
+}
+
+/// Anything that predicts one body's SMPL-X parameters for a sample.
+pub trait Predictor {
+    /// The method's name in reports.
+    fn name(&self) -> String;
+    /// One body (batch size 1), hand poses as the evaluation's layer expects
+    /// (relative to the mean hand unless `--flat-hand-mean`).
+    fn predict(&mut self, input: &EvalInput) -> anyhow::Result<SmplxParams>;
+}
+
+/// `--baseline mean`: zero pose, zero shape and expression for every image;
+/// the baseline every student must beat.
+pub struct MeanBaseline {
+    pub widths: ParamWidths,
+}
+
+impl Predictor for MeanBaseline {
+    fn name(&self) -> String {
+        "mean-parameter baseline".into()
+    }
+    fn predict(&mut self, _input: &EvalInput) -> anyhow::Result<SmplxParams> {
+        Ok(SmplxParams::zeros(1, self.widths))
+    }
+}
+
+/// `--pred DIR`: `DIR/<sample id>.json`, one body's parameters in the
+/// `SmplxParams` JSON format (what `furpe body forward --params` reads).
+pub struct PredictionDir {
+    pub dir: PathBuf,
+    pub widths: ParamWidths,
+}
+
+impl Predictor for PredictionDir {
+    fn name(&self) -> String {
+        format!("predictions in {}", self.dir.display())
+    }
+
+    fn predict(&mut self, input: &EvalInput) -> anyhow::Result<SmplxParams> {
+        let path = self.dir.join(format!("{}.json", input.id));
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "{name}: cannot read the prediction of sample {} (--pred DIR holds one SMPL-X parameter JSON per sample, named <sample id>.json)",
+                input.id
+            )
+        })?;
+        if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
+            if ["NaN", "Infinity"].iter().any(|t| text.contains(t)) {
+                bail!("{name}: holds NaN or Infinity; every predicted parameter must be a finite number");
+            }
+            bail!("{name}: not valid JSON: {e}");
+        }
+        let (params, batching) =
+            SmplxParams::from_json(&text, &name, self.widths).map_err(anyhow::Error::msg)?;
+        if batching == Batching::Batch {
+            bail!("{name}: holds a batch (arrays of arrays); expected one body (flat arrays)");
+        }
+        check_finite(&params, &name)?;
+        Ok(params)
+    }
+}
+
+/// Every value finite, else an error naming the file and key.
+pub fn check_finite(params: &SmplxParams, source: &str) -> anyhow::Result<()> {
+    for key in PARAM_NAMES {
+        let rows = params.field(key).map(Vec::as_slice).unwrap_or_default();
+        if let Some(i) = rows.iter().flatten().position(|v| !v.is_finite()) {
+            bail!("{source}: key '{key}' holds a non-finite value at index {i}; every predicted parameter must be finite");
+        }
+    }
+    Ok(())
+}
+
+/// `--checkpoint C`: the FuRPE student (`furpe train`).
+///
+/// NOT AVAILABLE IN THIS BUILD YET: the student network is being written
+/// alongside. Wiring it is this one impl: load the checkpoint in `new` (keep
+/// the network and its device here), and in `predict` crop
+/// `input.load_rgb()?` around `input.person_box`, run the network and return
+/// its SMPL-X parameters (one row; rotations to axis-angle).
+pub struct CheckpointPredictor;
+
+impl CheckpointPredictor {
+    pub fn new(path: &Path) -> anyhow::Result<Self> {
+        bail!(
+            "--checkpoint {}: the FuRPE student predictor is not available in this build yet \
+             (`furpe train` is still being written); evaluate parameter files with --pred DIR \
+             or the mean-parameter baseline with --baseline mean",
+            path.display()
+        )
+    }
+}
+
+impl Predictor for CheckpointPredictor {
+    fn name(&self) -> String {
+        "FuRPE student".into()
+    }
+    fn predict(&mut self, _input: &EvalInput) -> anyhow::Result<SmplxParams> {
+        bail!("the FuRPE student predictor is not available in this build yet")
+    }
+}
