@@ -160,6 +160,51 @@ fn trains_logs_checkpoints_and_exports() {
         assert!(steps[0][term].is_f64(), "no {term} in {}", steps[0]);
     }
     assert!(log.contains("\"validation\""), "{log}");
+    // The exported student runs through `furpe infer` and `furpe eval`.
+    let images = dir.join("data/images");
+    let infer = dir.join("infer");
+    let (ok, out) = run_furpe(&[
+        "infer",
+        images.to_str().unwrap(),
+        "--student",
+        run.join("student.furpe").to_str().unwrap(),
+        "--out",
+        infer.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    let first = std::fs::read_dir(&images).unwrap().count();
+    let jsons = std::fs::read_dir(&infer)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .count();
+    assert_eq!(jsons, first, "one parameter file per image");
+    let eval = dir.join("eval");
+    let (ok, out) = run_furpe(&[
+        "eval",
+        "--dataset",
+        "synthetic",
+        "--root",
+        dir.join("data").to_str().unwrap(),
+        "--checkpoint",
+        run.join("student.furpe").to_str().unwrap(),
+        "--out",
+        eval.to_str().unwrap(),
+        "--limit",
+        "4",
+    ]);
+    assert!(ok, "{out}");
+    let report = std::fs::read_to_string(eval.join("report.md")).unwrap();
+    assert!(report.contains("FuRPE student"), "{report}");
+    // A file that is not a student is refused with its name.
+    let (ok, out) = run_furpe(&[
+        "infer",
+        images.to_str().unwrap(),
+        "--student",
+        cfg.to_str().unwrap(),
+        "--out",
+        infer.to_str().unwrap(),
+    ]);
+    assert!(!ok && out.contains("train.toml") && out.contains("not a FuRPE student"), "{out}");
     // Running again into the same directory must not overwrite it.
     let (ok, out) = run_furpe(&["train", "--config", cfg.to_str().unwrap()]);
     assert!(!ok && out.contains("--resume"), "{out}");

@@ -6,6 +6,7 @@ mod body;
 mod demo;
 mod eval;
 mod import;
+mod infer;
 mod metrics;
 mod rng;
 mod select;
@@ -60,6 +61,11 @@ enum Command {
     /// feature distillation and an EMA teacher; checkpoints, --resume, log,
     /// curves, and the exported student (RUN/student.furpe).
     Train(train::TrainArgs),
+    /// Reconstruct people in images with an exported student: parameters
+    /// JSON, OBJ mesh and an overlay PNG per image.
+    Infer(infer::InferArgs),
+    /// Re-export a student file (f32 or --f16 weights for the browser).
+    Export(infer::ExportArgs),
 }
 
 fn main() {
@@ -74,6 +80,8 @@ fn main() {
         Command::Eval(a) => eval::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Train(a) => train::run(a),
+        Command::Infer(a) => infer::run_infer(a),
+        Command::Export(a) => infer::run_export(a),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");

@@ -88,20 +88,6 @@ impl SmplxParams {
         }
     }
 
-<<<<<<< HEAD
-    /// Appends `other`'s bodies (rows must have this set's widths).
-    pub fn append(&mut self, other: SmplxParams) {
-        self.betas.extend(other.betas);
-        self.expression.extend(other.expression);
-        self.global_orient.extend(other.global_orient);
-        self.body_pose.extend(other.body_pose);
-        self.jaw_pose.extend(other.jaw_pose);
-        self.leye_pose.extend(other.leye_pose);
-        self.reye_pose.extend(other.reye_pose);
-        self.left_hand_pose.extend(other.left_hand_pose);
-        self.right_hand_pose.extend(other.right_hand_pose);
-        self.transl.extend(other.transl);
-=======
     /// Stacks parameter sets (one body or a batch each) into one batch, for
     /// one forward pass; rows keep their widths.
     pub fn concat(sets: &[SmplxParams]) -> SmplxParams {
@@ -114,7 +100,6 @@ impl SmplxParams {
             }
         }
         out
->>>>>>> eval
     }
 
     pub fn batch_size(&self) -> usize {

@@ -4,7 +4,7 @@
 //! `report.md`, `report.json`, `per_sample.csv` and `worst.png`.
 
 mod gallery;
-mod predict;
+pub(crate) mod predict;
 
 use std::path::PathBuf;
 
@@ -17,7 +17,7 @@ use furpe::metrics::{PartSource, PartVertices, Point};
 use furpe::smplx::{ParamWidths, Smplx, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
-use predict::{CheckpointPredictor, EvalInput, MeanBaseline, PredictionDir, Predictor};
+use predict::{EvalInput, MeanBaseline, PredictionDir, Predictor};
 
 /// Samples posed per forward pass.
 const CHUNK: usize = 16;
@@ -143,7 +143,12 @@ impl BackendJob for EvalArgs {
                 })
             }
             (_, Some(Baseline::Mean), _) => Box::new(MeanBaseline { widths }),
-            (_, _, Some(c)) => Box::new(CheckpointPredictor::new(c)?),
+            (_, _, Some(c)) => Box::new(crate::infer::StudentPredictor::<B>::load(
+                c,
+                &model,
+                self.flat_hand_mean,
+                &device,
+            )?),
             _ => bail!("give a predictor: --pred DIR, --baseline mean or --checkpoint C"),
         };
         let layer = layer_for::<B>(

@@ -38,7 +38,6 @@ impl<'a> EvalInput<'a> {
     }
 
     /// The image as 8-bit RGB.
-    #[allow(dead_code)] // the student predictor reads it
     pub fn load_rgb(&self) -> anyhow::Result<image::RgbImage> {
         Ok(image::open(self.image)
             .with_context(|| format!("{}: cannot read the image", self.image.display()))?
@@ -116,33 +115,4 @@ pub fn check_finite(params: &SmplxParams, source: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// `--checkpoint C`: the FuRPE student (`furpe train`).
-///
-/// NOT AVAILABLE IN THIS BUILD YET: the student network is being written
-/// alongside. Wiring it is this one impl: load the checkpoint in `new` (keep
-/// the network and its device here), and in `predict` crop
-/// `input.load_rgb()?` around `input.person_box`, run the network and return
-/// its SMPL-X parameters (one row; rotations to axis-angle).
-pub struct CheckpointPredictor;
-
-impl CheckpointPredictor {
-    pub fn new(path: &Path) -> anyhow::Result<Self> {
-        bail!(
-            "--checkpoint {}: the FuRPE student predictor is not available in this build yet \
-             (`furpe train` is still being written); evaluate parameter files with --pred DIR \
-             or the mean-parameter baseline with --baseline mean",
-            path.display()
-        )
-    }
-}
-
-impl Predictor for CheckpointPredictor {
-    fn name(&self) -> String {
-        "FuRPE student".into()
-    }
-    fn predict(&mut self, _input: &EvalInput) -> anyhow::Result<SmplxParams> {
-        bail!("the FuRPE student predictor is not available in this build yet")
-    }
 }

@@ -18,9 +18,7 @@ use furpe::smplx::SmplxParams;
 use super::config::AugmentConfig;
 use crate::rng::Rng;
 
-/// Body crop side relative to the person box's longer side, for training,
-/// validation and inference alike.
-pub const BODY_CROP_SCALE: f32 = 1.2;
+pub use furpe::inference::BODY_CROP_SCALE;
 
 /// One labelled image the student may train on.
 #[derive(Debug, Clone)]

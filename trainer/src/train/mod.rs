@@ -586,7 +586,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         &self,
         chunk: &[usize],
     ) -> anyhow::Result<furpe::smplx::SmplxOutput<B::InnerBackend>> {
-        let mut params = furpe::smplx::SmplxParams::zeros(0, Default::default());
+        let mut sets = Vec::new();
         let mut flat = None;
         for &i in chunk {
             let gt = self.set.annotations[i]
@@ -601,8 +601,9 @@ impl<B: AutodiffBackend> Trainer<B> {
                 "held-out ground truth mixes flat and mean hand conventions"
             );
             flat = Some(gt.flat_hand_mean);
-            params.append(p);
+            sets.push(p);
         }
+        let params = furpe::smplx::SmplxParams::concat(&sets);
         let layer = SmplxConfig::new()
             .with_flat_hand_mean(flat.unwrap_or(false))
             .init::<B::InnerBackend>(&self.model_data, &self.device)?;

@@ -1,0 +1,281 @@
+//! `furpe infer` and `furpe export`, and the student predictor `furpe eval
+//! --checkpoint` uses: an exported student (`RUN/student.furpe`) applied to
+//! images, through the shared crop rule and parameter conversion.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+use furpe::crop::CropTransform;
+use furpe::inference::{body_window, readout_to_params, StudentReadout};
+use furpe::nets::student_file::{self, Precision};
+use furpe::nets::{Student, StudentConfig, StudentInput, StudentKind};
+use furpe::smplx::{Batching, Smplx, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
+
+use crate::backend::{with_backend, BackendJob, BackendKind};
+use crate::eval::predict::{EvalInput, Predictor};
+
+/// A loaded student with its body model.
+pub struct StudentPredictor<B: Backend> {
+    student: Student<B>,
+    config: StudentConfig,
+    model: Smplx<B>,
+    hands_mean: [Vec<f32>; 2],
+    flat_hand_mean: bool,
+    device: B::Device,
+}
+
+/// One image's prediction.
+pub struct Prediction {
+    pub params: SmplxParams,
+    /// Weak-perspective camera (s, tx, ty) in the window's coordinates.
+    pub camera: [f32; 3],
+    pub window: CropTransform,
+}
+
+impl<B: Backend> StudentPredictor<B> {
+    pub fn load(
+        path: &Path,
+        model: &SmplxData,
+        flat_hand_mean: bool,
+        device: &B::Device,
+    ) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("{}: cannot read the student", path.display()))?;
+        let (student, config, _) =
+            student_file::from_bytes::<B>(&bytes, &path.display().to_string(), device)?;
+        Ok(Self {
+            student,
+            config,
+            model: SmplxConfig::new().init::<B>(model, device)?,
+            hands_mean: [model.hands_mean_l.clone(), model.hands_mean_r.clone()],
+            flat_hand_mean,
+            device: device.clone(),
+        })
+    }
+
+    /// Predicts the person in `window` of an RGB8 image.
+    pub fn predict(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        window: CropTransform,
+    ) -> Prediction {
+        let size = self.config.body_size;
+        let crop = |s: usize| {
+            Tensor::<B, 4>::from_data(
+                TensorData::new(window.sample_rgb(rgb, width, height, s), [1, 3, s, s]),
+                &self.device,
+            )
+        };
+        let detail = (self.config.kind == StudentKind::TwoStage).then(|| crop(size * 2));
+        let out = self.student.forward(
+            StudentInput {
+                body: crop(size),
+                detail,
+            },
+            &self.model,
+        );
+        let host = |t: Tensor<B, 2>| {
+            t.into_data()
+                .convert::<f32>()
+                .to_vec::<f32>()
+                .unwrap_or_default()
+        };
+        let readout = StudentReadout {
+            rotations: out
+                .rotations
+                .into_data()
+                .convert::<f32>()
+                .to_vec::<f32>()
+                .unwrap_or_default(),
+            betas: host(out.betas),
+            expression: host(out.expression),
+            num_betas: self.config.num_betas,
+            num_expression: self.config.num_expression,
+        };
+        let camera = host(out.camera);
+        Prediction {
+            params: readout_to_params(
+                &readout,
+                [&self.hands_mean[0], &self.hands_mean[1]],
+                self.flat_hand_mean,
+            ),
+            camera: [camera[0], camera[1], camera[2]],
+            window,
+        }
+    }
+
+    /// Vertices `[V, 3]` of a prediction (model frame, no translation).
+    pub fn vertices(&self, params: &SmplxParams) -> Vec<[f32; 3]> {
+        let layer_out = self
+            .model
+            .forward(SmplxInput::from_params(params, &self.device));
+        let v = layer_out
+            .vertices
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .unwrap_or_default();
+        v.chunks(3).map(|c| [c[0], c[1], c[2]]).collect()
+    }
+}
+
+impl<B: Backend> Predictor for StudentPredictor<B> {
+    fn name(&self) -> String {
+        "FuRPE student".into()
+    }
+
+    fn predict(&mut self, input: &EvalInput) -> anyhow::Result<SmplxParams> {
+        let image = input.load_rgb()?;
+        let (w, h) = image.dimensions();
+        let window = body_window(input.person_box, input.keypoints, w, h);
+        Ok(StudentPredictor::predict(self, image.as_raw(), w, h, window).params)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct InferArgs {
+    /// An image, or a directory of images (.png, .jpg).
+    pub input: PathBuf,
+    /// Exported student (`furpe train` writes RUN/student.furpe).
+    #[arg(long)]
+    pub student: PathBuf,
+    /// Output directory: NAME.json (parameters), NAME.obj, NAME_overlay.png.
+    #[arg(long, default_value = "infer")]
+    pub out: PathBuf,
+    /// Person box x0,y0,x1,y1 in pixels; default: the whole image.
+    #[arg(long, value_delimiter = ',', num_args = 4)]
+    pub person_box: Option<Vec<f32>>,
+    /// Body model (.npz); default: the embedded mannequin.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
+    pub backend: BackendKind,
+}
+
+pub fn run_infer(args: InferArgs) -> anyhow::Result<()> {
+    with_backend(args.backend, args)
+}
+
+impl BackendJob for InferArgs {
+    type Output = ();
+    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<()> {
+        let model = crate::body::load_model(self.model.as_deref())?;
+        let predictor = StudentPredictor::<B>::load(&self.student, &model, false, &device)?;
+        let images: Vec<PathBuf> = if self.input.is_dir() {
+            let mut v: Vec<PathBuf> = std::fs::read_dir(&self.input)
+                .with_context(|| format!("{}: cannot list", self.input.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+                        matches!(e.to_lowercase().as_str(), "png" | "jpg" | "jpeg")
+                    })
+                })
+                .collect();
+            v.sort();
+            anyhow::ensure!(
+                !v.is_empty(),
+                "{}: no .png or .jpg images",
+                self.input.display()
+            );
+            v
+        } else {
+            vec![self.input.clone()]
+        };
+        std::fs::create_dir_all(&self.out)?;
+        for path in images {
+            let image = image::open(&path)
+                .with_context(|| format!("{}: cannot decode image", path.display()))?
+                .to_rgb8();
+            let (w, h) = image.dimensions();
+            let bbox = self.person_box.as_ref().map(|b| [b[0], b[1], b[2], b[3]]);
+            let window = body_window(bbox, None, w, h);
+            let p = predictor.predict(image.as_raw(), w, h, window);
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_else(|| "image".into());
+            let mut json = p.params.to_json(Batching::Single);
+            json["camera"] = serde_json::json!({
+                "weak_perspective": p.camera,
+                "crop_center": window.center,
+                "crop_side": window.side,
+            });
+            furpe::io::write_bytes_atomic(
+                &self.out.join(format!("{stem}.json")),
+                serde_json::to_string_pretty(&json)?.as_bytes(),
+            )?;
+            let vertices = predictor.vertices(&p.params);
+            let obj = self.out.join(format!("{stem}.obj"));
+            let mut text = Vec::new();
+            furpe::mesh::write_obj(&mut text, &vertices, &model.faces)?;
+            furpe::io::write_bytes_atomic(&obj, &text)
+                .with_context(|| format!("{}: cannot write", obj.display()))?;
+            let overlay = overlay(&image, &vertices, &p);
+            let png = self.out.join(format!("{stem}_overlay.png"));
+            let tmp = png.with_extension("tmp.png");
+            overlay.save(&tmp)?;
+            std::fs::rename(&tmp, &png)?;
+            println!(
+                "{} -> {}",
+                path.display(),
+                self.out.join(format!("{stem}.json")).display()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The predicted vertices projected through the weak-perspective camera and
+/// drawn as dots over the image.
+fn overlay(image: &image::RgbImage, vertices: &[[f32; 3]], p: &Prediction) -> image::RgbImage {
+    let mut out = image.clone();
+    let [s, tx, ty] = p.camera;
+    for v in vertices.iter().step_by(3) {
+        let crop = [s * (v[0] + tx), s * (v[1] + ty)];
+        let [x, y] = p.window.to_image(crop);
+        if x >= 0.0 && y >= 0.0 && (x as u32) < out.width() && (y as u32) < out.height() {
+            out.put_pixel(x as u32, y as u32, image::Rgb([255, 60, 60]));
+        }
+    }
+    out
+}
+
+#[derive(Debug, clap::Args)]
+pub struct ExportArgs {
+    /// A student file (RUN/student.furpe) to re-export.
+    #[arg(long)]
+    pub student: PathBuf,
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Store the weights as f16 (half the size; for the browser).
+    #[arg(long)]
+    pub f16: bool,
+}
+
+pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
+    type B = burn::backend::NdArray<f32>;
+    let device = Default::default();
+    let bytes = std::fs::read(&args.student)
+        .with_context(|| format!("{}: cannot read", args.student.display()))?;
+    let (student, config, header) =
+        student_file::from_bytes::<B>(&bytes, &args.student.display().to_string(), &device)?;
+    let precision = if args.f16 {
+        Precision::F16
+    } else {
+        Precision::F32
+    };
+    let out = student_file::to_bytes(&student, &config, precision, &header.note)
+        .map_err(|e| anyhow::anyhow!(e))?;
+    furpe::io::write_bytes_atomic(&args.out, &out)?;
+    println!(
+        "{} ({:.1} MB, {:?})",
+        args.out.display(),
+        out.len() as f64 / 1e6,
+        precision
+    );
+    Ok(())
+}
