@@ -6,6 +6,7 @@
 pub mod camera;
 pub mod crop;
 pub mod dataset;
+pub mod experts;
 pub mod io;
 pub mod keypoints;
 pub mod mesh;
