@@ -73,35 +73,36 @@ pub fn joint_global_rotation(root: &Mat3, body_pose: &[f32], joint: usize) -> Ma
     r
 }
 
-/// Pixel positions of SMPL-X joints. `joints_rel`: the joints of the body
-/// posed with its camera-frame global orientation and zero translation (the
-/// root joint, index 0, stays where the rest pose has it); the world body has
-/// orientation `R_c⁻¹ · R` and translation `transl`, so in the camera frame
-/// its joints are `joints_rel + (R_c − I)·j0 + R_c·transl + t_c`.
-pub fn project_joints(
-    joints_rel: &[[f32; 3]],
+/// SMPL-X joints as the camera sees them. `joints`: the ground-truth body
+/// posed with zero translation (world frame; the root joint j0 stays where
+/// the rest pose has it). Returns (a) the joints of the same body with its
+/// camera-frame orientation `R_c · R` and zero translation, `R_c·(J − j0) + j0`
+/// (what a regressor's weak-perspective camera projects), and (b) their pixel
+/// positions through the pinhole camera with the body translated by `transl`
+/// (`None` behind the camera).
+pub fn camera_view(
+    joints: &[[f32; 3]],
     camera: &PinholeCamera,
     transl: &[f32],
-) -> Vec<Option<[f32; 2]>> {
-    let j0 = joints_rel[0].map(f64::from);
-    let rj0 = crate::rotation::host::apply(&camera.rotation, j0);
-    let rt = crate::rotation::host::apply(
-        &camera.rotation,
-        [0, 1, 2].map(|k| transl.get(k).copied().unwrap_or(0.0) as f64),
-    );
-    let offset: [f64; 3] = [0, 1, 2].map(|k| rj0[k] - j0[k] + rt[k] + camera.translation[k]);
-    joints_rel
-        .iter()
-        .map(|p| {
-            let c: [f64; 3] = [0, 1, 2].map(|k| p[k] as f64 + offset[k]);
-            (c[2] > 1e-6).then(|| {
-                [
-                    (camera.focal[0] * c[0] / c[2] + camera.center[0]) as f32,
-                    (camera.focal[1] * c[1] / c[2] + camera.center[1]) as f32,
-                ]
-            })
-        })
-        .collect()
+) -> (Vec<[f32; 3]>, Vec<Option<[f32; 2]>>) {
+    let apply = |p: [f64; 3]| crate::rotation::host::apply(&camera.rotation, p);
+    let j0 = joints.first().copied().unwrap_or([0.0; 3]).map(f64::from);
+    let t = [0, 1, 2].map(|k| transl.get(k).copied().unwrap_or(0.0) as f64);
+    let mut rel = Vec::with_capacity(joints.len());
+    let mut pixels = Vec::with_capacity(joints.len());
+    for p in joints {
+        let p = p.map(f64::from);
+        let r = apply([p[0] - j0[0], p[1] - j0[1], p[2] - j0[2]]);
+        rel.push([0, 1, 2].map(|k| (r[k] + j0[k]) as f32));
+        let c = camera.to_camera([p[0] + t[0], p[1] + t[1], p[2] + t[2]]);
+        pixels.push((c[2] > 1e-6).then(|| {
+            [
+                (camera.focal[0] * c[0] / c[2] + camera.center[0]) as f32,
+                (camera.focal[1] * c[1] / c[2] + camera.center[1]) as f32,
+            ]
+        }));
+    }
+    (rel, pixels)
 }
 
 /// Least-squares weak-perspective camera (s, tx, ty) with
@@ -259,16 +260,12 @@ pub fn prediction_rows<B: Backend>(prediction: &ExpertPrediction<B>) -> Vec<Expe
         .collect()
 }
 
-/// Angle of `aᵀ·b` in degrees.
+/// Angle of `aᵀ·b` in degrees, from the chordal distance
+/// ‖a − b‖_F = 2√2·sin(θ/2) (stable near zero, where acos of the trace is not).
 pub fn rotation_angle_deg(a: &[f32; 9], b: &[f32; 9]) -> f64 {
-    let trace: f64 = (0..3)
-        .map(|i| {
-            (0..3)
-                .map(|k| a[k * 3 + i] as f64 * b[k * 3 + i] as f64)
-                .sum::<f64>()
-        })
-        .sum();
-    ((trace - 1.0) / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
+    let d2: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+    let half = (d2.sqrt() / (2.0 * std::f64::consts::SQRT_2)).clamp(0.0, 1.0);
+    (2.0 * half.asin()).to_degrees()
 }
 
 /// The mean-parameter baseline: per rotation the chordal mean (the average

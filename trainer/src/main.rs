@@ -3,7 +3,9 @@
 mod backend;
 mod bench;
 mod body;
+mod crops;
 mod demo;
+mod expert;
 mod import;
 mod metrics;
 mod select;
@@ -33,6 +35,9 @@ enum Command {
     /// Import images with OpenPose JSON, or ExPose curated fits, as a dataset.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Part experts (SPIN body, DECA face, FrankMocap hand) on part crops.
+    #[command(subcommand)]
+    Expert(expert::ExpertCommand),
     /// FuRPE's three-step selection of pseudo labels (keypoint confidence,
     /// invalid expert output, reprojection error).
     Select(select::SelectArgs),
@@ -58,6 +63,7 @@ fn main() {
         Command::Demo(a) => demo::run(a),
         Command::Import(c) => import::run(c),
         Command::Select(a) => select::run(a),
+        Command::Expert(c) => expert::run(c),
         Command::Metrics(a) => metrics::run(a),
         Command::Synth(a) => synth::run(a),
     };

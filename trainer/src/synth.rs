@@ -23,8 +23,8 @@ use crate::backend::BackendKind;
 mod detector;
 #[cfg(feature = "render")]
 mod pose;
-#[cfg(feature = "render")]
-mod rng;
+/// Also the expert trainer's shuffling generator.
+pub(crate) mod rng;
 #[cfg(feature = "render")]
 mod scene;
 
