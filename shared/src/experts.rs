@@ -263,7 +263,11 @@ pub fn prediction_rows<B: Backend>(prediction: &ExpertPrediction<B>) -> Vec<Expe
 /// Angle of `aᵀ·b` in degrees, from the chordal distance
 /// ‖a − b‖_F = 2√2·sin(θ/2) (stable near zero, where acos of the trace is not).
 pub fn rotation_angle_deg(a: &[f32; 9], b: &[f32; 9]) -> f64 {
-    let d2: f64 = a.iter().zip(b).map(|(x, y)| (*x as f64 - *y as f64).powi(2)).sum();
+    let d2: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum();
     let half = (d2.sqrt() / (2.0 * std::f64::consts::SQRT_2)).clamp(0.0, 1.0);
     (2.0 * half.asin()).to_degrees()
 }

@@ -7,7 +7,9 @@ mod crops;
 mod demo;
 mod expert;
 mod import;
+mod label;
 mod metrics;
+mod pipeline;
 mod select;
 mod synth;
 
@@ -38,6 +40,13 @@ enum Command {
     /// Part experts (SPIN body, DECA face, FrankMocap hand) on part crops.
     #[command(subcommand)]
     Expert(expert::ExpertCommand),
+    /// Pseudo labels: run the part experts over a dataset's part crops and
+    /// write DATA/labels/shard-IIII-of-NNNN.safetensors (resumable, sharded).
+    Label(label::LabelArgs),
+    /// The data pipeline in one command: synthetic world → three small part
+    /// experts → pseudo labels → selection, with a summary (timings, expert
+    /// errors vs the mean baseline, selection table).
+    Prepare(pipeline::PrepareArgs),
     /// FuRPE's three-step selection of pseudo labels (keypoint confidence,
     /// invalid expert output, reprojection error).
     Select(select::SelectArgs),
@@ -64,6 +73,8 @@ fn main() {
         Command::Import(c) => import::run(c),
         Command::Select(a) => select::run(a),
         Command::Expert(c) => expert::run(c),
+        Command::Label(a) => label::run(a),
+        Command::Prepare(a) => pipeline::run(a),
         Command::Metrics(a) => metrics::run(a),
         Command::Synth(a) => synth::run(a),
     };

@@ -163,6 +163,15 @@ impl ExpertConfig {
         }
     }
 
+    /// Width of the expert feature ([`ExpertPrediction::feature`]).
+    pub fn feature_dim(&self) -> usize {
+        match &self.net {
+            ExpertNet::Body(c) => c.backbone.out_channels(),
+            ExpertNet::Face(c) => c.hidden,
+            ExpertNet::Hand(c) => c.feature_dim,
+        }
+    }
+
     pub fn init<B: Backend>(&self, device: &B::Device) -> Expert<B> {
         match &self.net {
             ExpertNet::Body(c) => Expert::Body(c.init(device)),
@@ -316,6 +325,7 @@ mod tests {
             let expert = config.init::<B>(&device);
             let out = expert.forward(images.clone());
             assert_eq!(out.rotations.dims(), [2, part.num_rotations(), 3, 3]);
+            assert_eq!(out.feature.dims(), [2, config.feature_dim()]);
             assert_eq!(
                 out.rest.as_ref().map(|r| r.dims()[1]).unwrap_or(0),
                 part.num_rest()
