@@ -175,7 +175,13 @@ fn trains_logs_checkpoints_and_exports() {
     let first = std::fs::read_dir(&images).unwrap().count();
     let jsons = std::fs::read_dir(&infer)
         .unwrap()
-        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "json"))
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "json")
+        })
         .count();
     assert_eq!(jsons, first, "one parameter file per image");
     let eval = dir.join("eval");
@@ -204,7 +210,10 @@ fn trains_logs_checkpoints_and_exports() {
         "--out",
         infer.to_str().unwrap(),
     ]);
-    assert!(!ok && out.contains("train.toml") && out.contains("not a FuRPE student"), "{out}");
+    assert!(
+        !ok && out.contains("train.toml") && out.contains("not a FuRPE student"),
+        "{out}"
+    );
     // Running again into the same directory must not overwrite it.
     let (ok, out) = run_furpe(&["train", "--config", cfg.to_str().unwrap()]);
     assert!(!ok && out.contains("--resume"), "{out}");

@@ -155,6 +155,81 @@ impl CropTransform {
     }
 }
 
+/// The part crops of one person, from its OpenPose-137 keypoints: what the
+/// experts see, in training (`furpe expert train`) and labelling (`furpe
+/// label`) alike. A part without enough confident keypoints has no crop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PartCrops {
+    /// Around the confident body keypoints (the person box when too few).
+    pub body: CropTransform,
+    /// Around the confident face keypoints.
+    pub face: Option<CropTransform>,
+    /// Around the left hand's keypoints, mirrored (FrankMocap sees right hands only).
+    pub left_hand: Option<CropTransform>,
+    /// Around the right hand's keypoints.
+    pub right_hand: Option<CropTransform>,
+}
+
+/// Body crop side over the keypoints' extent (SPIN's crops leave a margin).
+pub const BODY_CROP_SCALE: f32 = 1.2;
+/// Face crop side over the face keypoints' extent (ExPose's head crop scale).
+pub const FACE_CROP_SCALE: f32 = 1.5;
+/// Hand crop side over the hand keypoints' extent (ExPose's hand crop scale).
+pub const HAND_CROP_SCALE: f32 = 2.0;
+/// Keypoints below this confidence do not shape a crop.
+pub const CROP_MIN_CONFIDENCE: f32 = 0.1;
+
+impl PartCrops {
+    /// `keypoints`: OpenPose-137 (body 25, left hand 21, right hand 21,
+    /// face 70) in pixels; `person_box` (x0, y0, x1, y1) is the body's fallback.
+    pub fn from_keypoints(keypoints: &[[f32; 3]], person_box: [f32; 4]) -> Self {
+        use crate::keypoints::{NUM_BODY25, NUM_HAND};
+        let range = |a: usize, b: usize| keypoints.get(a..b.min(keypoints.len())).unwrap_or(&[]);
+        let body = CropTransform::around_points(
+            range(0, NUM_BODY25),
+            CROP_MIN_CONFIDENCE,
+            6,
+            BODY_CROP_SCALE,
+        )
+        .unwrap_or_else(|| CropTransform::around_box(person_box, BODY_CROP_SCALE));
+        let left = NUM_BODY25;
+        let right = left + NUM_HAND;
+        let face = right + NUM_HAND;
+        let hand = |a: usize| {
+            CropTransform::around_points(
+                range(a, a + NUM_HAND),
+                CROP_MIN_CONFIDENCE,
+                6,
+                HAND_CROP_SCALE,
+            )
+        };
+        Self {
+            body,
+            face: CropTransform::around_points(
+                range(face, keypoints.len()),
+                CROP_MIN_CONFIDENCE,
+                10,
+                FACE_CROP_SCALE,
+            ),
+            left_hand: hand(left).map(|c| c.augmented(0.0, 1.0, true)),
+            right_hand: hand(right),
+        }
+    }
+}
+
+/// The square (x0, y0, x1, y1) an unrotated crop covers, in pixels.
+impl CropTransform {
+    pub fn square(&self) -> [f32; 4] {
+        let h = self.side / 2.0;
+        [
+            self.center[0] - h,
+            self.center[1] - h,
+            self.center[0] + h,
+            self.center[1] + h,
+        ]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,5 +288,25 @@ mod tests {
         assert_eq!(t.center, [20.0, 15.0]);
         assert_eq!(t.side, 40.0);
         assert!(CropTransform::around_points(&pts, 0.85, 2, 2.0).is_none());
+        assert_eq!(t.square(), [0.0, -5.0, 40.0, 35.0]);
+    }
+
+    #[test]
+    fn part_crops_mirror_left_hands_and_skip_missing_parts() {
+        let mut kp = vec![[0.0f32; 3]; 137];
+        for (k, p) in kp.iter_mut().enumerate().take(25) {
+            *p = [50.0 + k as f32, 20.0 + 4.0 * k as f32, 0.9];
+        }
+        for k in 0..21 {
+            kp[25 + k] = [80.0 + (k % 5) as f32, 60.0 + (k / 5) as f32, 0.5];
+        }
+        let crops = PartCrops::from_keypoints(&kp, [0.0, 0.0, 10.0, 10.0]);
+        assert!(crops.body.side > 90.0 && !crops.body.flip);
+        let left = crops.left_hand.expect("left hand crop");
+        assert!(left.flip && (left.center[0] - 82.0).abs() < 1e-4);
+        assert!(crops.right_hand.is_none() && crops.face.is_none());
+        // No body keypoints: the person box.
+        let crops = PartCrops::from_keypoints(&[[0.0; 3]; 137], [0.0, 0.0, 10.0, 20.0]);
+        assert_eq!(crops.body.center, [5.0, 10.0]);
     }
 }

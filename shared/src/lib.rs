@@ -7,6 +7,7 @@ pub mod benchmarks;
 pub mod camera;
 pub mod crop;
 pub mod dataset;
+pub mod experts;
 pub mod inference;
 pub mod io;
 pub mod keypoints;

@@ -3,11 +3,15 @@
 mod backend;
 mod bench;
 mod body;
+mod crops;
 mod demo;
 mod eval;
+mod expert;
 mod import;
 mod infer;
+mod label;
 mod metrics;
+mod pipeline;
 mod rng;
 mod select;
 mod synth;
@@ -37,6 +41,16 @@ enum Command {
     /// Import images with OpenPose JSON, or ExPose curated fits, as a dataset.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// Part experts (SPIN body, DECA face, FrankMocap hand) on part crops.
+    #[command(subcommand)]
+    Expert(expert::ExpertCommand),
+    /// Pseudo labels: run the part experts over a dataset's part crops and
+    /// write DATA/labels/shard-IIII-of-NNNN.safetensors (resumable, sharded).
+    Label(label::LabelArgs),
+    /// The data pipeline in one command: synthetic world → three small part
+    /// experts → pseudo labels → selection, with a summary (timings, expert
+    /// errors vs the mean baseline, selection table).
+    Prepare(pipeline::PrepareArgs),
     /// FuRPE's three-step selection of pseudo labels (keypoint confidence,
     /// invalid expert output, reprojection error).
     Select(select::SelectArgs),
@@ -76,6 +90,9 @@ fn main() {
         Command::Demo(a) => demo::run(a),
         Command::Import(c) => import::run(c),
         Command::Select(a) => select::run(a),
+        Command::Expert(c) => expert::run(c),
+        Command::Label(a) => label::run(a),
+        Command::Prepare(a) => pipeline::run(a),
         Command::Metrics(a) => metrics::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Synth(a) => synth::run(a),

@@ -11,14 +11,17 @@ pub mod deca;
 pub mod frankmocap;
 #[cfg(feature = "import")]
 pub mod import;
+pub mod part_expert;
 pub mod regressor;
 pub mod resnet;
 pub mod spin;
 pub mod student;
 pub mod student_file;
+pub mod weights_file;
 
 pub use deca::{DecaConfig, DecaEncoder, DecaOutput, SmplxFacePart};
 pub use frankmocap::{FrankMocapHand, FrankMocapHandConfig, HandOutput, HandSide, SmplxHandPart};
+pub use part_expert::{Expert, ExpertConfig, ExpertNet, ExpertPrediction, Part, RawPrediction};
 pub use regressor::{IterativeRegressor, IterativeRegressorConfig, RegressorOutput};
 pub use resnet::{BlockKind, ResNet, ResNetConfig, ResNetFeatures};
 pub use spin::{SmplxBodyPart, Spin, SpinConfig, SpinOutput};

@@ -1,56 +1,27 @@
 //! The exported student: one self-describing file that the trainer writes
 //! (`furpe export`) and both native inference and the browser read.
 //!
-//! Layout: the magic `FURPESTU`, a little-endian u32 header length, a JSON
-//! header ([`StudentHeader`]: the network configuration, the weight
-//! precision, provenance), then the weights as a Burn named-MessagePack
-//! record (f32 or f16). The header comes first so a reader can build the
-//! network before touching the weights and can reject a file it does not
-//! understand with a clear message.
+//! The layout is [`super::weights_file`]'s with the magic `FURPESTU` and a
+//! `StudentConfig` in the header.
 
-use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
-use burn::record::{FullPrecisionSettings, HalfPrecisionSettings, NamedMpkBytesRecorder, Recorder};
-use burn::tensor::{backend::Backend, Tensor};
-use serde::{Deserialize, Serialize};
+use burn::tensor::backend::Backend;
 
 use super::student::{Student, StudentConfig};
+use super::weights_file::{self, FileKind};
+pub use super::weights_file::{Precision, FORMAT_VERSION};
 
-const MAGIC: &[u8; 8] = b"FURPESTU";
-/// Bumped when the layout changes incompatibly.
-pub const FORMAT_VERSION: u32 = 1;
-
-/// Storage precision of the weights.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Precision {
-    F32,
-    F16,
-}
+/// The student file's magic, name and how to make one.
+pub const KIND: FileKind = FileKind {
+    magic: b"FURPESTU",
+    what: "student",
+    hint: "export one with `furpe export`",
+};
 
 /// What the file says about itself.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct StudentHeader {
-    pub format_version: u32,
-    /// The network, as `StudentConfig`'s JSON.
-    pub config: serde_json::Value,
-    pub precision: Precision,
-    /// Free-form provenance (training config, step, body model used).
-    #[serde(default)]
-    pub note: String,
-}
+pub type StudentHeader = weights_file::FileHeader;
 
 /// Why a student file could not be read.
-#[derive(Debug, thiserror::Error)]
-pub enum StudentFileError {
-    #[error("{0}: not a FuRPE student file (it does not start with FURPESTU); export one with `furpe export`")]
-    NotAStudent(String),
-    #[error("{0}: truncated or corrupt ({1})")]
-    Corrupt(String, String),
-    #[error("{0}: format version {1}, this build reads version {FORMAT_VERSION}")]
-    Version(String, u32),
-    #[error("{0}: weight '{1}' has shape {2:?}, the network in the header expects {3:?}")]
-    Shape(String, String, Vec<usize>, Vec<usize>),
-}
+pub type StudentFileError = weights_file::WeightsFileError;
 
 /// Serialises a student with its configuration.
 pub fn to_bytes<B: Backend>(
@@ -59,56 +30,13 @@ pub fn to_bytes<B: Backend>(
     precision: Precision,
     note: &str,
 ) -> Result<Vec<u8>, String> {
-    let header = StudentHeader {
-        format_version: FORMAT_VERSION,
-        config: serde_json::to_value(config).map_err(|e| e.to_string())?,
-        precision,
-        note: note.to_string(),
-    };
-    let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
-    // Parameter ids are random per process; numbering them makes the same
-    // weights give the same file.
-    let record = student.clone().map(&mut Renumber(0)).into_record();
-    let weights = match precision {
-        Precision::F32 => Recorder::<B>::record(
-            &NamedMpkBytesRecorder::<FullPrecisionSettings>::new(),
-            record,
-            (),
-        ),
-        Precision::F16 => Recorder::<B>::record(
-            &NamedMpkBytesRecorder::<HalfPrecisionSettings>::new(),
-            record,
-            (),
-        ),
-    }
-    .map_err(|e| e.to_string())?;
-    let mut out = Vec::with_capacity(12 + header.len() + weights.len());
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
-    out.extend_from_slice(&header);
-    out.extend_from_slice(&weights);
-    Ok(out)
+    let config = serde_json::to_value(config).map_err(|e| e.to_string())?;
+    weights_file::to_bytes(&KIND, student, config, precision, note)
 }
 
 /// Reads the header only.
 pub fn read_header(bytes: &[u8], name: &str) -> Result<(StudentHeader, usize), StudentFileError> {
-    if bytes.len() < 12 || &bytes[..8] != MAGIC {
-        return Err(StudentFileError::NotAStudent(name.to_string()));
-    }
-    let len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
-    let end = 12usize.saturating_add(len);
-    let text = bytes.get(12..end).ok_or_else(|| {
-        StudentFileError::Corrupt(name.to_string(), "header runs past the end".into())
-    })?;
-    let header: StudentHeader = serde_json::from_slice(text)
-        .map_err(|e| StudentFileError::Corrupt(name.to_string(), format!("header: {e}")))?;
-    if header.format_version != FORMAT_VERSION {
-        return Err(StudentFileError::Version(
-            name.to_string(),
-            header.format_version,
-        ));
-    }
-    Ok((header, end))
+    weights_file::read_header(bytes, &KIND, name)
 }
 
 /// Builds the network the header describes and loads its weights.
@@ -121,50 +49,8 @@ pub fn from_bytes<B: Backend>(
     let config: StudentConfig = serde_json::from_value(header.config.clone())
         .map_err(|e| StudentFileError::Corrupt(name.to_string(), format!("config: {e}")))?;
     let fresh = config.init::<B>(device);
-    let expected = shapes(&fresh);
-    let weights = bytes[start..].to_vec();
-    let record = match header.precision {
-        Precision::F32 => {
-            NamedMpkBytesRecorder::<FullPrecisionSettings>::new().load(weights, device)
-        }
-        Precision::F16 => {
-            NamedMpkBytesRecorder::<HalfPrecisionSettings>::new().load(weights, device)
-        }
-    }
-    .map_err(|e| StudentFileError::Corrupt(name.to_string(), format!("weights: {e}")))?;
-    let student = fresh.load_record(record);
-    // A record from another network would load silently with wrong shapes.
-    for ((path, got), (_, want)) in shapes(&student).into_iter().zip(expected) {
-        if got != want {
-            return Err(StudentFileError::Shape(name.to_string(), path, got, want));
-        }
-    }
+    let student = weights_file::load_weights(fresh, bytes, start, header.precision, name, device)?;
     Ok((student, config, header))
-}
-
-/// Gives parameters the ids 0, 1, 2, … in visiting order.
-struct Renumber(u64);
-
-impl<B: Backend> ModuleMapper<B> for Renumber {
-    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
-        let (_, value, mapper) = param.consume();
-        self.0 += 1;
-        Param::from_mapped_value(ParamId::from(self.0 - 1), value, mapper)
-    }
-}
-
-/// Every float parameter's shape, in visiting order, with a positional name.
-fn shapes<B: Backend>(student: &Student<B>) -> Vec<(String, Vec<usize>)> {
-    struct Shapes(Vec<(String, Vec<usize>)>);
-    impl<B: Backend> ModuleVisitor<B> for Shapes {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            let name = format!("parameter #{}", self.0.len());
-            self.0.push((name, param.val().dims().to_vec()));
-        }
-    }
-    let mut visitor = Shapes(Vec::new());
-    student.visit(&mut visitor);
-    visitor.0
 }
 
 #[cfg(test)]

@@ -1,0 +1,494 @@
+//! Supervising and scoring the part experts on data with exact ground truth
+//! (the synthetic world): the targets each expert learns (in its own
+//! conventions), the training loss, the held-out errors against the
+//! mean-parameter baseline, and the error of finished pseudo labels.
+//!
+//! Conventions (reference/furpe-method.md, "Expert conventions"):
+//! - body (SPIN): 24 SMPL rotations = SMPL-X global orientation in the camera
+//!   frame (x right, y down, z forward) + 21 body joints + identity for SMPL's
+//!   two hand joints; β: the synthetic world's SMPL-X β stands in for SPIN's
+//!   SMPL β (our bodies are SMPL-X, there is no SMPL fit to take one from);
+//!   the weak-perspective camera (s, tx, ty) fitted to the ground-truth
+//!   joints' projection in the body crop.
+//! - face (DECA): jaw (`pose[3..6]`) and the first 10 expression coefficients;
+//!   DECA's other codes are left unsupervised.
+//! - hand (FrankMocap): wrist = the hand's global rotation in the camera
+//!   frame, 15 finger rotations relative to the SMPL-X hand mean; left hands
+//!   are mirrored into right hands; camera and β unsupervised.
+//!
+//! Loss: MSE between rotation matrices plus MSE on the other values.
+
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+use nalgebra::Matrix3;
+use serde::{Deserialize, Serialize};
+
+use crate::camera::PinholeCamera;
+use crate::nets::{ExpertPrediction, Part};
+use crate::rotation::host::{axis_angle_to_matrix, matmul, Mat3};
+use crate::smplx::joints::PARENTS;
+
+/// What an expert should predict for one crop (or what it did predict).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpertTarget {
+    /// Row-major rotation matrices, [`Part::num_rotations`] of them.
+    pub rotations: Vec<[f32; 9]>,
+    /// [`Part::num_rest`] values.
+    pub rest: Vec<f32>,
+}
+
+fn flat(m: &Mat3) -> [f32; 9] {
+    let mut out = [0.0f32; 9];
+    for i in 0..3 {
+        for j in 0..3 {
+            out[i * 3 + j] = m[i][j] as f32;
+        }
+    }
+    out
+}
+
+fn aa(v: &[f32]) -> Mat3 {
+    axis_angle_to_matrix([v[0] as f64, v[1] as f64, v[2] as f64])
+}
+
+const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
+/// The global orientation as the camera sees it: `R_camera · R_global`.
+pub fn camera_frame_orientation(camera: &PinholeCamera, global_orient: &[f32]) -> Mat3 {
+    matmul(&camera.rotation, &aa(global_orient))
+}
+
+/// Global rotation of skeleton joint `joint` (0..=21) given the root's global
+/// rotation and the 21 body rotations (axis-angle, `[63]`).
+pub fn joint_global_rotation(root: &Mat3, body_pose: &[f32], joint: usize) -> Mat3 {
+    let mut chain = Vec::new();
+    let mut j = joint;
+    while j != 0 {
+        chain.push(j);
+        j = PARENTS[j].max(0) as usize;
+    }
+    let mut r = *root;
+    for &j in chain.iter().rev() {
+        r = matmul(&r, &aa(&body_pose[(j - 1) * 3..j * 3]));
+    }
+    r
+}
+
+/// SMPL-X joints as the camera sees them. `joints`: the ground-truth body
+/// posed with zero translation (world frame; the root joint j0 stays where
+/// the rest pose has it). Returns (a) the joints of the same body with its
+/// camera-frame orientation `R_c · R` and zero translation, `R_c·(J − j0) + j0`
+/// (what a regressor's weak-perspective camera projects), and (b) their pixel
+/// positions through the pinhole camera with the body translated by `transl`
+/// (`None` behind the camera).
+pub fn camera_view(
+    joints: &[[f32; 3]],
+    camera: &PinholeCamera,
+    transl: &[f32],
+) -> (Vec<[f32; 3]>, Vec<Option<[f32; 2]>>) {
+    let apply = |p: [f64; 3]| crate::rotation::host::apply(&camera.rotation, p);
+    let j0 = joints.first().copied().unwrap_or([0.0; 3]).map(f64::from);
+    let t = [0, 1, 2].map(|k| transl.get(k).copied().unwrap_or(0.0) as f64);
+    let mut rel = Vec::with_capacity(joints.len());
+    let mut pixels = Vec::with_capacity(joints.len());
+    for p in joints {
+        let p = p.map(f64::from);
+        let r = apply([p[0] - j0[0], p[1] - j0[1], p[2] - j0[2]]);
+        rel.push([0, 1, 2].map(|k| (r[k] + j0[k]) as f32));
+        let c = camera.to_camera([p[0] + t[0], p[1] + t[1], p[2] + t[2]]);
+        pixels.push((c[2] > 1e-6).then(|| {
+            [
+                (camera.focal[0] * c[0] / c[2] + camera.center[0]) as f32,
+                (camera.focal[1] * c[1] / c[2] + camera.center[1]) as f32,
+            ]
+        }));
+    }
+    (rel, pixels)
+}
+
+/// Least-squares weak-perspective camera (s, tx, ty) with
+/// `uv ≈ s · (xy + t)`; `None` with fewer than 2 points or a degenerate fit.
+pub fn fit_weak_perspective(xy: &[[f32; 2]], uv: &[[f32; 2]]) -> Option<[f32; 3]> {
+    let n = xy.len().min(uv.len());
+    if n < 2 {
+        return None;
+    }
+    // Linear in (s, a, b) with a = s·tx, b = s·ty: u = s·x + a, v = s·y + b.
+    let mean = |f: &dyn Fn(usize) -> f64| (0..n).map(f).sum::<f64>() / n as f64;
+    let (mx, my) = (mean(&|i| xy[i][0] as f64), mean(&|i| xy[i][1] as f64));
+    let (mu, mv) = (mean(&|i| uv[i][0] as f64), mean(&|i| uv[i][1] as f64));
+    let mut num = 0.0;
+    let mut den = 0.0;
+    for i in 0..n {
+        let (dx, dy) = (xy[i][0] as f64 - mx, xy[i][1] as f64 - my);
+        num += dx * (uv[i][0] as f64 - mu) + dy * (uv[i][1] as f64 - mv);
+        den += dx * dx + dy * dy;
+    }
+    if den < 1e-12 {
+        return None;
+    }
+    let s = num / den;
+    if !(s > 1e-6) {
+        return None;
+    }
+    let (a, b) = (mu - s * mx, mv - s * my);
+    Some([s as f32, (a / s) as f32, (b / s) as f32])
+}
+
+/// The body expert's target: camera-frame global orientation, 21 body
+/// rotations (`[63]` axis-angle), SMPL's hand joints at identity, β (the
+/// SMPL-X β standing in for SMPL's), the fitted weak-perspective camera.
+pub fn body_target(
+    global: &Mat3,
+    body_pose: &[f32],
+    betas: &[f32],
+    camera: [f32; 3],
+) -> ExpertTarget {
+    let mut rotations = vec![flat(global)];
+    rotations.extend((0..21).map(|j| flat(&aa(&body_pose[j * 3..j * 3 + 3]))));
+    rotations.extend([flat(&IDENTITY), flat(&IDENTITY)]);
+    let mut rest: Vec<f32> = (0..10)
+        .map(|i| betas.get(i).copied().unwrap_or(0.0))
+        .collect();
+    rest.extend(camera);
+    ExpertTarget { rotations, rest }
+}
+
+/// The face expert's target: jaw (`[3]` axis-angle) and 10 expression coefficients.
+pub fn face_target(jaw: &[f32], expression: &[f32]) -> ExpertTarget {
+    ExpertTarget {
+        rotations: vec![flat(&aa(jaw))],
+        rest: (0..10)
+            .map(|i| expression.get(i).copied().unwrap_or(0.0))
+            .collect(),
+    }
+}
+
+/// The hand expert's target for one crop: wrist (global, camera frame) and 15
+/// finger rotations relative to the SMPL-X hand mean (`[45]`). A left hand's
+/// crop is mirrored, so its target is mirrored too: `M·R·M` with
+/// M = diag(−1, 1, 1), i.e. axis-angle y and z negated.
+pub fn hand_target(wrist: &Mat3, fingers: &[f32], mirrored: bool) -> ExpertTarget {
+    let s = if mirrored { [-1.0, 1.0, 1.0] } else { [1.0; 3] };
+    let mirror = |m: &Mat3| -> Mat3 {
+        let mut o = *m;
+        for (i, row) in o.iter_mut().enumerate() {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v *= s[i] * s[j];
+            }
+        }
+        o
+    };
+    let mut rotations = vec![flat(&mirror(wrist))];
+    rotations.extend((0..15).map(|j| flat(&mirror(&aa(&fingers[j * 3..j * 3 + 3])))));
+    ExpertTarget {
+        rotations,
+        rest: vec![],
+    }
+}
+
+/// Stacks targets into tensors: rotations `[N, R, 3, 3]`, rest `[N, K]` (`None` when K = 0).
+pub fn target_tensors<B: Backend>(
+    targets: &[&ExpertTarget],
+    device: &B::Device,
+) -> (Tensor<B, 4>, Option<Tensor<B, 2>>) {
+    let n = targets.len();
+    let r = targets.first().map(|t| t.rotations.len()).unwrap_or(0);
+    let k = targets.first().map(|t| t.rest.len()).unwrap_or(0);
+    let rot: Vec<f32> = targets
+        .iter()
+        .flat_map(|t| t.rotations.iter().flatten().copied())
+        .collect();
+    let rotations = Tensor::from_data(
+        TensorData::new(rot, [n, r, 3, 3]).convert::<B::FloatElem>(),
+        device,
+    );
+    let rest = (k > 0).then(|| {
+        let v: Vec<f32> = targets
+            .iter()
+            .flat_map(|t| t.rest.iter().copied())
+            .collect();
+        Tensor::from_data(TensorData::new(v, [n, k]).convert::<B::FloatElem>(), device)
+    });
+    (rotations, rest)
+}
+
+/// MSE between rotation matrices plus MSE on the other supervised values.
+pub fn expert_loss<B: Backend>(
+    prediction: &ExpertPrediction<B>,
+    rotations: Tensor<B, 4>,
+    rest: Option<Tensor<B, 2>>,
+) -> Tensor<B, 1> {
+    let loss = (prediction.rotations.clone() - rotations).square().mean();
+    match (&prediction.rest, rest) {
+        (Some(p), Some(t)) => loss + (p.clone() - t).square().mean(),
+        _ => loss,
+    }
+}
+
+/// The prediction on the host, in the target layout, one per batch row.
+pub fn prediction_rows<B: Backend>(prediction: &ExpertPrediction<B>) -> Vec<ExpertTarget> {
+    let [n, r, _, _] = prediction.rotations.dims();
+    let rot = prediction
+        .rotations
+        .clone()
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .unwrap_or_default();
+    let (k, rest) = match &prediction.rest {
+        Some(t) => (
+            t.dims()[1],
+            t.clone()
+                .into_data()
+                .convert::<f32>()
+                .to_vec::<f32>()
+                .unwrap_or_default(),
+        ),
+        None => (0, vec![]),
+    };
+    (0..n)
+        .map(|b| ExpertTarget {
+            rotations: (0..r)
+                .map(|j| {
+                    let mut m = [0.0f32; 9];
+                    m.copy_from_slice(&rot[(b * r + j) * 9..(b * r + j + 1) * 9]);
+                    m
+                })
+                .collect(),
+            rest: rest[b * k..(b + 1) * k].to_vec(),
+        })
+        .collect()
+}
+
+/// Angle of `aᵀ·b` in degrees, from the chordal distance
+/// ‖a − b‖_F = 2√2·sin(θ/2) (stable near zero, where acos of the trace is not).
+pub fn rotation_angle_deg(a: &[f32; 9], b: &[f32; 9]) -> f64 {
+    let d2: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (*x as f64 - *y as f64).powi(2))
+        .sum();
+    let half = (d2.sqrt() / (2.0 * std::f64::consts::SQRT_2)).clamp(0.0, 1.0);
+    (2.0 * half.asin()).to_degrees()
+}
+
+/// The mean-parameter baseline: per rotation the chordal mean (the average
+/// matrix projected back onto rotations), per other value the mean.
+pub fn mean_target(targets: &[ExpertTarget]) -> Option<ExpertTarget> {
+    let first = targets.first()?;
+    let n = targets.len() as f64;
+    let rotations = (0..first.rotations.len())
+        .map(|j| {
+            let mut sum = Matrix3::<f64>::zeros();
+            for t in targets {
+                sum += Matrix3::from_row_slice(&t.rotations[j].map(f64::from));
+            }
+            let svd = sum.svd(true, true);
+            let (u, vt) = (
+                svd.u.unwrap_or_else(Matrix3::identity),
+                svd.v_t.unwrap_or_else(Matrix3::identity),
+            );
+            let d = (u * vt).determinant().signum();
+            let r = u * Matrix3::from_diagonal(&nalgebra::Vector3::new(1.0, 1.0, d)) * vt;
+            let mut m = [0.0f32; 9];
+            for i in 0..3 {
+                for k in 0..3 {
+                    m[i * 3 + k] = r[(i, k)] as f32;
+                }
+            }
+            m
+        })
+        .collect();
+    let rest = (0..first.rest.len())
+        .map(|i| (targets.iter().map(|t| t.rest[i] as f64).sum::<f64>() / n) as f32)
+        .collect();
+    Some(ExpertTarget { rotations, rest })
+}
+
+/// One reported error: expert vs mean-parameter baseline on the same crops.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupError {
+    pub name: String,
+    /// "deg" (mean rotation angle) or "mse".
+    pub unit: String,
+    pub expert: f64,
+    pub baseline: f64,
+}
+
+/// Held-out errors of one expert.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldOutReport {
+    pub part: Part,
+    pub crops: usize,
+    pub groups: Vec<GroupError>,
+    /// Mean over groups of expert / baseline (< 1: better than the mean).
+    pub relative: f64,
+}
+
+impl HeldOutReport {
+    /// Errors of `predictions` and of the constant `baseline` against `targets`.
+    pub fn new(
+        part: Part,
+        predictions: &[ExpertTarget],
+        targets: &[ExpertTarget],
+        baseline: &ExpertTarget,
+    ) -> Self {
+        let n = targets.len().max(1) as f64;
+        let mut groups = Vec::new();
+        for (name, range) in part.rotation_groups() {
+            let err = |pred: &dyn Fn(usize) -> ExpertTarget| {
+                let mut sum = 0.0;
+                for (i, t) in targets.iter().enumerate() {
+                    let p = pred(i);
+                    for j in range.clone() {
+                        sum += rotation_angle_deg(&p.rotations[j], &t.rotations[j]);
+                    }
+                }
+                sum / (n * range.len() as f64)
+            };
+            groups.push(GroupError {
+                name: name.into(),
+                unit: "deg".into(),
+                expert: err(&|i| predictions[i].clone()),
+                baseline: err(&|_| baseline.clone()),
+            });
+        }
+        for (name, range) in part.rest_groups() {
+            let err = |pred: &dyn Fn(usize) -> Vec<f32>| {
+                let mut sum = 0.0;
+                for (i, t) in targets.iter().enumerate() {
+                    let p = pred(i);
+                    sum += range
+                        .clone()
+                        .map(|k| (p[k] as f64 - t.rest[k] as f64).powi(2))
+                        .sum::<f64>();
+                }
+                sum / (n * range.len() as f64)
+            };
+            groups.push(GroupError {
+                name: name.into(),
+                unit: "mse".into(),
+                expert: err(&|i| predictions[i].rest.clone()),
+                baseline: err(&|_| baseline.rest.clone()),
+            });
+        }
+        let relative = groups
+            .iter()
+            .map(|g| g.expert / g.baseline.max(1e-12))
+            .sum::<f64>()
+            / groups.len().max(1) as f64;
+        Self {
+            part,
+            crops: targets.len(),
+            groups,
+            relative,
+        }
+    }
+
+    /// A readable table.
+    pub fn table(&self) -> String {
+        let mut s = format!(
+            "{} expert, {} held-out crops:\n",
+            self.part.name(),
+            self.crops
+        );
+        for g in &self.groups {
+            s += &format!(
+                "  {:<11} expert {:>9.4} {:<3}   mean-parameter baseline {:>9.4} {:<3}  ({:.0}%)\n",
+                g.name,
+                g.expert,
+                g.unit,
+                g.baseline,
+                g.unit,
+                100.0 * g.expert / g.baseline.max(1e-12)
+            );
+        }
+        s
+    }
+}
+
+/// Error of a body pseudo label against the ground truth: mean rotation
+/// angle (degrees) over the global orientation (camera frame) and the 21
+/// body joints.
+pub fn body_label_error_deg(
+    global_orient: &[f32],
+    body_pose: &[f32],
+    gt_global: &Mat3,
+    gt_body_pose: &[f32],
+) -> f64 {
+    let mut sum = rotation_angle_deg(&flat(&aa(global_orient)), &flat(gt_global));
+    for j in 0..21 {
+        let r = j * 3..j * 3 + 3;
+        sum += rotation_angle_deg(
+            &flat(&aa(&body_pose[r.clone()])),
+            &flat(&aa(&gt_body_pose[r])),
+        );
+    }
+    sum / 22.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn weak_perspective_fit_recovers_the_camera() {
+        let xy = [[0.1f32, -0.5], [0.3, 0.2], [-0.2, 0.4], [0.05, 0.9]];
+        let cam = [1.3f32, 0.1, -0.2];
+        let uv: Vec<[f32; 2]> = xy
+            .iter()
+            .map(|p| [cam[0] * (p[0] + cam[1]), cam[0] * (p[1] + cam[2])])
+            .collect();
+        let fit = fit_weak_perspective(&xy, &uv).unwrap();
+        for k in 0..3 {
+            assert!((fit[k] - cam[k]).abs() < 1e-5, "{fit:?}");
+        }
+        assert!(fit_weak_perspective(&xy[..1], &uv[..1]).is_none());
+    }
+
+    #[test]
+    fn chordal_mean_and_angles() {
+        let a = face_target(&[0.2, 0.0, 0.0], &[1.0; 10]);
+        let b = face_target(&[0.4, 0.0, 0.0], &[3.0; 10]);
+        let mean = mean_target(&[a.clone(), b.clone()]).unwrap();
+        let c = face_target(&[0.3, 0.0, 0.0], &[2.0; 10]);
+        assert!(rotation_angle_deg(&mean.rotations[0], &c.rotations[0]) < 1e-3);
+        assert_eq!(mean.rest, vec![2.0; 10]);
+        assert!(
+            (rotation_angle_deg(&a.rotations[0], &b.rotations[0]) - 0.2f64.to_degrees()).abs()
+                < 1e-3
+        );
+        let report = HeldOutReport::new(Part::Face, &[a.clone()], &[a.clone()], &mean);
+        assert!(
+            report.relative < 1e-3 && report.groups[1].baseline == 1.0,
+            "{report:?}"
+        );
+    }
+
+    #[test]
+    fn mirrored_hand_target_negates_y_and_z() {
+        let fingers: Vec<f32> = (0..45).map(|i| 0.01 * i as f32).collect();
+        let mut flipped = fingers.clone();
+        for (i, v) in flipped.iter_mut().enumerate() {
+            if i % 3 != 0 {
+                *v = -*v;
+            }
+        }
+        let wrist = aa(&[0.3, 0.2, -0.1]);
+        let m = hand_target(&wrist, &fingers, true);
+        let want = hand_target(&aa(&[0.3, -0.2, 0.1]), &flipped, false);
+        for (a, b) in m.rotations.iter().zip(&want.rotations) {
+            assert!(rotation_angle_deg(a, b) < 1e-3);
+        }
+    }
+
+    #[test]
+    fn chain_rotation_composes_parents() {
+        let mut pose = vec![0.0f32; 63];
+        pose[2] = 0.5; // left hip (joint 1) about z
+        pose[9 + 2] = 0.25; // left knee (joint 4) about z
+        let r = joint_global_rotation(&IDENTITY, &pose, 4);
+        let want = aa(&[0.0, 0.0, 0.75]);
+        assert!(rotation_angle_deg(&flat(&r), &flat(&want)) < 1e-3);
+    }
+}

@@ -1,0 +1,352 @@
+//! A part expert as one value: which part it looks at, its network (SPIN,
+//! DECA's coarse encoder or FrankMocap's hand network, any depth and width),
+//! the crop size it expects, and its self-describing file. `furpe expert
+//! train` writes these files and `furpe label` rebuilds the network from them
+//! (or from a published checkpoint at full size).
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::tensor::{backend::Backend, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::deca::{DecaConfig, DecaEncoder, DecaOutput, SMPLX_EXPRESSION};
+use super::frankmocap::{FrankMocapHand, FrankMocapHandConfig, HandOutput, HAND_POSE};
+use super::resnet::{BlockKind, ResNetConfig};
+use super::spin::{Spin, SpinConfig, SpinOutput, SPIN_BETAS, SPIN_CAMERA};
+use super::weights_file::{self, FileKind, Precision, WeightsFileError};
+use crate::rotation::axis_angle_to_matrix;
+
+/// The expert file's magic, name and how to make one.
+pub const KIND: FileKind = FileKind {
+    magic: b"FURPEEXP",
+    what: "expert",
+    hint: "train one with `furpe expert train`, or pass a published checkpoint (.pt/.pth/.tar)",
+};
+
+/// The body part an expert reconstructs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// SPIN on the body crop: global + body rotations, shape, camera.
+    Body,
+    /// DECA on the face crop: jaw and expression.
+    Face,
+    /// FrankMocap on right-hand crops (left hands mirrored): wrist and fingers.
+    Hand,
+}
+
+impl Part {
+    pub const ALL: [Part; 3] = [Part::Body, Part::Face, Part::Hand];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Body => "body",
+            Part::Face => "face",
+            Part::Hand => "hand",
+        }
+    }
+
+    /// Rotations the expert is supervised on, `[batch, R, 3, 3]` in
+    /// [`ExpertPrediction::rotations`]: body 24 (SPIN's SMPL joints),
+    /// face 1 (jaw), hand 16 (wrist + 15 finger joints).
+    pub fn num_rotations(self) -> usize {
+        match self {
+            Part::Body => super::spin::SPIN_JOINTS,
+            Part::Face => 1,
+            Part::Hand => HAND_POSE / 3,
+        }
+    }
+
+    /// Supervised values besides rotations ([`ExpertPrediction::rest`]):
+    /// body β 10 + camera 3, face expression 10, hand none.
+    pub fn num_rest(self) -> usize {
+        match self {
+            Part::Body => SPIN_BETAS + SPIN_CAMERA,
+            Part::Face => SMPLX_EXPRESSION,
+            Part::Hand => 0,
+        }
+    }
+
+    /// Named groups of supervised rotations (indices) for error reports.
+    /// Body: SMPL joints 22/23 (the hands) are supervised towards identity
+    /// but not reported, SMPL-X takes them from the hand expert.
+    pub fn rotation_groups(self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        match self {
+            Part::Body => vec![("global", 0..1), ("body", 1..22)],
+            Part::Face => vec![("jaw", 0..1)],
+            Part::Hand => vec![("wrist", 0..1), ("fingers", 1..16)],
+        }
+    }
+
+    /// Named groups of the other supervised values.
+    pub fn rest_groups(self) -> Vec<(&'static str, std::ops::Range<usize>)> {
+        match self {
+            Part::Body => vec![("betas", 0..10), ("camera", 10..13)],
+            Part::Face => vec![("expression", 0..10)],
+            Part::Hand => vec![],
+        }
+    }
+}
+
+impl std::str::FromStr for Part {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "body" => Ok(Part::Body),
+            "face" => Ok(Part::Face),
+            "hand" => Ok(Part::Hand),
+            other => Err(format!("unknown part '{other}' (body, face or hand)")),
+        }
+    }
+}
+
+/// The network of an expert.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "part", content = "net", rename_all = "lowercase")]
+pub enum ExpertNet {
+    Body(SpinConfig),
+    Face(DecaConfig),
+    Hand(FrankMocapHandConfig),
+}
+
+/// [`Expert`] configuration: the network and the crop it sees.
+#[derive(Config, Debug)]
+pub struct ExpertConfig {
+    pub net: ExpertNet,
+    /// Side of the square crop in pixels (224 for the published experts).
+    pub crop_size: usize,
+}
+
+impl ExpertConfig {
+    /// A small expert that trains on a CPU: basic-block ResNet [1, 1, 1, 1]
+    /// of base width `width`, regressor widths `16 · width`.
+    pub fn small(part: Part, width: usize, crop_size: usize) -> Self {
+        let backbone = ResNetConfig::new(BlockKind::Basic, [1, 1, 1, 1]).with_base_width(width);
+        let hidden = 16 * width;
+        let net = match part {
+            Part::Body => ExpertNet::Body(
+                SpinConfig::new()
+                    .with_backbone(backbone)
+                    .with_hidden(vec![hidden, hidden])
+                    // Little data, few epochs: dropout would only slow it down.
+                    .with_dropout(0.0),
+            ),
+            Part::Face => ExpertNet::Face(
+                DecaConfig::new()
+                    .with_backbone(backbone)
+                    .with_hidden(hidden),
+            ),
+            Part::Hand => ExpertNet::Hand(
+                FrankMocapHandConfig::new()
+                    .with_backbone(backbone)
+                    .with_feature_dim(hidden),
+            ),
+        };
+        Self::new(net, crop_size)
+    }
+
+    /// The published expert's architecture (ResNet-50, 224 px crops).
+    pub fn published(part: Part) -> Self {
+        let net = match part {
+            Part::Body => ExpertNet::Body(SpinConfig::new()),
+            Part::Face => ExpertNet::Face(DecaConfig::new()),
+            Part::Hand => ExpertNet::Hand(FrankMocapHandConfig::new()),
+        };
+        Self::new(net, 224)
+    }
+
+    pub fn part(&self) -> Part {
+        match self.net {
+            ExpertNet::Body(_) => Part::Body,
+            ExpertNet::Face(_) => Part::Face,
+            ExpertNet::Hand(_) => Part::Hand,
+        }
+    }
+
+    /// Width of the expert feature ([`ExpertPrediction::feature`]).
+    pub fn feature_dim(&self) -> usize {
+        match &self.net {
+            ExpertNet::Body(c) => c.backbone.out_channels(),
+            ExpertNet::Face(c) => c.hidden,
+            ExpertNet::Hand(c) => c.feature_dim,
+        }
+    }
+
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Expert<B> {
+        match &self.net {
+            ExpertNet::Body(c) => Expert::Body(c.init(device)),
+            ExpertNet::Face(c) => Expert::Face(c.init(device)),
+            ExpertNet::Hand(c) => Expert::Hand(c.init(device)),
+        }
+    }
+}
+
+/// One part expert.
+#[derive(Module, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Expert<B: Backend> {
+    Body(Spin<B>),
+    Face(DecaEncoder<B>),
+    Hand(FrankMocapHand<B>),
+}
+
+/// The expert's own output, for conversion to SMPL-X.
+#[derive(Debug, Clone)]
+pub enum RawPrediction<B: Backend> {
+    Body(SpinOutput<B>),
+    Face(DecaOutput<B>),
+    Hand(HandOutput<B>),
+}
+
+/// What an expert predicts, in the layout its supervision uses.
+#[derive(Debug, Clone)]
+pub struct ExpertPrediction<B: Backend> {
+    /// Supervised rotations `[batch, R, 3, 3]` ([`Part::num_rotations`]).
+    pub rotations: Tensor<B, 4>,
+    /// Other supervised values `[batch, K]` ([`Part::num_rest`]); `None` for hands.
+    pub rest: Option<Tensor<B, 2>>,
+    /// The expert feature `[batch, F]` (the pseudo feature for distillation).
+    pub feature: Tensor<B, 2>,
+    pub raw: RawPrediction<B>,
+}
+
+impl<B: Backend> Expert<B> {
+    pub fn part(&self) -> Part {
+        match self {
+            Expert::Body(_) => Part::Body,
+            Expert::Face(_) => Part::Face,
+            Expert::Hand(_) => Part::Hand,
+        }
+    }
+
+    /// `[batch, 3, S, S]` crops with values in [0, 1] → prediction; each
+    /// expert applies its own input normalisation.
+    pub fn forward(&self, images: Tensor<B, 4>) -> ExpertPrediction<B> {
+        let batch = images.dims()[0];
+        match self {
+            Expert::Body(net) => {
+                let out = net.forward(Spin::normalize(images));
+                let rest = Tensor::cat(vec![out.betas.clone(), out.camera.clone()], 1); // [batch, 13]
+                ExpertPrediction {
+                    rotations: out.rotmat.clone(),
+                    rest: Some(rest),
+                    feature: out.feature.clone(),
+                    raw: RawPrediction::Body(out),
+                }
+            }
+            Expert::Face(net) => {
+                // DECA reads crops in [0, 1] as they are.
+                let out = net.forward(images);
+                let face = out.to_smplx();
+                let jaw = axis_angle_to_matrix(face.jaw_pose).reshape([batch, 1, 3, 3]);
+                ExpertPrediction {
+                    rotations: jaw,
+                    rest: Some(face.expression),
+                    feature: out.feature.clone(),
+                    raw: RawPrediction::Face(out),
+                }
+            }
+            Expert::Hand(net) => {
+                let out = net.forward(FrankMocapHand::normalize(images));
+                let joints = HAND_POSE / 3;
+                let rotations = axis_angle_to_matrix(out.pose.clone().reshape([batch * joints, 3]))
+                    .reshape([batch, joints, 3, 3]);
+                ExpertPrediction {
+                    rotations,
+                    rest: None,
+                    feature: out.feature.clone(),
+                    raw: RawPrediction::Hand(out),
+                }
+            }
+        }
+    }
+}
+
+/// Serialises a trained expert with its configuration; `note` is free-form
+/// provenance (the training report).
+pub fn to_bytes<B: Backend>(
+    expert: &Expert<B>,
+    config: &ExpertConfig,
+    note: &str,
+) -> Result<Vec<u8>, String> {
+    let value = serde_json::to_value(config).map_err(|e| e.to_string())?;
+    weights_file::to_bytes(&KIND, expert, value, Precision::F32, note)
+}
+
+/// Is this an expert file (rather than a published checkpoint)?
+pub fn is_expert_file(bytes: &[u8]) -> bool {
+    weights_file::has_magic(bytes, &KIND)
+}
+
+/// Rebuilds the expert an expert file describes.
+pub fn from_bytes<B: Backend>(
+    bytes: &[u8],
+    name: &str,
+    device: &B::Device,
+) -> Result<(Expert<B>, ExpertConfig, String), WeightsFileError> {
+    let (header, start) = weights_file::read_header(bytes, &KIND, name)?;
+    let config: ExpertConfig = serde_json::from_value(header.config.clone())
+        .map_err(|e| WeightsFileError::Corrupt(name.to_string(), format!("config: {e}")))?;
+    let fresh = config.init::<B>(device);
+    let expert = weights_file::load_weights(fresh, bytes, start, header.precision, name, device)?;
+    Ok((expert, config, header.note))
+}
+
+/// Loads a published checkpoint into the full-size network of `part`
+/// (SPIN `model_checkpoint.pt`, DECA `deca_model.tar`, FrankMocap
+/// `pose_shape_best.pth`).
+#[cfg(feature = "import")]
+pub fn load_published<B: Backend>(
+    part: Part,
+    path: &std::path::Path,
+    device: &B::Device,
+) -> Result<(Expert<B>, ExpertConfig), super::import::ImportError> {
+    let config = ExpertConfig::published(part);
+    let expert = match config.init::<B>(device) {
+        Expert::Body(net) => Expert::Body(net.load_checkpoint(path)?),
+        Expert::Face(net) => Expert::Face(net.load_checkpoint(path)?),
+        Expert::Hand(net) => Expert::Hand(net.load_checkpoint(path)?),
+    };
+    Ok((expert, config))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+    type B = NdArray<f32>;
+
+    #[test]
+    fn every_part_round_trips_through_its_file() {
+        let device = Default::default();
+        let images = Tensor::<B, 4>::ones([2, 3, 32, 32], &device).mul_scalar(0.3);
+        for part in Part::ALL {
+            let config = ExpertConfig::small(part, 2, 32);
+            let expert = config.init::<B>(&device);
+            let out = expert.forward(images.clone());
+            assert_eq!(out.rotations.dims(), [2, part.num_rotations(), 3, 3]);
+            assert_eq!(out.feature.dims(), [2, config.feature_dim()]);
+            assert_eq!(
+                out.rest.as_ref().map(|r| r.dims()[1]).unwrap_or(0),
+                part.num_rest()
+            );
+            let bytes = to_bytes(&expert, &config, "note").unwrap();
+            assert!(is_expert_file(&bytes));
+            let (back, cfg, note) = from_bytes::<B>(&bytes, "e.expert", &device).unwrap();
+            assert_eq!(
+                (cfg.part(), back.part(), note.as_str()),
+                (part, part, "note")
+            );
+            let a = out.feature.into_data().to_vec::<f32>().unwrap();
+            let b = back
+                .forward(images.clone())
+                .feature
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap();
+            assert_eq!(a, b, "{part:?}");
+        }
+        let err = from_bytes::<B>(b"FURPESTU....", "s.furpe", &device).unwrap_err();
+        assert!(err.to_string().contains("not a FuRPE expert"), "{err}");
+    }
+}

@@ -1,0 +1,196 @@
+//! Self-describing network files: the one layout behind the exported student
+//! (`student_file`) and the trained part experts (`expert_file`).
+//!
+//! Layout: an 8-byte magic naming the kind of file, a little-endian u32
+//! header length, a JSON header ([`FileHeader`]: the network configuration,
+//! the weight precision, provenance), then the weights as a Burn
+//! named-MessagePack record (f32 or f16). The header comes first so a reader
+//! can build the network before touching the weights and can reject a file it
+//! does not understand with a clear message.
+
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param, ParamId};
+use burn::record::{FullPrecisionSettings, HalfPrecisionSettings, NamedMpkBytesRecorder, Recorder};
+use burn::tensor::{backend::Backend, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Bumped when the layout changes incompatibly.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Storage precision of the weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Precision {
+    F32,
+    F16,
+}
+
+/// What a file says about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct FileHeader {
+    pub format_version: u32,
+    /// The network, as its configuration's JSON.
+    pub config: serde_json::Value,
+    pub precision: Precision,
+    /// Free-form provenance (training config, step, body model used).
+    #[serde(default)]
+    pub note: String,
+}
+
+/// Which kind of file a reader expects: its magic, a name for messages and a
+/// hint on how to make one.
+#[derive(Debug, Clone, Copy)]
+pub struct FileKind {
+    pub magic: &'static [u8; 8],
+    /// "student", "expert", … (in "not a FuRPE {what} file").
+    pub what: &'static str,
+    /// How to produce such a file, appended to the "not a … file" error.
+    pub hint: &'static str,
+}
+
+/// Why a network file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum WeightsFileError {
+    #[error("{file}: not a FuRPE {what} file (it does not start with {magic}); {hint}")]
+    WrongKind {
+        file: String,
+        what: &'static str,
+        magic: String,
+        hint: &'static str,
+    },
+    #[error("{0}: truncated or corrupt ({1})")]
+    Corrupt(String, String),
+    #[error("{0}: format version {1}, this build reads version {FORMAT_VERSION}")]
+    Version(String, u32),
+    #[error("{0}: weight '{1}' has shape {2:?}, the network in the header expects {3:?}")]
+    Shape(String, String, Vec<usize>, Vec<usize>),
+}
+
+/// Does `bytes` start with `kind`'s magic?
+pub fn has_magic(bytes: &[u8], kind: &FileKind) -> bool {
+    bytes.len() >= 8 && &bytes[..8] == kind.magic
+}
+
+/// Serialises `module` under a header holding `config`.
+pub fn to_bytes<B: Backend, M: Module<B>>(
+    kind: &FileKind,
+    module: &M,
+    config: serde_json::Value,
+    precision: Precision,
+    note: &str,
+) -> Result<Vec<u8>, String> {
+    let header = FileHeader {
+        format_version: FORMAT_VERSION,
+        config,
+        precision,
+        note: note.to_string(),
+    };
+    let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    // Parameter ids are random per process; numbering them makes the same
+    // weights give the same file.
+    let record = module.clone().map(&mut Renumber(0)).into_record();
+    let weights = match precision {
+        Precision::F32 => Recorder::<B>::record(
+            &NamedMpkBytesRecorder::<FullPrecisionSettings>::new(),
+            record,
+            (),
+        ),
+        Precision::F16 => Recorder::<B>::record(
+            &NamedMpkBytesRecorder::<HalfPrecisionSettings>::new(),
+            record,
+            (),
+        ),
+    }
+    .map_err(|e| e.to_string())?;
+    let mut out = Vec::with_capacity(12 + header.len() + weights.len());
+    out.extend_from_slice(kind.magic);
+    out.extend_from_slice(&(header.len() as u32).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&weights);
+    Ok(out)
+}
+
+/// Reads the header; returns it and where the weights start.
+pub fn read_header(
+    bytes: &[u8],
+    kind: &FileKind,
+    name: &str,
+) -> Result<(FileHeader, usize), WeightsFileError> {
+    if !has_magic(bytes, kind) || bytes.len() < 12 {
+        return Err(WeightsFileError::WrongKind {
+            file: name.to_string(),
+            what: kind.what,
+            magic: String::from_utf8_lossy(kind.magic).into_owned(),
+            hint: kind.hint,
+        });
+    }
+    let len = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize;
+    let end = 12usize.saturating_add(len);
+    let text = bytes.get(12..end).ok_or_else(|| {
+        WeightsFileError::Corrupt(name.to_string(), "header runs past the end".into())
+    })?;
+    let header: FileHeader = serde_json::from_slice(text)
+        .map_err(|e| WeightsFileError::Corrupt(name.to_string(), format!("header: {e}")))?;
+    if header.format_version != FORMAT_VERSION {
+        return Err(WeightsFileError::Version(
+            name.to_string(),
+            header.format_version,
+        ));
+    }
+    Ok((header, end))
+}
+
+/// Loads the weights that start at `start` into `fresh` (the network the
+/// header describes), checking every parameter's shape.
+pub fn load_weights<B: Backend, M: Module<B>>(
+    fresh: M,
+    bytes: &[u8],
+    start: usize,
+    precision: Precision,
+    name: &str,
+    device: &B::Device,
+) -> Result<M, WeightsFileError> {
+    let expected = shapes(&fresh);
+    let weights = bytes.get(start..).unwrap_or_default().to_vec();
+    let record = match precision {
+        Precision::F32 => {
+            NamedMpkBytesRecorder::<FullPrecisionSettings>::new().load(weights, device)
+        }
+        Precision::F16 => {
+            NamedMpkBytesRecorder::<HalfPrecisionSettings>::new().load(weights, device)
+        }
+    }
+    .map_err(|e| WeightsFileError::Corrupt(name.to_string(), format!("weights: {e}")))?;
+    let module = fresh.load_record(record);
+    // A record from another network would load silently with wrong shapes.
+    for ((path, got), (_, want)) in shapes(&module).into_iter().zip(expected) {
+        if got != want {
+            return Err(WeightsFileError::Shape(name.to_string(), path, got, want));
+        }
+    }
+    Ok(module)
+}
+
+/// Every float parameter's shape, in visiting order, with a positional name.
+/// Gives parameters the ids 0, 1, 2, … in visiting order.
+struct Renumber(u64);
+
+impl<B: Backend> ModuleMapper<B> for Renumber {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<B, D>>) -> Param<Tensor<B, D>> {
+        let (_, value, mapper) = param.consume();
+        self.0 += 1;
+        Param::from_mapped_value(ParamId::from(self.0 - 1), value, mapper)
+    }
+}
+
+fn shapes<B: Backend, M: Module<B>>(module: &M) -> Vec<(String, Vec<usize>)> {
+    struct Shapes(Vec<(String, Vec<usize>)>);
+    impl<B: Backend> ModuleVisitor<B> for Shapes {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let name = format!("parameter #{}", self.0.len());
+            self.0.push((name, param.val().dims().to_vec()));
+        }
+    }
+    let mut visitor = Shapes(Vec::new());
+    module.visit(&mut visitor);
+    visitor.0
+}

@@ -1,0 +1,506 @@
+//! `furpe label`: runs the part experts over a dataset and writes pseudo
+//! labels (`furpe::pseudo`) in SMPL-X conventions with the experts' features.
+//!
+//! Per image: the body crop (around the body keypoints), the face crop and
+//! both hand crops (around their OpenPose points; left hands mirrored, their
+//! outputs un-mirrored) from `furpe::crop::PartCrops`; SPIN → global
+//! orientation + 21 body rotations, DECA → jaw + expression[:10], FrankMocap →
+//! hand poses relative to the SMPL-X hand mean. A part without a crop (too few
+//! keypoints) or without an expert gets NaN, which the selection rejects.
+//!
+//! Sharding: `--shard i/N` takes the images whose index modulo N is i and
+//! writes `DIR/labels/shard-IIII-of-NNNN.safetensors`.
+//!
+//! Crash safety: images are labelled in chunks of `--chunk`; each finished
+//! chunk is committed atomically under `DIR/labels/.shard-IIII-of-NNNN.partial/`
+//! with a manifest of the run's inputs. A rerun with the same inputs skips the
+//! committed chunks; the final shard is written atomically from the chunks and
+//! is byte-identical to an uninterrupted run's (chunks do not depend on each
+//! other, and the manifest pins the batch and chunk sizes).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use burn::tensor::{backend::Backend, Tensor};
+use furpe::crop::{CropTransform, PartCrops};
+use furpe::dataset::{read_annotations, Annotation};
+use furpe::nets::part_expert::{self, Expert, ExpertConfig, Part};
+use furpe::nets::{HandSide, RawPrediction};
+use furpe::pseudo::{PseudoLabels, PARAM_FIELDS};
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{with_backend, BackendJob, BackendKind};
+use crate::crops::{batch, RgbImage};
+
+/// Test-only: abort the process (as a crash would) after this many chunks
+/// were committed in this run. Used by tests/label_cli.rs to check resuming.
+pub const TEST_ABORT_ENV: &str = "FURPE_TEST_ONLY_ABORT_AFTER_CHUNKS";
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct LabelArgs {
+    /// Dataset directory (annotations.jsonl, images/); labels go to DATA/labels/.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Body expert: a file from `furpe expert train`, or SPIN's `model_checkpoint.pt`.
+    #[arg(long)]
+    pub body: Option<PathBuf>,
+    /// Face expert: a file from `furpe expert train`, or DECA's `deca_model.tar`.
+    #[arg(long)]
+    pub face: Option<PathBuf>,
+    /// Hand expert: a file from `furpe expert train`, or FrankMocap's `pose_shape_best.pth`.
+    #[arg(long)]
+    pub hand: Option<PathBuf>,
+    /// This process's share: `i/N` labels the images with index % N == i.
+    #[arg(long, default_value = "0/1")]
+    pub shard: String,
+    /// Crops per forward pass.
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Images per committed chunk (the unit of resuming).
+    #[arg(long, default_value_t = 64)]
+    pub chunk: usize,
+    #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
+    pub backend: BackendKind,
+}
+
+/// What labelling did.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LabelSummary {
+    pub shard: PathBuf,
+    pub images: usize,
+    pub resumed_chunks: usize,
+    pub seconds: f64,
+    pub images_per_second: f64,
+}
+
+pub fn run(args: LabelArgs) -> anyhow::Result<()> {
+    label(args).map(|_| ())
+}
+
+/// Labels one shard of a dataset.
+pub fn label(args: LabelArgs) -> anyhow::Result<LabelSummary> {
+    if args.batch == 0 || args.chunk == 0 {
+        anyhow::bail!("--batch and --chunk must be at least 1");
+    }
+    if args.body.is_none() && args.face.is_none() && args.hand.is_none() {
+        anyhow::bail!("no experts: pass at least one of --body, --face, --hand");
+    }
+    with_backend(args.backend, args)
+}
+
+/// `i/N` → (i, N).
+fn parse_shard(spec: &str) -> anyhow::Result<(usize, usize)> {
+    let parsed = spec
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parsed {
+        Some((i, n)) if n >= 1 && i < n => Ok((i, n)),
+        _ => anyhow::bail!("--shard '{spec}': expected i/N with 0 ≤ i < N, e.g. 0/4"),
+    }
+}
+
+/// A loaded expert and where it came from.
+struct Loaded<B: Backend> {
+    expert: Expert<B>,
+    config: ExpertConfig,
+}
+
+fn load_expert<B: Backend>(
+    part: Part,
+    path: &Path,
+    device: &B::Device,
+) -> anyhow::Result<Loaded<B>> {
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("{}: cannot read the {} expert", path.display(), part.name()))?;
+    let name = path.display().to_string();
+    let (expert, config) = if part_expert::is_expert_file(&bytes) {
+        let (expert, config, _) = part_expert::from_bytes::<B>(&bytes, &name, device)?;
+        (expert, config)
+    } else {
+        part_expert::load_published::<B>(part, path, device)
+            .with_context(|| format!("{name}: neither a `furpe expert train` file nor a loadable published {} checkpoint", part.name()))?
+    };
+    if config.part() != part {
+        anyhow::bail!(
+            "{name}: a {} expert, given as the {} expert",
+            config.part().name(),
+            part.name()
+        );
+    }
+    Ok(Loaded { expert, config })
+}
+
+/// Pins what a committed chunk depends on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Manifest {
+    shard: String,
+    images: usize,
+    batch: usize,
+    chunk: usize,
+    /// (part, path, byte length, FNV-1a hash) per expert.
+    experts: Vec<(String, String, u64, u64)>,
+}
+
+fn fnv1a(path: &Path) -> anyhow::Result<(u64, u64)> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in &bytes {
+        h = (h ^ *b as u64).wrapping_mul(0x100000001b3);
+    }
+    Ok((bytes.len() as u64, h))
+}
+
+impl BackendJob for LabelArgs {
+    type Output = LabelSummary;
+    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<LabelSummary> {
+        let start = Instant::now();
+        let (shard, shards) = parse_shard(&self.shard)?;
+        let annotations =
+            read_annotations(&self.data.join("annotations.jsonl")).with_context(|| {
+                format!(
+                    "{}: not a dataset (furpe synth or furpe import make one)",
+                    self.data.display()
+                )
+            })?;
+        let mut experts: Vec<(Part, Loaded<B>)> = Vec::new();
+        let mut manifest_experts = Vec::new();
+        for (part, path) in [
+            (Part::Body, &self.body),
+            (Part::Face, &self.face),
+            (Part::Hand, &self.hand),
+        ] {
+            if let Some(path) = path {
+                experts.push((part, load_expert::<B>(part, path, &device)?));
+                let (len, hash) = fnv1a(path)?;
+                manifest_experts.push((
+                    part.name().to_string(),
+                    path.display().to_string(),
+                    len,
+                    hash,
+                ));
+            }
+        }
+        let ids: Vec<usize> = (0..annotations.len())
+            .filter(|i| i % shards == shard)
+            .collect();
+        let labels_dir = self.data.join("labels");
+        let stem = format!("shard-{shard:04}-of-{shards:04}");
+        let final_path = labels_dir.join(format!("{stem}.safetensors"));
+        let partial = labels_dir.join(format!(".{stem}.partial"));
+        let manifest = Manifest {
+            shard: self.shard.clone(),
+            images: annotations.len(),
+            batch: self.batch,
+            chunk: self.chunk,
+            experts: manifest_experts,
+        };
+        let manifest_path = partial.join("manifest.json");
+        if manifest_path.exists() {
+            let text = std::fs::read_to_string(&manifest_path)
+                .with_context(|| format!("{}: cannot read", manifest_path.display()))?;
+            let old: Manifest = serde_json::from_str(&text).with_context(|| {
+                format!(
+                    "{}: corrupt; delete {} to start over",
+                    manifest_path.display(),
+                    partial.display()
+                )
+            })?;
+            if old != manifest {
+                anyhow::bail!(
+                    "{}: an interrupted run with other inputs (experts, shard, batch or chunk size) left chunks here; rerun it with those inputs, or delete the folder to start over",
+                    partial.display()
+                );
+            }
+        } else {
+            furpe::io::write_bytes_atomic(
+                &manifest_path,
+                serde_json::to_string_pretty(&manifest)?.as_bytes(),
+            )?;
+        }
+        let abort_after: Option<usize> = std::env::var(TEST_ABORT_ENV)
+            .ok()
+            .and_then(|v| v.parse().ok());
+
+        let chunks: Vec<&[usize]> = ids.chunks(self.chunk).collect();
+        let chunk_path = |c: usize| partial.join(format!("chunk-{c:06}.safetensors"));
+        let resumed = (0..chunks.len())
+            .filter(|&c| PseudoLabels::load(&chunk_path(c)).is_ok())
+            .count();
+        if resumed > 0 {
+            eprintln!(
+                "resuming: {resumed} of {} chunks already committed in {}",
+                chunks.len(),
+                partial.display()
+            );
+        }
+        let mut progress = Progress::new(ids.len());
+        let mut committed = 0;
+        let mut done = 0;
+        for (c, chunk) in chunks.iter().enumerate() {
+            let path = chunk_path(c);
+            if PseudoLabels::load(&path).is_ok() {
+                done += chunk.len();
+                progress.skip(chunk.len());
+                continue;
+            }
+            let rows = label_chunk(
+                &experts,
+                &annotations,
+                chunk,
+                &self.data,
+                self.batch,
+                &device,
+            )?;
+            rows.save(&path)
+                .with_context(|| format!("{}: cannot write", path.display()))?;
+            committed += 1;
+            done += chunk.len();
+            progress.update(done);
+            if abort_after == Some(committed) {
+                eprintln!("\n{TEST_ABORT_ENV}={committed}: aborting on purpose (test only)");
+                std::process::abort();
+            }
+        }
+        progress.finish();
+        let mut all = PseudoLabels::default();
+        for c in 0..chunks.len() {
+            let part = PseudoLabels::load(&chunk_path(c))?;
+            all.extend(part).map_err(anyhow::Error::msg)?;
+        }
+        all.save(&final_path)
+            .with_context(|| format!("{}: cannot write", final_path.display()))?;
+        std::fs::remove_dir_all(&partial)
+            .with_context(|| format!("{}: cannot remove", partial.display()))?;
+        let seconds = start.elapsed().as_secs_f64();
+        let summary = LabelSummary {
+            shard: final_path.clone(),
+            images: ids.len(),
+            resumed_chunks: resumed,
+            seconds,
+            images_per_second: progress.rate(),
+        };
+        println!(
+            "labelled {} images ({} chunks resumed) in {:.1} s, {:.1} images/s; wrote {}",
+            ids.len(),
+            resumed,
+            seconds,
+            summary.images_per_second,
+            final_path.display()
+        );
+        Ok(summary)
+    }
+}
+
+/// Labels for the images `ids`.
+fn label_chunk<B: Backend>(
+    experts: &[(Part, Loaded<B>)],
+    annotations: &[Annotation],
+    ids: &[usize],
+    data: &Path,
+    batch_size: usize,
+    device: &B::Device,
+) -> anyhow::Result<PseudoLabels> {
+    let images: Vec<RgbImage> = ids
+        .iter()
+        .map(|&i| RgbImage::load(&data.join(&annotations[i].image)))
+        .collect::<anyhow::Result<_>>()?;
+    let crops: Vec<PartCrops> = ids
+        .iter()
+        .map(|&i| PartCrops::from_keypoints(&annotations[i].keypoints, annotations[i].person_box))
+        .collect();
+    // Every field of every row starts as NaN ("no label").
+    let mut rows: Vec<Vec<(&'static str, Vec<f32>)>> = crops
+        .iter()
+        .map(|c| {
+            let mut fields: Vec<(&'static str, Vec<f32>)> = PARAM_FIELDS
+                .iter()
+                .map(|&(k, w)| (k, vec![f32::NAN; w]))
+                .collect();
+            fields[0].1 = c.body.square().to_vec();
+            fields
+        })
+        .collect();
+    let mut set = |row: usize, key: &'static str, values: Vec<f32>| {
+        if let Some(f) = rows[row].iter_mut().find(|(k, _)| *k == key) {
+            f.1 = values;
+        } else {
+            rows[row].push((key, values));
+        }
+    };
+    for (part, loaded) in experts {
+        let width = loaded.config.feature_dim();
+        // (row, crop, hand side) jobs for this expert.
+        let jobs: Vec<(usize, CropTransform, HandSide)> = match part {
+            Part::Body => crops
+                .iter()
+                .enumerate()
+                .map(|(r, c)| (r, c.body, HandSide::Right))
+                .collect(),
+            Part::Face => crops
+                .iter()
+                .enumerate()
+                .filter_map(|(r, c)| c.face.map(|f| (r, f, HandSide::Right)))
+                .collect(),
+            Part::Hand => crops
+                .iter()
+                .enumerate()
+                .flat_map(|(r, c)| {
+                    [
+                        c.left_hand.map(|h| (r, h, HandSide::Left)),
+                        c.right_hand.map(|h| (r, h, HandSide::Right)),
+                    ]
+                })
+                .flatten()
+                .collect(),
+        };
+        // Missing parts keep NaN features of the right width.
+        for r in 0..crops.len() {
+            for key in feature_keys(*part) {
+                set(r, key, vec![f32::NAN; width]);
+            }
+        }
+        let size = loaded.config.crop_size;
+        for group in jobs.chunks(batch_size) {
+            let pixels: Vec<Vec<f32>> = group
+                .iter()
+                .map(|(r, c, _)| images[*r].crop(c, size))
+                .collect();
+            let input = batch::<B>(
+                &pixels.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+                size,
+                device,
+            );
+            let prediction = loaded.expert.forward(input);
+            let feature = host_rows(prediction.feature.clone())?;
+            match &prediction.raw {
+                RawPrediction::Body(out) => {
+                    let part = out.to_smplx();
+                    let global = host_rows(part.global_orient)?;
+                    let body = host_rows(part.body_pose)?;
+                    let betas = host_rows(out.betas.clone())?;
+                    let camera = host_rows(out.camera.clone())?;
+                    for (k, (r, _, _)) in group.iter().enumerate() {
+                        set(*r, "global_orient", global[k].clone());
+                        set(*r, "body_pose", body[k].clone());
+                        set(*r, "smpl_betas", betas[k].clone());
+                        set(*r, "body_camera", camera[k].clone());
+                        set(*r, "feature_body", feature[k].clone());
+                    }
+                }
+                RawPrediction::Face(out) => {
+                    let face = out.to_smplx();
+                    let jaw = host_rows(face.jaw_pose)?;
+                    let expression = host_rows(face.expression)?;
+                    for (k, (r, _, _)) in group.iter().enumerate() {
+                        set(*r, "jaw_pose", jaw[k].clone());
+                        set(*r, "expression", expression[k].clone());
+                        set(*r, "feature_face", feature[k].clone());
+                    }
+                }
+                RawPrediction::Hand(out) => {
+                    // Left and right crops share a batch; un-mirror row by row.
+                    let left = host_rows(out.to_smplx(HandSide::Left).hand_pose)?;
+                    let right = host_rows(out.to_smplx(HandSide::Right).hand_pose)?;
+                    for (k, (r, _, side)) in group.iter().enumerate() {
+                        match side {
+                            HandSide::Left => {
+                                set(*r, "left_hand_pose", left[k].clone());
+                                set(*r, "feature_left_hand", feature[k].clone());
+                            }
+                            HandSide::Right => {
+                                set(*r, "right_hand_pose", right[k].clone());
+                                set(*r, "feature_right_hand", feature[k].clone());
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut labels = PseudoLabels::default();
+    for (row, &i) in rows.iter().zip(ids) {
+        let refs: Vec<(&str, &[f32])> = row.iter().map(|(k, v)| (*k, v.as_slice())).collect();
+        labels.push(i as u64, &refs).map_err(anyhow::Error::msg)?;
+    }
+    Ok(labels)
+}
+
+fn feature_keys(part: Part) -> &'static [&'static str] {
+    match part {
+        Part::Body => &["feature_body"],
+        Part::Face => &["feature_face"],
+        Part::Hand => &["feature_left_hand", "feature_right_hand"],
+    }
+}
+
+/// `[N, W]` → N host rows.
+fn host_rows<B: Backend>(t: Tensor<B, 2>) -> anyhow::Result<Vec<Vec<f32>>> {
+    let [n, w] = t.dims();
+    let flat = t
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    Ok((0..n).map(|r| flat[r * w..(r + 1) * w].to_vec()).collect())
+}
+
+/// A progress bar on stderr with images/s (redrawn in place on a terminal,
+/// one line per update otherwise).
+struct Progress {
+    total: usize,
+    start: Instant,
+    skipped: usize,
+    done: usize,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        Self {
+            total,
+            start: Instant::now(),
+            skipped: 0,
+            done: 0,
+            tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn skip(&mut self, n: usize) {
+        self.skipped += n;
+        self.done += n;
+    }
+
+    /// Images per second labelled in this run (resumed chunks excluded).
+    fn rate(&self) -> f64 {
+        (self.done - self.skipped) as f64 / self.start.elapsed().as_secs_f64().max(1e-9)
+    }
+
+    fn update(&mut self, done: usize) {
+        self.done = done;
+        let width = 30;
+        let filled = width * done / self.total.max(1);
+        let line = format!(
+            "label [{}{}] {}/{} images {:.1} images/s",
+            "#".repeat(filled),
+            "-".repeat(width - filled),
+            done,
+            self.total,
+            self.rate()
+        );
+        let mut err = std::io::stderr();
+        if self.tty {
+            let _ = write!(err, "\r{line}");
+        } else {
+            let _ = writeln!(err, "{line}");
+        }
+        let _ = err.flush();
+    }
+
+    fn finish(&self) {
+        if self.tty {
+            eprintln!();
+        }
+    }
+}
