@@ -1,9 +1,10 @@
 //! `furpe demo`: the main job on the embedded defaults.
 //!
-//! Until the training pipeline lands this writes the stand-in mannequin, its
-//! rest mesh, a short posed sequence (a wave) through the real forward pass,
-//! and a small synthetic world rendered from the same body, so a fresh
-//! machine sees the finished stages work end to end.
+//! Writes the stand-in mannequin, its rest mesh and a posed sequence, then
+//! runs FuRPE end to end on the synthetic world: part experts trained on
+//! part crops, pseudo labels, the three-step selection, the student
+//! (configs/cpu-small.toml), and its evaluation against the mean-parameter
+//! baseline on an unseen world. Rerunning resumes the student's training.
 
 use std::path::PathBuf;
 
@@ -13,6 +14,7 @@ use furpe::smplx::{
 };
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
+use crate::train::config::TrainConfig;
 
 #[derive(Debug, clap::Args)]
 pub struct DemoArgs {
@@ -22,9 +24,15 @@ pub struct DemoArgs {
     /// Frames in the posed sequence.
     #[arg(long, default_value_t = 12)]
     pub frames: usize,
-    /// Images in the small synthetic world (0 skips it).
-    #[arg(long, default_value_t = 16)]
-    pub synth_count: usize,
+    /// Images in the synthetic training world (0: only the body model outputs).
+    #[arg(long, default_value_t = 1000)]
+    pub count: usize,
+    /// Images in the unseen test world.
+    #[arg(long, default_value_t = 100)]
+    pub test_count: usize,
+    /// Student epochs (default: configs/cpu-small.toml's).
+    #[arg(long)]
+    pub epochs: Option<usize>,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -73,27 +81,103 @@ impl BackendJob for DemoArgs {
             self.frames.saturating_sub(1)
         );
 
-        // A small synthetic world from the same body model; its keypoints
-        // come from the simulated OpenPose detector.
-        let synth = crate::synth::SynthArgs {
-            out: self.out.join("synth"),
-            count: self.synth_count,
-            seed: 0,
-            model: Some(self.out.join("mannequin.npz")),
-            size: 256,
-            supersample: 2,
-            overlays: true,
-            contact_sheet: Some(self.out.join("synth_samples.png")),
-            backend: self.backend,
-        };
-        if self.synth_count > 0 {
-            crate::synth::run(synth).map_err(|e| {
-                anyhow::anyhow!("synthetic world: {e:#} (the renderer needs a Vulkan driver; without a GPU install Mesa lavapipe: apt-get install mesa-vulkan-drivers)")
-            })?;
+        if self.count == 0 {
+            return Ok(());
         }
+        // The whole FuRPE pipeline on the synthetic world: experts → labels →
+        // selection → student, then an evaluation on a second, unseen world.
+        let started = std::time::Instant::now();
+        let world = self.out.join("world");
+        let prepared = crate::pipeline::prepare(&crate::pipeline::PrepareArgs {
+            out: world.clone(),
+            count: self.count,
+            seed: 0,
+            size: 128,
+            epochs: 12,
+            crop: 48,
+            width: 8,
+            backend: self.backend,
+        })
+        .map_err(|e| {
+            anyhow::anyhow!("{e:#} (the synthetic world's renderer needs a Vulkan driver; without a GPU install Mesa lavapipe: apt-get install mesa-vulkan-drivers)")
+        })?;
+        let mut config: TrainConfig = toml::from_str(CPU_CONFIG)?;
+        config.data = prepared.data.clone();
+        config.out = self.out.join("student");
+        if let Some(e) = self.epochs {
+            config.epochs = e;
+        }
+        let resume = crate::train::checkpoint::latest(&config.out)?.is_some();
+        let trained = crate::train::train(config.clone(), resume, self.backend)?;
+
+        // An unseen world (another seed) for the final numbers.
+        let test = self.out.join("test");
+        crate::synth::run(crate::synth::SynthArgs {
+            out: test.clone(),
+            count: self.test_count,
+            seed: 1000,
+            model: None,
+            size: 128,
+            supersample: 2,
+            overlays: false,
+            contact_sheet: Some(self.out.join("test_samples.png")),
+            backend: self.backend,
+        })?;
+        let student = config.out.join("student.furpe");
+        let exe = std::env::current_exe()?;
+        for (name, predictor) in [
+            (
+                "eval_student",
+                vec!["--checkpoint".to_string(), student.display().to_string()],
+            ),
+            (
+                "eval_baseline",
+                vec!["--baseline".to_string(), "mean".to_string()],
+            ),
+        ] {
+            let status = std::process::Command::new(&exe)
+                .args(["eval", "--dataset", "synthetic", "--root"])
+                .arg(&test)
+                .args(&predictor)
+                .arg("--out")
+                .arg(self.out.join(name))
+                .status()?;
+            anyhow::ensure!(status.success(), "furpe eval ({name}) failed");
+        }
+        let read = |name: &str| -> anyhow::Result<serde_json::Value> {
+            let path = self.out.join(name).join("report.json");
+            Ok(serde_json::from_str(&std::fs::read_to_string(&path)?)?)
+        };
+        let summary = serde_json::json!({
+            "seconds": started.elapsed().as_secs_f64(),
+            "prepare": prepared,
+            "train": trained,
+            "test_student": read("eval_student")?,
+            "test_baseline": read("eval_baseline")?,
+        });
+        furpe::io::write_bytes_atomic(
+            &self.out.join("demo.json"),
+            serde_json::to_string_pretty(&summary)?.as_bytes(),
+        )?;
+        println!(
+            "\n== furpe demo: done in {:.0} s ==",
+            started.elapsed().as_secs_f64()
+        );
+        for name in ["eval_baseline", "eval_student"] {
+            if let Ok(table) = std::fs::read_to_string(self.out.join(name).join("report.md")) {
+                println!("{table}");
+            }
+        }
+        println!(
+            "student: {} (open the live page with `scripts/web.sh serve` and drop it there)",
+            student.display()
+        );
         Ok(())
     }
 }
+
+/// The small student `furpe demo` trains on a 2-core CPU.
+const CPU_CONFIG: &str = include_str!("../../configs/cpu-small.toml");
 
 /// Arms down, then the right arm waves while the head turns and the mouth opens.
 fn wave_sequence(frames: usize) -> SmplxParams {

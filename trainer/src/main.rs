@@ -1,5 +1,6 @@
 //! `furpe`: FuRPE from the command line.
 
+mod ablation;
 mod backend;
 mod bench;
 mod body;
@@ -80,6 +81,9 @@ enum Command {
     Infer(infer::InferArgs),
     /// Re-export a student file (f32 or --f16 weights for the browser).
     Export(infer::ExportArgs),
+    /// The paper's Table 6 ablation (pseudo labels only, + selection, + EMA,
+    /// + distillation), several seeds each.
+    Ablation(ablation::AblationArgs),
 }
 
 fn main() {
@@ -99,6 +103,7 @@ fn main() {
         Command::Train(a) => train::run(a),
         Command::Infer(a) => infer::run_infer(a),
         Command::Export(a) => infer::run_export(a),
+        Command::Ablation(a) => ablation::run(a),
     };
     if let Err(error) = result {
         eprintln!("error: {error:#}");
