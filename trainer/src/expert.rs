@@ -186,7 +186,7 @@ impl BackendJob for ExpertTrainArgs {
                     chunk.iter().map(|&i| &samples[i].target).collect();
                 let (rot, rest) = target_tensors::<AD<B>>(&targets, &device);
                 let prediction = expert.forward(images);
-                let loss = expert_loss(&prediction, rot, rest);
+                let loss = expert_loss(self.part, &prediction, rot, rest);
                 let value: f64 = loss.clone().into_scalar().elem();
                 if !value.is_finite() {
                     anyhow::bail!(
