@@ -13,6 +13,99 @@ use crate::backend::{with_backend, BackendJob, BackendKind};
 pub enum BenchCommand {
     /// SMPL-X forward pass (vertices + 144 joints) at several batch sizes.
     Body(BodyBench),
+    /// One training step of the student (forward, SMPL-X joints, keypoint +
+    /// rotation losses, backward, Adam) on random data; the same workload as
+    /// tools/bench_train_torch.py.
+    Train(TrainBench),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TrainBench {
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Crop side in pixels.
+    #[arg(long, default_value_t = 64)]
+    pub crop: usize,
+    /// ResNet-18 stem width.
+    #[arg(long, default_value_t = 16)]
+    pub width: usize,
+    /// Timed steps (after 2 warm-up steps).
+    #[arg(long, default_value_t = 10)]
+    pub steps: usize,
+    #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
+    pub backend: BackendKind,
+}
+
+impl BackendJob for TrainBench {
+    type Output = ();
+    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<()> {
+        use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+        use burn::tensor::{Distribution, Tensor};
+        use furpe::nets::{BlockKind, ResNetConfig, Student, StudentConfig, StudentInput};
+        type A<B> = burn::backend::Autodiff<B>;
+        let model =
+            SmplxConfig::new().init::<A<B>>(&furpe::smplx::mannequin::mannequin(), &device)?;
+        let config = StudentConfig::new()
+            .with_backbone(
+                ResNetConfig::new(BlockKind::Basic, [1, 1, 1, 1]).with_base_width(self.width),
+            )
+            .with_body_size(self.crop)
+            .with_hidden(vec![256])
+            .with_feature_dims([64, 64, 64]);
+        let mut student: Student<A<B>> = config.init(&device);
+        let mut optim = AdamConfig::new().init::<A<B>, Student<A<B>>>();
+        let n = self.batch;
+        let images = Tensor::<A<B>, 4>::random(
+            [n, 3, self.crop, self.crop],
+            Distribution::Uniform(0.0, 1.0),
+            &device,
+        );
+        let target_2d =
+            Tensor::<A<B>, 3>::random([n, 144, 2], Distribution::Uniform(-1.0, 1.0), &device);
+        let target_rot = Tensor::<A<B>, 2>::eye(3, &device)
+            .reshape([1, 1, 3, 3])
+            .expand([n, 55, 3, 3]);
+        let mut times = Vec::new();
+        for step in 0..self.steps + 2 {
+            let t = Instant::now();
+            let out = student.forward(
+                StudentInput {
+                    body: images.clone(),
+                    detail: None,
+                },
+                &model,
+            );
+            let joints = model
+                .forward_rotations(
+                    Student::shape_coeffs(&out, &model),
+                    out.rotations.clone(),
+                    Tensor::zeros([n, 3], &device),
+                )
+                .joints;
+            let projected = furpe::camera::weak_perspective(joints, out.camera.clone());
+            let loss = (projected - target_2d.clone()).abs().mean()
+                + (out.rotations.clone() - target_rot.clone()).square().mean();
+            let grads = GradientsParams::from_grads(loss.backward(), &student);
+            student = optim.step(1e-4, student, grads);
+            // Wait for the device before stopping the clock.
+            let _ = out.params.into_data();
+            if step >= 2 {
+                times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "student train step (ResNet-18 [1,1,1,1] width {}, {}x{} crops, batch {n}, SMPL-X joints, backend {:?}): median {:.1} ms, min {:.1} ms, {:.1} images/s",
+            self.width,
+            self.crop,
+            self.crop,
+            self.backend,
+            times[times.len() / 2],
+            times[0],
+            n as f64 / times[times.len() / 2] * 1e3
+        );
+        Ok(())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,6 +129,7 @@ pub struct BodyBench {
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Body(args) => with_backend(args.backend, args),
+        BenchCommand::Train(args) => with_backend(args.backend, args),
     }
 }
 

@@ -1,0 +1,109 @@
+"""PyTorch side of `furpe bench train`: the same student training step on
+random data — ResNet-18 with one basic block per stage (stem width W), the
+3-iteration regressor (ReLU MLP [256], 341 parameters from mean values),
+6D → rotation matrices, the reference `smplx` layer posed by those
+rotations (pose2rot=False) on the same model file, weak-perspective
+projection of its joints, L1 keypoint + rotation MSE losses, backward, Adam.
+
+    furpe body mannequin --out /tmp/mannequin.npz
+    python3 tools/bench_train_torch.py --model /tmp/mannequin.npz [--batch 16 --crop 64 --width 16]
+"""
+import argparse
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+import smplx
+
+
+class Block(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.down is None else self.down(x)))
+
+
+class Student(nn.Module):
+    def __init__(self, w, hidden=256, params=341, feat=64):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, w, 7, 2, 3, bias=False), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(3, 2, 1))
+        self.layers = nn.Sequential(Block(w, w, 1), Block(w, 2 * w, 2), Block(2 * w, 4 * w, 2), Block(4 * w, 8 * w, 2))
+        self.fc1 = nn.Linear(8 * w + params, hidden)
+        self.drop = nn.Dropout(0.5)
+        self.head = nn.Linear(hidden, params)
+        self.features = nn.ModuleList([nn.Linear(8 * w, feat) for _ in range(4)])
+        mean = [1, 0, 0, -1, 0, 0] + [1, 0, 0, 1, 0, 0] * 52 + [0] * 20 + [0.3783, 0, 0]
+        self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32)[None])
+
+    def forward(self, x):
+        f = self.layers(self.stem(x)).mean((2, 3))
+        p = self.mean.expand(x.shape[0], -1)
+        for _ in range(3):
+            p = p + self.head(self.drop(F.relu(self.fc1(torch.cat([f, p], 1)))))
+        feats = [h(f) for h in self.features]
+        return p, feats
+
+
+def rot6d(x):
+    a = x.view(-1, 3, 2)
+    b1 = F.normalize(a[:, :, 0], dim=1)
+    b2 = F.normalize(a[:, :, 1] - (b1 * a[:, :, 1]).sum(1, keepdim=True) * b1, dim=1)
+    return torch.stack([b1, b2, torch.cross(b1, b2, dim=1)], 2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--crop", type=int, default=64)
+    ap.add_argument("--width", type=int, default=16)
+    ap.add_argument("--steps", type=int, default=10)
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    n = a.batch
+    body = smplx.SMPLX(a.model, ext="npz", use_pca=False, num_betas=10, num_expression_coeffs=10, use_face_contour=True, batch_size=n)
+    net = Student(a.width)
+    opt = torch.optim.Adam(net.parameters(), 1e-4)
+    images = torch.rand(n, 3, a.crop, a.crop)
+    target2d = torch.rand(n, 144, 2) * 2 - 1
+    eye = torch.eye(3).expand(n, 55, 3, 3)
+    times = []
+    for step in range(a.steps + 2):
+        t = time.perf_counter()
+        p, _ = net(images)
+        rot = rot6d(p[:, :318]).view(n, 53, 3, 3)
+        # SMPL-X order: global, body 21, jaw, eyes, left hand, right hand.
+        eyes = torch.eye(3).expand(n, 2, 3, 3)
+        full = torch.cat([rot[:, :22], rot[:, 52:53], eyes, rot[:, 22:37], rot[:, 37:52]], 1)
+        out = body(global_orient=full[:, :1], body_pose=full[:, 1:22], jaw_pose=full[:, 22:23],
+                   leye_pose=full[:, 23:24], reye_pose=full[:, 24:25], left_hand_pose=full[:, 25:40],
+                   right_hand_pose=full[:, 40:55], betas=p[:, 318:328], expression=p[:, 328:338],
+                   pose2rot=False)
+        cam = p[:, 338:]
+        proj = (out.joints[:, :, :2] + cam[:, None, 1:]) * F.softplus(cam[:, None, :1])
+        loss = (proj - target2d).abs().mean() + (full - eye).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if step >= 2:
+            times.append((time.perf_counter() - t) * 1e3)
+    times.sort()
+    med = times[len(times) // 2]
+    print(f"PyTorch {torch.__version__} student train step (width {a.width}, {a.crop}x{a.crop}, batch {n}, "
+          f"{a.threads} threads): median {med:.1f} ms, min {times[0]:.1f} ms, {n / med * 1e3:.1f} images/s")
+
+
+if __name__ == "__main__":
+    main()
