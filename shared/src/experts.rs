@@ -127,7 +127,7 @@ pub fn fit_weak_perspective(xy: &[[f32; 2]], uv: &[[f32; 2]]) -> Option<[f32; 3]
         return None;
     }
     let s = num / den;
-    if !(s > 1e-6) {
+    if s.is_nan() || s <= 1e-6 {
         return None;
     }
     let (a, b) = (mu - s * mx, mv - s * my);
@@ -477,7 +477,12 @@ mod tests {
             (rotation_angle_deg(&a.rotations[0], &b.rotations[0]) - 0.2f64.to_degrees()).abs()
                 < 1e-3
         );
-        let report = HeldOutReport::new(Part::Face, &[a.clone()], &[a.clone()], &mean);
+        let report = HeldOutReport::new(
+            Part::Face,
+            std::slice::from_ref(&a),
+            std::slice::from_ref(&a),
+            &mean,
+        );
         assert!(
             report.relative < 1e-3 && report.groups[1].baseline == 1.0,
             "{report:?}"

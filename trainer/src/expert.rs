@@ -343,8 +343,9 @@ fn samples<B: Backend>(
             Part::Body => {
                 let (rel, pixels) = camera_view(&joints[i], camera, &row(&p.transl, 3));
                 let (mut xy, mut uv) = (Vec::new(), Vec::new());
-                for k in 0..NUM_BODY25 {
-                    if let (Some(j), Some(px)) = (map[k], map[k].and_then(|j| pixels[j])) {
+                for j in map.iter().take(NUM_BODY25).flatten() {
+                    if let Some(px) = pixels[*j] {
+                        let j = *j;
                         xy.push([rel[j][0], rel[j][1]]);
                         uv.push(crops.body.to_crop(px));
                     }
