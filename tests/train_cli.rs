@@ -306,6 +306,18 @@ fn bad_configs_fail_clearly() {
             "{text}: {out}"
         );
     }
+    // The committed configurations parse (the run then stops at the missing data).
+    for name in ["paper", "released", "cpu-small"] {
+        let path = common::fixtures().join(format!("../../configs/{name}.toml"));
+        let (ok, out) = run_furpe(&[
+            "train",
+            "--config",
+            path.to_str().unwrap(),
+            "--data",
+            dir.join("nowhere").to_str().unwrap(),
+        ]);
+        assert!(!ok && out.contains("annotations.jsonl"), "{name}: {out}");
+    }
     // A dataset without labels says what to run.
     let path = dir.join("nolabels.toml");
     let data = dir.join("empty");

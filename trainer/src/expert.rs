@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
 use crate::crops::{batch, RgbImage};
-use crate::rng::Rng;
+use crate::synth::rng::Rng;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ExpertCommand {
@@ -343,8 +343,9 @@ fn samples<B: Backend>(
             Part::Body => {
                 let (rel, pixels) = camera_view(&joints[i], camera, &row(&p.transl, 3));
                 let (mut xy, mut uv) = (Vec::new(), Vec::new());
-                for j in map.iter().take(NUM_BODY25).flatten().copied() {
-                    if let Some(px) = pixels[j] {
+                for j in map.iter().take(NUM_BODY25).flatten() {
+                    if let Some(px) = pixels[*j] {
+                        let j = *j;
                         xy.push([rel[j][0], rel[j][1]]);
                         uv.push(crops.body.to_crop(px));
                     }
