@@ -108,6 +108,10 @@ fn each_step_drops_what_it_should() {
             2 => label.body_pose[0][4] = f32::NAN,        // step 2: non-finite body pose
             3 => label.body_pose[0].iter_mut().for_each(|v| *v += 0.9), // step 3: wrong pose
             4 => label.left_hand_pose[0][7] = 3.3,        // step 2: hand out of range
+            // No right-hand crop, no expert run: a missing part, not an invalid output.
+            5 => label.right_hand_pose[0]
+                .iter_mut()
+                .for_each(|v| *v = f32::NAN),
             _ => {}
         }
         annotations.push(Annotation {
@@ -150,6 +154,11 @@ fn each_step_drops_what_it_should() {
     let good = decisions[0]["reprojection_mse"].as_f64().unwrap();
     assert!(good < 1e-8, "a perfect label reprojects exactly: {good}");
     assert_eq!(report["summary"]["kept"], 2);
+    assert_eq!(
+        decisions[5]["parts"],
+        serde_json::json!([true, true, true, false]),
+        "a missing hand drops only that hand's label"
+    );
 
     let report = select(&dir, &model_path, &["--released"]);
     let decisions = report["decisions"].as_array().unwrap();

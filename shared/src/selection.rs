@@ -156,6 +156,21 @@ pub fn check_image(
                 field: format!("{field} (missing)"),
             });
         };
+        let part = match field {
+            "jaw_pose" | "expression" => Some(1),
+            "left_hand_pose" => Some(2),
+            "right_hand_pose" => Some(3),
+            _ => None,
+        };
+        // A face or hand the detector never saw has no crop, so no expert
+        // ran: its label is all NaN. That is a missing part, not an invalid
+        // expert output; only the part's label goes.
+        if let Some(part) = part {
+            if values.iter().all(|v| v.is_nan()) {
+                parts[part] = false;
+                continue;
+            }
+        }
         let invalid = values
             .iter()
             .any(|v| !v.is_finite() || (rotation && v.abs() >= config.max_axis_angle));
@@ -213,7 +228,8 @@ pub fn reprojection_mse<B: Backend>(
             ("left_hand_pose", &mut params.left_hand_pose[b]),
             ("right_hand_pose", &mut params.right_hand_pose[b]),
         ] {
-            if let Some(v) = get(field) {
+            // A missing part (NaN) poses as the mean: it moves no body joint.
+            if let Some(v) = get(field).filter(|v| v.iter().all(|x| x.is_finite())) {
                 *dst = v;
             }
         }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
 use crate::crops::{batch, RgbImage};
-use crate::synth::rng::Rng;
+use crate::rng::Rng;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ExpertCommand {

@@ -43,6 +43,9 @@ pub struct PrepareArgs {
     /// Expert ResNet base width.
     #[arg(long, default_value_t = 8)]
     pub width: usize,
+    /// JSON overriding selection settings (see `furpe select --config`).
+    #[arg(long)]
+    pub selection_config: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -134,7 +137,7 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
         data: data.clone(),
         labels: None,
         released: false,
-        config: None,
+        config: args.selection_config.clone(),
         model: None,
         batch: 64,
         backend: args.backend,

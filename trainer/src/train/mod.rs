@@ -136,6 +136,13 @@ impl<B: AutodiffBackend> Trainer<B> {
             config.holdout_every,
             hands_mean,
         )?;
+        anyhow::ensure!(
+            set.train.len() >= config.batch,
+            "{}: only {} usable training images (after the selection), fewer than one batch of {}; label more images or loosen the selection",
+            config.data.display(),
+            set.train.len(),
+            config.batch
+        );
         let student_config = config.student_config(set.feature_dims)?;
         let smplx = SmplxConfig::new();
         let model = smplx.init::<B>(&model_data, &device)?;
