@@ -6,6 +6,9 @@
 pub mod camera;
 pub mod crop;
 pub mod dataset;
+pub mod filter;
+pub mod glb;
+pub mod inference;
 pub mod io;
 pub mod keypoints;
 pub mod mesh;

@@ -1,4 +1,5 @@
-//! Triangle-mesh export: Wavefront OBJ and binary PLY, for any mesh viewer.
+//! Triangle meshes on the host: normals, and export as Wavefront OBJ and
+//! binary PLY for any mesh viewer (glTF with a skeleton: [`crate::glb`]).
 
 use std::io::Write;
 use std::path::Path;
@@ -59,4 +60,32 @@ pub fn save_mesh(path: &Path, vertices: &[[f32; 3]], faces: &[[u32; 3]]) -> std:
             path.display()
         ))),
     }
+}
+
+/// Area-weighted vertex normals of a triangle mesh (unit length; zero for
+/// vertices no triangle uses).
+pub fn vertex_normals(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> Vec<[f32; 3]> {
+    let mut acc = vec![[0f32; 3]; positions.len()];
+    for t in triangles {
+        let [a, b, c] = t.map(|i| positions.get(i as usize).copied().unwrap_or_default());
+        let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+        let n = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
+        for &i in t {
+            if let Some(dst) = acc.get_mut(i as usize) {
+                (0..3).for_each(|k| dst[k] += n[k]);
+            }
+        }
+    }
+    for n in &mut acc {
+        let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        if len > 0.0 {
+            n.iter_mut().for_each(|x| *x /= len);
+        }
+    }
+    acc
 }
