@@ -22,7 +22,7 @@ mod live;
 mod viewer;
 
 #[cfg(target_family = "wasm")]
-pub use live::LiveEngine;
+pub use live::{gpu_selftest, LiveEngine};
 #[cfg(target_family = "wasm")]
 pub use viewer::Viewer;
 

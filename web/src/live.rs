@@ -64,6 +64,8 @@ impl Body {
 
 struct State {
     previous: Option<Prediction>,
+    /// Off: compute only (benchmarks of the network and body model alone).
+    drawing: bool,
     smoothing: bool,
     mesh_filter: OneEuro,
     camera_filter: OneEuro,
@@ -80,7 +82,6 @@ struct Inner {
     engine: RefCell<Rc<Engine>>,
     body: RefCell<Rc<Body>>,
     student: RefCell<(StudentSource, String)>,
-    overlay_canvas: HtmlCanvasElement,
     overlay: RefCell<Display>,
     side: RefCell<Display>,
     state: RefCell<State>,
@@ -201,9 +202,8 @@ impl LiveEngine {
         let source = StudentSource::Random;
         let (engine, label) =
             build_engine(gpu.as_ref().map(|g| &g.1), &body.data, &source).map_err(js_error)?;
-        let display_gpu = gpu.as_ref().map(|g| &g.0);
-        let overlay_display = Display::new(overlay.clone(), display_gpu).map_err(js_error)?;
-        let side_display = Display::new(side, display_gpu).map_err(js_error)?;
+        let overlay_display = Display::new(overlay).map_err(js_error)?;
+        let side_display = Display::new(side).map_err(js_error)?;
         let config = OneEuroConfig::default();
         Ok(LiveEngine {
             inner: Rc::new(Inner {
@@ -212,11 +212,11 @@ impl LiveEngine {
                 engine: RefCell::new(Rc::new(engine)),
                 body: RefCell::new(Rc::new(body)),
                 student: RefCell::new((source, label)),
-                overlay_canvas: overlay,
                 overlay: RefCell::new(overlay_display),
                 side: RefCell::new(side_display),
                 state: RefCell::new(State {
                     previous: None,
+                    drawing: true,
                     smoothing: true,
                     mesh_filter: OneEuro::new(config),
                     camera_filter: OneEuro::new(config),
@@ -307,6 +307,11 @@ impl LiveEngine {
         Ok(label)
     }
 
+    /// Turns drawing off (compute only) or on.
+    pub fn set_drawing(&self, on: bool) {
+        self.inner.state.borrow_mut().drawing = on;
+    }
+
     pub fn set_smoothing(&self, on: bool) {
         let mut state = self.inner.state.borrow_mut();
         state.smoothing = on;
@@ -384,9 +389,9 @@ async fn step(
         triangles: faces,
     });
     let lighting = camera_frame_lighting();
-    {
+    if state.drawing {
         let mut overlay = inner.overlay.borrow_mut();
-        overlay.resize(&inner.overlay_canvas, width, height);
+        overlay.resize(width, height);
         let view = View::new(
             PinholeCamera::from_weak_perspective(camera, &prediction.crop, width as f64),
             width,
@@ -403,7 +408,7 @@ async fn step(
             mesh,
         })?;
     }
-    {
+    if state.drawing {
         let mut side = inner.side.borrow_mut();
         let (w, h) = side.size();
         let n = vertices.len().max(1) as f64;
@@ -461,4 +466,73 @@ async fn step(
     // A non-finite body must not steer the next crop.
     state.previous = finite.then_some(prediction);
     Ok(stats)
+}
+
+/// Diagnostics: runs one stage on WebGPU through the page's shared device
+/// and reads the result back asynchronously (0: arithmetic, 1: the web
+/// student on a grey crop, 2: the SMPL-X mannequin in the rest pose).
+/// Resolves to a short summary of what was read.
+#[wasm_bindgen]
+pub async fn gpu_selftest(stage: u32) -> Result<String, JsValue> {
+    use burn::tensor::Tensor;
+    let gpu = Gpu::open().await.map_err(js_error)?;
+    let device = init_device(
+        WgpuSetup {
+            instance: gpu.instance.clone(),
+            adapter: gpu.adapter.clone(),
+            device: gpu.device.clone(),
+            queue: gpu.queue.clone(),
+            backend: wgpu::Backend::BrowserWebGpu,
+        },
+        RuntimeOptions::default(),
+    );
+    let read = |t: Tensor<GpuBackend, 2>| async move {
+        t.into_data_async()
+            .await
+            .map_err(|e| js_error(format!("{e:?}")))
+            .map(|d| {
+                let v = d.to_vec::<f32>().unwrap_or_default();
+                format!("{} values, first {:?}", v.len(), v.first())
+            })
+    };
+    match stage {
+        0 => {
+            let a = Tensor::<GpuBackend, 2>::ones([64, 64], &device);
+            read(a.clone().matmul(a)).await
+        }
+        1 => {
+            let config = StudentConfig::web();
+            let student = config.init::<GpuBackend>(&device).with_quiet_heads(0.01);
+            let body =
+                Tensor::<GpuBackend, 4>::ones([1, 3, config.body_size, config.body_size], &device)
+                    * 0.5;
+            let feature = student
+                .backbone
+                .forward(furpe::nets::Student::<GpuBackend>::normalize(body));
+            read(feature).await
+        }
+        3 => {
+            let model = furpe::smplx::mannequin::mannequin();
+            let (engine, _) =
+                build_engine(Some(&device), &model, &StudentSource::Random).map_err(js_error)?;
+            let Engine::Gpu(r) = engine else {
+                return Err(js_error("not on the GPU"));
+            };
+            let frame = vec![128u8; 64 * 48 * 4];
+            let p = r
+                .predict(&frame, 64, 48, CropTransform::whole_image(64, 48), &now)
+                .await
+                .map_err(js_error)?;
+            Ok(format!("camera {:?}, {:?}", p.camera, p.times))
+        }
+        _ => {
+            let model = furpe::smplx::mannequin::mannequin();
+            let layer = SmplxConfig::new()
+                .init::<GpuBackend>(&model, &device)
+                .map_err(js_error)?;
+            let params = furpe::smplx::SmplxParams::zeros(1, Default::default());
+            let out = layer.forward(furpe::smplx::SmplxInput::from_params(&params, &device));
+            read(out.joints.reshape([1, -1])).await
+        }
+    }
 }

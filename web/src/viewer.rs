@@ -4,9 +4,9 @@
 //! exports the current frame as GLB.
 //!
 //! The body model runs once per loaded file on the CPU backend (a viewer
-//! does not need a GPU for a forward pass per file); drawing uses WebGPU
-//! when the browser has it, the CPU rasteriser otherwise. Every method
-//! after `create` is synchronous, so no state is borrowed across an await.
+//! does not need a GPU for a forward pass per file) and frames are drawn by
+//! the shared CPU rasteriser. Every method after `create` is synchronous, so
+//! no state is borrowed across an await.
 
 use burn::tensor::{backend::Backend, Tensor};
 use furpe::camera::PinholeCamera;
@@ -20,7 +20,7 @@ use furpe::smplx::{SmplxConfig, SmplxData, SmplxInput, SmplxParams, SmplxSequenc
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
-use crate::display::{Display, Gpu};
+use crate::display::Display;
 use crate::js_error;
 
 type Cpu = burn::backend::NdArray<f32>;
@@ -30,7 +30,6 @@ const CHUNK: usize = 32;
 /// A result viewer bound to one canvas (JS: `await Viewer.create(canvas, preferGpu)`).
 #[wasm_bindgen]
 pub struct Viewer {
-    canvas: HtmlCanvasElement,
     display: Display,
     backend: String,
     model: SmplxData,
@@ -83,23 +82,15 @@ fn rows(p: &SmplxParams, range: std::ops::Range<usize>) -> SmplxParams {
 
 #[wasm_bindgen]
 impl Viewer {
-    pub async fn create(canvas: HtmlCanvasElement, prefer_gpu: bool) -> Result<Viewer, JsValue> {
-        let (gpu, backend) = if prefer_gpu {
-            match Gpu::open().await {
-                Ok(gpu) => {
-                    let label = gpu.describe();
-                    (Some(gpu), label)
-                }
-                Err(reason) => (None, format!("CPU rasteriser: {reason}")),
-            }
-        } else {
-            (None, "CPU rasteriser".to_string())
-        };
-        let display = Display::new(canvas.clone(), gpu.as_ref()).map_err(js_error)?;
+    /// Binds a viewer to `canvas`. Posing and drawing run on the CPU (see
+    /// `display.rs` for why not a WebGPU canvas yet); `_prefer_gpu` is kept
+    /// in the API for when drawing moves to WebGPU.
+    pub async fn create(canvas: HtmlCanvasElement, _prefer_gpu: bool) -> Result<Viewer, JsValue> {
+        let backend = "CPU (WebAssembly: Burn ndarray + CPU rasteriser)".to_string();
+        let display = Display::new(canvas).map_err(js_error)?;
         let model = furpe::smplx::mannequin::mannequin();
         let colors = Outfit::default().vertex_colors(&BodyParts::new(&model));
         Ok(Viewer {
-            canvas,
             display,
             backend,
             model,
@@ -230,7 +221,7 @@ impl Viewer {
 
     /// Resizes the drawing buffer (CSS size × devicePixelRatio from JS).
     pub fn resize(&mut self, width: u32, height: u32) {
-        self.display.resize(&self.canvas, width, height);
+        self.display.resize(width, height);
     }
 
     fn view(&self) -> View {

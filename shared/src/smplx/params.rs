@@ -357,9 +357,11 @@ impl SmplxSequence {
             }
             Value::Object(map) => (vec![Value::Object(map)], DEFAULT_FPS),
             Value::Array(frames) => (frames, DEFAULT_FPS),
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "{source}: expected SMPL-X parameters, an array of them, or {{\"frames\": [...]}}"
-            )),
+            ))
+            }
         };
         if frames.is_empty() {
             return Err(format!("{source}: the sequence has no frames"));
