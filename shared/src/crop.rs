@@ -120,17 +120,77 @@ impl CropTransform {
     /// pixel) into `size × size`, bilinear, channels first, values in [0, 1];
     /// outside the image is black. Returns `[3, size, size]` flattened.
     pub fn sample_rgb(&self, rgb: &[u8], width: u32, height: u32, size: usize) -> Vec<f32> {
+        self.sample(rgb, 3, width, height, size)
+    }
+
+    /// [`Self::sample_rgb`] for RGBA8 pixels (a canvas's `ImageData`, a video
+    /// frame); alpha is ignored.
+    pub fn sample_rgba(&self, rgba: &[u8], width: u32, height: u32, size: usize) -> Vec<f32> {
+        self.sample(rgba, 4, width, height, size)
+    }
+
+    /// The next frame's person crop in a video: the square around `points`
+    /// (the previous frame's projected body joints, pixels) grown by `scale`.
+    /// Falls back to the centred whole image when there is no usable
+    /// previous body: too few finite points, a box smaller than a tenth of
+    /// the image, or a centre outside the image. Without the fallback a bad
+    /// prediction would feed the next crop and the tracker could never
+    /// recover.
+    pub fn follow(points: Option<&[[f32; 2]]>, width: u32, height: u32, scale: f32) -> Self {
+        let whole = Self::whole_image(width, height);
+        let Some(points) = points else {
+            return whole;
+        };
+        let finite: Vec<&[f32; 2]> = points
+            .iter()
+            .filter(|p| p[0].is_finite() && p[1].is_finite())
+            .collect();
+        if finite.len() < 2 {
+            return whole;
+        }
+        let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
+        for p in finite {
+            b = [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ];
+        }
+        let crop = Self::around_box(b, scale);
+        let (w, h) = (width as f32, height as f32);
+        let inside = (0.0..w).contains(&crop.center[0]) && (0.0..h).contains(&crop.center[1]);
+        if !inside || crop.side < 0.1 * w.min(h) || !crop.side.is_finite() {
+            return whole;
+        }
+        // Never wider than the padded whole image: more would only add black.
+        Self {
+            side: crop.side.min(w.max(h) * 1.5),
+            ..crop
+        }
+    }
+
+    /// Bilinear sampling shared by the RGB and RGBA forms; `channels` is the
+    /// pixel stride in bytes (the first three are read).
+    fn sample(
+        &self,
+        pixels: &[u8],
+        channels: usize,
+        width: u32,
+        height: u32,
+        size: usize,
+    ) -> Vec<f32> {
         let (w, h) = (width as usize, height as usize);
         let plane = size * size;
         let mut out = vec![0.0f32; 3 * plane];
-        if rgb.len() < w * h * 3 || size == 0 {
+        if pixels.len() < w * h * channels || size == 0 {
             return out;
         }
         let texel = |x: isize, y: isize, ch: usize| -> f32 {
             if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
                 0.0
             } else {
-                rgb[(y as usize * w + x as usize) * 3 + ch] as f32
+                pixels[(y as usize * w + x as usize) * channels + ch] as f32
             }
         };
         for row in 0..size {
@@ -308,5 +368,29 @@ mod tests {
         // No body keypoints: the person box.
         let crops = PartCrops::from_keypoints(&[[0.0; 3]; 137], [0.0, 0.0, 10.0, 20.0]);
         assert_eq!(crops.body.center, [5.0, 10.0]);
+    }
+
+    #[test]
+    fn following_a_body_and_falling_back() {
+        let whole = CropTransform::whole_image(320, 240);
+        assert_eq!(CropTransform::follow(None, 320, 240, 1.2), whole);
+        let body = [[100.0, 50.0], [140.0, 200.0], [f32::NAN, 0.0]];
+        let t = CropTransform::follow(Some(&body), 320, 240, 1.2);
+        assert_eq!(t.center, [120.0, 125.0]);
+        assert!((t.side - 180.0).abs() < 1e-3);
+        // Collapsed, off-image or non-finite bodies: the whole image.
+        let tiny = [[100.0, 50.0], [101.0, 51.0]];
+        assert_eq!(CropTransform::follow(Some(&tiny), 320, 240, 1.2), whole);
+        let away = [[1000.0, 50.0], [1400.0, 200.0]];
+        assert_eq!(CropTransform::follow(Some(&away), 320, 240, 1.2), whole);
+        assert_eq!(
+            CropTransform::follow(Some(&[[f32::NAN; 2]; 3]), 320, 240, 1.2),
+            whole
+        );
+        // RGBA sampling reads the same colours as RGB.
+        let rgb = [255u8, 0, 0, 0, 0, 255];
+        let rgba = [255u8, 0, 0, 255, 0, 0, 255, 255];
+        let t = CropTransform::whole_image(2, 1);
+        assert_eq!(t.sample_rgb(&rgb, 2, 1, 4), t.sample_rgba(&rgba, 2, 1, 4));
     }
 }

@@ -8,6 +8,8 @@ pub mod camera;
 pub mod crop;
 pub mod dataset;
 pub mod experts;
+pub mod filter;
+pub mod glb;
 pub mod inference;
 pub mod io;
 pub mod keypoints;

@@ -20,6 +20,9 @@
 //!   lavapipe on machines without a GPU) and [`OffscreenRenderer`] bundles the
 //!   three for a blocking `render(scene) → Frame`.
 //!
+//! - [`software::render`] draws the same scene on the CPU (no GPU API at
+//!   all: the browser's fallback).
+//!
 //! Host-side helpers that need no GPU: [`vertex_normals`], per-part clothing
 //! colours from the dominant skinning joint ([`Outfit`]), and keypoint
 //! overlays drawn into an RGBA buffer ([`draw_keypoints`]).
@@ -244,33 +247,9 @@ pub struct Scene<'a> {
     pub mesh: Option<MeshData<'a>>,
 }
 
-/// Area-weighted vertex normals of a triangle mesh (unit length; zero for
-/// vertices no triangle uses).
-pub fn vertex_normals(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> Vec<[f32; 3]> {
-    let mut acc = vec![[0f32; 3]; positions.len()];
-    for t in triangles {
-        let [a, b, c] = t.map(|i| positions.get(i as usize).copied().unwrap_or_default());
-        let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-        let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-        let n = [
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        ];
-        for &i in t {
-            if let Some(dst) = acc.get_mut(i as usize) {
-                (0..3).for_each(|k| dst[k] += n[k]);
-            }
-        }
-    }
-    for n in &mut acc {
-        let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
-        if len > 0.0 {
-            n.iter_mut().for_each(|x| *x /= len);
-        }
-    }
-    acc
-}
+/// Re-exported here because every scene needs normals; the one definition
+/// lives with the other mesh helpers.
+pub use crate::mesh::vertex_normals;
 
 // ------------------------------------------------------------------ the GPU
 
@@ -1406,6 +1385,8 @@ impl Canvas<'_> {
         }
     }
 }
+
+pub mod software;
 
 #[cfg(test)]
 mod tests;

@@ -95,6 +95,21 @@ pub struct StudentConfig {
 }
 
 impl StudentConfig {
+    /// The browser's network: one-stage, a ResNet-18 layout at a quarter of
+    /// the width (≈0.7 M backbone parameters), a 128-pixel body crop and a
+    /// single 256-wide regressor layer, small enough to run every webcam
+    /// frame on a laptop GPU and within ~0.1–0.3 s on a CPU in WebAssembly.
+    /// The page uses it with random weights until a trained file exists.
+    pub fn web() -> Self {
+        Self::new()
+            .with_backbone(
+                ResNetConfig::new(super::BlockKind::Basic, [2, 2, 2, 2]).with_base_width(16),
+            )
+            .with_body_size(128)
+            .with_hidden(vec![256])
+            .with_feature_dims([64, 64, 64])
+    }
+
     /// Width of the parameter vector.
     pub fn param_dim(&self) -> usize {
         PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3
@@ -239,6 +254,24 @@ impl<B: Backend> Student<B> {
 
     pub fn param_dim(&self) -> usize {
         PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3
+    }
+
+    /// Scales the body regressor's output heads by `factor` (HMR initialises
+    /// them with gain 0.01): an untrained student then predicts close to the
+    /// mean parameters, an upright body filling the crop, instead of random
+    /// contortions. The browser demo uses it for its random-weight student.
+    pub fn with_quiet_heads(mut self, factor: f32) -> Self {
+        self.regressor.heads = self
+            .regressor
+            .heads
+            .into_iter()
+            .map(|mut head| {
+                head.weight = head.weight.map(|w| w * factor);
+                head.bias = head.bias.map(|b| b.map(|b| b * factor));
+                head
+            })
+            .collect();
+        self
     }
 
     /// Images in [0, 1] → ImageNet normalisation (the backbones' input).

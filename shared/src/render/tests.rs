@@ -303,3 +303,67 @@ fn render_helpers_normals_parts_overlay_downsample() {
     assert_eq!(small.rgba, vec![100, 100, 100, 255]);
     assert_eq!(small.depth, vec![0.5]);
 }
+
+#[test]
+fn software_renderer_matches_the_gpu() {
+    let mut r = renderer();
+    // Two overlapping triangles at different depths, lit, over an image.
+    let tris = [
+        Tri {
+            p: [[-0.6, -0.5, 2.0], [0.4, -0.6, 2.2], [-0.5, 0.4, 1.8]],
+            color: [0.9, 0.1, 0.2],
+        },
+        Tri {
+            p: [[-0.2, -0.3, 1.9], [0.6, 0.1, 1.9], [0.0, 0.5, 2.5]],
+            color: [0.1, 0.8, 0.3],
+        },
+    ];
+    let bg: Vec<u8> = (0..W * H)
+        .flat_map(|i| [(i % 256) as u8, 40, 90, 255])
+        .collect();
+    let background = Background::Image {
+        rgba: &bg,
+        width: W,
+        height: H,
+    };
+    let gpu = render(&mut r, &tris, background, Lighting::default());
+    let mesh = mesh_of(&tris);
+    let scene = Scene {
+        view: View::new(camera(), W, H),
+        lighting: Lighting::default(),
+        background,
+        mesh: Some(MeshData {
+            positions: &mesh.positions,
+            normals: &mesh.normals,
+            colors: &mesh.colors,
+            triangles: &mesh.triangles,
+        }),
+    };
+    let cpu = software::render(&scene).unwrap();
+    let (mut covered, mut differ, mut colour_off) = (0, 0, 0);
+    for y in 0..H as i64 {
+        for x in 0..W as i64 {
+            let (g, c) = (gpu.covered(x, y), cpu.covered(x, y));
+            covered += g as usize;
+            differ += (g != c) as usize;
+            let (a, b) = (gpu.pixel(x, y).unwrap(), cpu.pixel(x, y).unwrap());
+            if (0..3).any(|k| a[k].abs_diff(b[k]) > 6) {
+                colour_off += 1;
+            }
+            if g && c {
+                let (dg, dc) = (gpu.depth_at(x, y).unwrap(), cpu.depth_at(x, y).unwrap());
+                assert!((dg - dc).abs() < 1e-4, "depth at {x},{y}: {dg} vs {dc}");
+            }
+        }
+    }
+    assert!(covered > 300, "covered {covered}");
+    // Only edge pixels may disagree (rounding of the coverage rule).
+    assert!(
+        differ * 20 < covered,
+        "{differ} of {covered} pixels differ in coverage"
+    );
+    assert!(
+        colour_off * 10 < covered,
+        "{colour_off} pixels differ in colour"
+    );
+}

@@ -9,4 +9,4 @@ pub mod params;
 
 pub use data::SmplxData;
 pub use layer::{Smplx, SmplxConfig, SmplxInput, SmplxOutput};
-pub use params::{Batching, ParamWidths, SmplxParams};
+pub use params::{Batching, ParamWidths, SmplxParams, SmplxSequence};

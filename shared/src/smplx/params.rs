@@ -310,6 +310,132 @@ fn parse_rows(
     }
 }
 
+/// Per-frame keys a sequence may carry besides the parameters; the viewer
+/// ignores them, `furpe infer` may write them.
+pub const FRAME_EXTRA_KEYS: [&str; 4] = ["time", "frame", "image", "camera"];
+
+/// A result or a sequence of results: what the viewer plays and what
+/// `furpe infer` writes for a video. One JSON file in any of these forms:
+///
+/// 1. one parameter object (see [`SmplxParams::from_json`]): flat arrays are
+///    one frame, arrays of arrays one frame per row;
+/// 2. a JSON array of such objects, one (or one batch of) frames each;
+/// 3. `{"fps": 30, "frames": [ … ]}`: form 2 with a frame rate (`fps` may be
+///    left out).
+///
+/// Frame objects of forms 2 and 3 may also hold `time` (seconds), `frame`
+/// (index), `image` (file name) and `camera` (the weak-perspective
+/// `[s, tx, ty]`), which the viewer does not need and skips.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmplxSequence {
+    /// One row per frame.
+    pub frames: SmplxParams,
+    /// Frames per second when played back.
+    pub fps: f32,
+}
+
+/// Frame rate of a sequence that does not give one.
+pub const DEFAULT_FPS: f32 = 30.0;
+
+impl SmplxSequence {
+    pub fn len(&self) -> usize {
+        self.frames.batch_size()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Parses any of the three forms; errors name `source` and the frame.
+    pub fn from_json(text: &str, source: &str, widths: ParamWidths) -> Result<Self, String> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("{source}: not valid JSON: {e}"))?;
+        let (frames, fps) = match value {
+            Value::Object(map) if map.contains_key("frames") => {
+                let fps = match map.get("fps") {
+                    None => DEFAULT_FPS,
+                    Some(v) => v
+                        .as_f64()
+                        .filter(|f| *f > 0.0 && f.is_finite())
+                        .ok_or_else(|| format!("{source}: 'fps' must be a positive number"))?
+                        as f32,
+                };
+                match map.get("frames") {
+                    Some(Value::Array(frames)) => (frames.clone(), fps),
+                    _ => {
+                        return Err(format!(
+                            "{source}: 'frames' must be an array of parameter objects"
+                        ))
+                    }
+                }
+            }
+            Value::Object(map) => (vec![Value::Object(map)], DEFAULT_FPS),
+            Value::Array(frames) => (frames, DEFAULT_FPS),
+            _ => {
+                return Err(format!(
+                "{source}: expected SMPL-X parameters, an array of them, or {{\"frames\": [...]}}"
+            ))
+            }
+        };
+        if frames.is_empty() {
+            return Err(format!("{source}: the sequence has no frames"));
+        }
+        let mut parsed = Vec::with_capacity(frames.len());
+        for (i, frame) in frames.into_iter().enumerate() {
+            let Value::Object(mut map) = frame else {
+                return Err(format!("{source}: frame {i} is not a JSON object"));
+            };
+            for key in FRAME_EXTRA_KEYS {
+                map.remove(key);
+            }
+            let text = Value::Object(map).to_string();
+            let (params, _) =
+                SmplxParams::from_json(&text, &format!("{source} frame {i}"), widths)?;
+            parsed.push(params);
+        }
+        // Frames may widen β or ψ differently: pad every frame to the widest.
+        let widest = |f: fn(&SmplxParams) -> &Vec<Vec<f32>>| {
+            parsed
+                .iter()
+                .flat_map(|p| f(p).iter().map(Vec::len))
+                .max()
+                .unwrap_or(0)
+        };
+        let (nb, ne) = (widest(|p| &p.betas), widest(|p| &p.expression));
+        let mut out = SmplxParams::default();
+        for mut p in parsed {
+            for row in p.betas.iter_mut() {
+                row.resize(nb, 0.0);
+            }
+            for row in p.expression.iter_mut() {
+                row.resize(ne, 0.0);
+            }
+            for name in PARAM_NAMES {
+                if let (Some(dst), Some(src)) = (out.field_mut(name), p.field_mut(name)) {
+                    dst.append(src);
+                }
+            }
+        }
+        Ok(Self { frames: out, fps })
+    }
+
+    /// Form 3 (`{"fps", "frames"}`), one flat object per frame.
+    pub fn to_json(&self) -> Value {
+        let frames = (0..self.len())
+            .map(|i| {
+                let mut one = SmplxParams::default();
+                for name in PARAM_NAMES {
+                    if let (Some(dst), Some(src)) = (one.field_mut(name), self.frames.field(name)) {
+                        dst.push(src[i].clone());
+                    }
+                }
+                one.to_json(Batching::Single)
+            })
+            .collect::<Vec<_>>();
+        serde_json::json!({ "fps": self.fps, "frames": frames })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,5 +477,38 @@ mod tests {
         assert_eq!(f.body_pose[0][3..6], [0.1, -0.2, -0.3]); // now the right hip
         assert_eq!(f.right_hand_pose[0][0], 0.5);
         assert_eq!(f.flipped(), p);
+    }
+
+    #[test]
+    fn sequences_in_every_form() {
+        let w = ParamWidths::default();
+        let one = r#"{"body_pose": [0.1], "global_orient": [0, 0, 1]}"#;
+        assert!(SmplxSequence::from_json(one, "a.json", w).is_err());
+        let one = r#"{"global_orient": [0, 0, 1], "betas": [1, 2]}"#;
+        let s = SmplxSequence::from_json(one, "a.json", w).unwrap();
+        assert_eq!((s.len(), s.fps), (1, DEFAULT_FPS));
+        assert_eq!(s.frames.betas[0].len(), 10);
+        let arr = r#"[{"global_orient": [0, 0, 1], "camera": [1, 0, 0], "time": 0.5},
+                      {"global_orient": [[0, 1, 0], [1, 0, 0]]}]"#;
+        let s = SmplxSequence::from_json(arr, "b.json", w).unwrap();
+        assert_eq!(s.len(), 3);
+        assert_eq!(s.frames.global_orient[2], vec![1.0, 0.0, 0.0]);
+        let obj = format!(r#"{{"fps": 12, "frames": {arr}}}"#);
+        let s2 = SmplxSequence::from_json(&obj, "c.json", w).unwrap();
+        assert_eq!((s2.len(), s2.fps), (3, 12.0));
+        // Round trip through form 3.
+        let back = SmplxSequence::from_json(&s2.to_json().to_string(), "d.json", w).unwrap();
+        assert_eq!(back, s2);
+        for bad in [
+            "[]",
+            "3",
+            r#"{"frames": 3}"#,
+            r#"[1]"#,
+            r#"{"fps": -1, "frames": []}"#,
+            "{oops",
+        ] {
+            let err = SmplxSequence::from_json(bad, "bad.json", w).unwrap_err();
+            assert!(err.starts_with("bad.json"), "{err}");
+        }
     }
 }

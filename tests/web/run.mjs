@@ -1,0 +1,307 @@
+// Browser tests of the live page and the viewer, in Debian's headless
+// Chromium driven by playwright-core (never a downloaded browser).
+//
+//   node run.mjs --url http://127.0.0.1:PORT/ --frames DIR [--y4m OUT.y4m]
+//                [--bench OUT.json] [--screenshots DIR]
+//
+// DIR holds a few PNG frames (`furpe synth` output with ground truth); they
+// become a small Y4M clip that Chromium's fake camera plays. Each check
+// prints "ok"/"FAIL"; the exit status is the number of failures.
+import { chromium } from 'playwright-core';
+import fs from 'node:fs';
+import path from 'node:path';
+import os from 'node:os';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []),
+);
+const URL_BASE = args.url || 'http://127.0.0.1:8080/';
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const FRAME_TIMEOUT = Number(process.env.FURPE_WEB_TIMEOUT_MS || 240000);
+
+const COMMON = [
+  '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-dev-shm-usage',
+];
+const WEBGPU = ['--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader', '--use-webgpu-adapter=swiftshader'];
+const NO_WEBGPU = ['--disable-features=WebGPU'];
+const fakeCamera = (y4m) => ['--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${y4m}`];
+
+let failures = 0;
+const results = [];
+function check(name, ok, detail = '') {
+  results.push({ name, ok, detail });
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${name}${detail ? ` (${detail})` : ''}`);
+  if (!ok) failures += 1;
+}
+
+async function launch(extra) {
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'furpe-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [...COMMON, ...extra],
+    viewport: { width: 1100, height: 900 },
+    deviceScaleFactor: 1,
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.on('console', (m) => { if (process.env.FURPE_WEB_VERBOSE || m.type() === 'error') console.log(`  [page ${m.type()}] ${m.text()}`); });
+  page.on('pageerror', (e) => console.log(`  [page error] ${e.message}`));
+  return { context, page, close: async () => { await context.close(); fs.rmSync(userDataDir, { recursive: true, force: true }); } };
+}
+
+// ---------------------------------------------------------------- the clip
+
+/** Decodes PNGs in the browser and writes a 4:2:0 Y4M clip. */
+async function writeY4m(frameDir, out) {
+  const files = fs.readdirSync(frameDir).filter((f) => f.endsWith('.png')).sort();
+  if (files.length === 0) throw new Error(`no PNG frames in ${frameDir}`);
+  const { page, close } = await launch([]);
+  const frames = [];
+  let width = 0, height = 0;
+  for (const f of files) {
+    const b64 = fs.readFileSync(path.join(frameDir, f)).toString('base64');
+    const px = await page.evaluate(async (data) => {
+      const blob = await (await fetch(`data:image/png;base64,${data}`)).blob();
+      const bmp = await createImageBitmap(blob);
+      const c = new OffscreenCanvas(bmp.width & ~1, bmp.height & ~1);
+      const ctx = c.getContext('2d');
+      ctx.drawImage(bmp, 0, 0);
+      return { w: c.width, h: c.height, rgba: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
+    }, b64);
+    width = px.w; height = px.h;
+    frames.push(px.rgba);
+  }
+  await close();
+  // BT.601 limited range, what Chromium's Y4M reader expects.
+  const chunks = [Buffer.from(`YUV4MPEG2 W${width} H${height} F2:1 Ip A1:1 C420jpeg\n`)];
+  for (const rgba of frames) {
+    const y = Buffer.alloc(width * height), u = Buffer.alloc(width * height / 4), v = Buffer.alloc(width * height / 4);
+    for (let j = 0; j < height; j++) {
+      for (let i = 0; i < width; i++) {
+        const k = (j * width + i) * 4;
+        const [r, g, b] = [rgba[k], rgba[k + 1], rgba[k + 2]];
+        y[j * width + i] = Math.round(16 + 0.257 * r + 0.504 * g + 0.098 * b);
+      }
+    }
+    for (let j = 0; j < height / 2; j++) {
+      for (let i = 0; i < width / 2; i++) {
+        let r = 0, g = 0, b = 0;
+        for (const [dj, di] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+          const k = ((2 * j + dj) * width + 2 * i + di) * 4;
+          r += rgba[k] / 4; g += rgba[k + 1] / 4; b += rgba[k + 2] / 4;
+        }
+        u[j * width / 2 + i] = Math.round(128 - 0.148 * r - 0.291 * g + 0.439 * b);
+        v[j * width / 2 + i] = Math.round(128 + 0.439 * r - 0.368 * g - 0.071 * b);
+      }
+    }
+    chunks.push(Buffer.from('FRAME\n'), y, u, v);
+  }
+  fs.writeFileSync(out, Buffer.concat(chunks));
+  return { width, height, count: frames.length };
+}
+
+// ------------------------------------------------------------- live page
+
+async function waitFrames(page, n, timeout = FRAME_TIMEOUT) {
+  await page.waitForFunction((n) => {
+    const s = window.furpeStats;
+    return s && (s.frames >= n || s.status === 'failed' || s.status === 'no-camera');
+  }, n, { timeout, polling: 250 });
+  return page.evaluate(() => JSON.parse(JSON.stringify(window.furpeStats)));
+}
+
+/** Pauses the loop and waits until the frame in flight has been drawn. */
+async function pauseLive(page) {
+  await page.evaluate(() => { document.getElementById('paused').checked = true; });
+  await page.waitForFunction(() => !window.furpeStats.busy, null, { timeout: FRAME_TIMEOUT, polling: 100 });
+  await page.waitForTimeout(300);
+}
+
+/** Overlay pixels vs the exact frame the network saw: how many changed, and where. */
+async function overlayDifference(page) {
+  const stats = await page.evaluate(() => window.furpeStats);
+  const { width: w, height: h } = stats;
+  // CSS size = canvas size, so a screenshot pixel is a canvas pixel.
+  await page.addStyleTag({ content: `canvas.view#overlay { position: fixed; left: 0; top: 0; z-index: 10; width: ${w}px !important; height: ${h}px !important; }` });
+  await page.waitForTimeout(300);
+  const shot = await page.screenshot({ clip: { x: 0, y: 0, width: w, height: h } });
+  const decoded = await page.evaluate(async (b64) => {
+    const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${b64}`)).blob());
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const ctx = c.getContext('2d');
+    ctx.drawImage(bmp, 0, 0);
+    const shot = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+    const grab = document.getElementById('grab');
+    const frame = grab.getContext('2d').getImageData(0, 0, grab.width, grab.height).data;
+    const s = window.furpeStats;
+    let changed = 0, inside = 0, sameSize = bmp.width === grab.width && bmp.height === grab.height;
+    if (!sameSize) return { sameSize, w: bmp.width, h: bmp.height, gw: grab.width, gh: grab.height };
+    const half = s.crop.side / 2;
+    for (let y = 0; y < grab.height; y++) {
+      for (let x = 0; x < grab.width; x++) {
+        const k = (y * grab.width + x) * 4;
+        const d = Math.abs(shot[k] - frame[k]) + Math.abs(shot[k + 1] - frame[k + 1]) + Math.abs(shot[k + 2] - frame[k + 2]);
+        if (d > 40) {
+          changed += 1;
+          if (Math.abs(x - s.crop.cx) <= half && Math.abs(y - s.crop.cy) <= half) inside += 1;
+        }
+      }
+    }
+    return { sameSize, changed, inside, total: grab.width * grab.height };
+  }, shot.toString('base64'));
+  return decoded;
+}
+
+async function dropFile(page, name, bytes) {
+  await page.evaluate(async ({ name, bytes }) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([new Uint8Array(bytes)], name));
+    document.body.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, { name, bytes: Array.from(bytes) });
+  await page.waitForFunction((name) => window.furpeStats.lastFile && window.furpeStats.lastFile.name === name, name, { timeout: 60000 });
+  return page.evaluate(() => ({ file: window.furpeStats.lastFile, message: document.getElementById('message').className + ': ' + document.getElementById('message').textContent }));
+}
+
+async function bench(page, frames) {
+  const start = await page.evaluate(() => window.furpeStats.frames);
+  const samples = [];
+  let seen = start;
+  const deadline = Date.now() + FRAME_TIMEOUT;
+  while (samples.length < frames && Date.now() < deadline) {
+    await page.waitForFunction((n) => window.furpeStats.frames > n, seen, { timeout: FRAME_TIMEOUT, polling: 20 });
+    const s = await page.evaluate(() => JSON.parse(JSON.stringify(window.furpeStats)));
+    seen = s.frames;
+    samples.push(s);
+  }
+  const mean = (f) => samples.reduce((a, s) => a + f(s), 0) / samples.length;
+  const t0 = samples[0], t1 = samples[samples.length - 1];
+  return {
+    frames: samples.length,
+    size: `${t0.width}x${t0.height}`,
+    backend: t0.backendDetail,
+    ms: {
+      capture: mean((s) => s.ms.capture), crop: mean((s) => s.ms.crop), student: mean((s) => s.ms.student),
+      body: mean((s) => s.ms.body), render: mean((s) => s.ms.render), total: mean((s) => s.ms.total + s.ms.capture),
+    },
+    fps: t1.fps,
+  };
+}
+
+async function livePage({ y4m, gpu, report }) {
+  const label = gpu ? 'WebGPU' : 'CPU fallback';
+  const { page, close } = await launch([...(gpu ? WEBGPU : NO_WEBGPU), ...fakeCamera(y4m)]);
+  const t0 = Date.now();
+  await page.goto(URL_BASE + 'index.html');
+  const s = await waitFrames(page, 3);
+  check(`${label}: the live page runs (status ${s.status})`, s.status === 'running' && s.frames >= 3,
+    `${s.frames} frames in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${s.backendDetail}`);
+  check(`${label}: backend is ${gpu ? 'webgpu' : 'cpu'}`, s.backend === (gpu ? 'webgpu' : 'cpu'), s.backendDetail);
+  check(`${label}: predictions are finite`, s.finite === true && s.camera.every(Number.isFinite), `camera ${JSON.stringify(s.camera)}`);
+  const joints = await page.evaluate(() => Array.from(window.furpeEngine.last_joints()));
+  // Accuracy hook: once a trained student exists, compare these joints with
+  // the clip's ground truth (annotations.jsonl next to the frames) by PA-MPJPE.
+  check(`${label}: 55 finite skeleton joints`, joints.length === 165 && joints.every(Number.isFinite), `${joints.length / 3} joints`);
+  check(`${label}: the student is labelled random until one is trained`, /random weights/.test(s.student), s.student);
+  if (report.bench) report.bench[gpu ? 'webgpu' : 'cpu'] = await bench(page, gpu ? 5 : 10);
+  if (gpu) {
+    // A corrupt body model and a corrupt student: clear messages, page keeps running.
+    const bad = await dropFile(page, 'broken.npz', Buffer.from('PK\x03\x04 this is not a zip archive at all'));
+    check('corrupt .npz drop shows an error', !bad.file.ok && /^error: .*broken\.npz/.test(bad.message), bad.message.slice(0, 160));
+    const badStudent = await dropFile(page, 'cut.furpe', Buffer.concat([Buffer.from('FURPESTU'), Buffer.from([200, 0, 0, 0]), Buffer.from('{"format')]));
+    check('corrupt .furpe drop shows an error', !badStudent.file.ok && /^error: .*cut\.furpe/.test(badStudent.message), badStudent.message.slice(0, 160));
+    const before = await page.evaluate(() => window.furpeStats.frames);
+    const after = await waitFrames(page, before + 1);
+    check('the page keeps running after bad files', after.frames > before && after.finite, `frame ${after.frames}`);
+  }
+  await pauseLive(page);
+  const diff = await overlayDifference(page);
+  check(`${label}: the overlay draws the mesh over the frame`,
+    diff.sameSize && diff.changed > 0.01 * diff.total && diff.inside >= 0.9 * diff.changed,
+    JSON.stringify(diff));
+  if (report.screenshots && gpu) {
+    await page.evaluate(() => { document.getElementById('paused').checked = false; });
+    await page.addStyleTag({ content: 'canvas.view#overlay { position: static; width: 360px !important; height: 360px !important; }' });
+    await waitFrames(page, (await page.evaluate(() => window.furpeStats.frames)) + 2);
+    await page.screenshot({ path: path.join(report.screenshots, 'web_live.png'), clip: { x: 0, y: 0, width: 1100, height: 620 } });
+  }
+  await close();
+}
+
+async function deniedCamera() {
+  const { page, close } = await launch([...NO_WEBGPU, '--use-fake-device-for-media-stream', '--deny-permission-prompts']);
+  await page.goto(URL_BASE + 'index.html');
+  const s = await waitFrames(page, 1, 120000);
+  const message = await page.evaluate(() => document.getElementById('message').textContent);
+  check('a refused camera shows a message', s.status === 'no-camera' && /permission was refused/i.test(message), `${s.cameraError}: ${message.slice(0, 80)}`);
+  await close();
+}
+
+// ----------------------------------------------------------------- viewer
+
+async function viewerPage({ gpu, report }) {
+  const label = gpu ? 'viewer (WebGPU browser)' : 'viewer (browser without WebGPU)';
+  const { page, close } = await launch(gpu ? WEBGPU : NO_WEBGPU);
+  await page.goto(URL_BASE + 'viewer.html');
+  await page.waitForFunction(() => window.viewerLoaded || window.viewerError, null, { timeout: FRAME_TIMEOUT });
+  const loaded = await page.evaluate(() => ({ frames: window.viewerLoaded, error: window.viewerError, backend: document.getElementById('viewer').backend }));
+  check(`${label}: loads the example sequence`, loaded.frames === 24, JSON.stringify(loaded));
+  check(`${label}: draws on the CPU rasteriser`, /^CPU/.test(loaded.backend), loaded.backend);
+  const viewer = page.locator('#viewer');
+  const box = await viewer.boundingBox();
+  const before = await viewer.screenshot();
+  const cx = box.x + box.width / 2, cy = box.y + box.height / 2 - 20;
+  await page.mouse.move(cx, cy);
+  await page.mouse.down();
+  for (let i = 1; i <= 8; i++) await page.mouse.move(cx + i * 12, cy);
+  await page.mouse.up();
+  await page.waitForTimeout(500);
+  const after = await viewer.screenshot();
+  const changed = await page.evaluate(async ([a, b]) => {
+    const px = async (s) => {
+      const bmp = await createImageBitmap(await (await fetch(`data:image/png;base64,${s}`)).blob());
+      const c = new OffscreenCanvas(bmp.width, bmp.height);
+      const ctx = c.getContext('2d'); ctx.drawImage(bmp, 0, 0);
+      return ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+    };
+    const [p, q] = [await px(a), await px(b)];
+    let n = 0, body = 0;
+    for (let k = 0; k < p.length; k += 4) {
+      if (Math.abs(p[k] - q[k]) + Math.abs(p[k + 1] - q[k + 1]) + Math.abs(p[k + 2] - q[k + 2]) > 30) n += 1;
+      if (Math.abs(p[k] - 237) + Math.abs(p[k + 1] - 240) + Math.abs(p[k + 2] - 245) > 30) body += 1;
+    }
+    return { changed: n, body, total: p.length / 4 };
+  }, [before.toString('base64'), after.toString('base64')]);
+  check(`${label}: the result is drawn`, changed.body > 0.03 * changed.total, `${changed.body} non-background pixels`);
+  check(`${label}: an orbit drag changes the view`, changed.changed > 0.01 * changed.total, `${changed.changed} pixels changed`);
+  const glb = await page.evaluate(() => { const g = document.getElementById('viewer').glb(); return { n: g.length, magic: String.fromCharCode(...g.slice(0, 4)) }; });
+  check(`${label}: GLB export`, glb.magic === 'glTF' && glb.n > 100000, `${glb.n} bytes`);
+  const bad = await page.evaluate(async () => { try { await document.getElementById('viewer').load('{"body_pose": [1, 2]}'); return 'no error'; } catch (e) { return e.message; } });
+  check(`${label}: a bad result gives a message`, /body_pose/.test(bad), bad.slice(0, 120));
+  if (report.screenshots && gpu) {
+    await page.evaluate(async () => { const v = document.getElementById('viewer'); v.orbit(-0.6, 0); v.frame = 6; });
+    await page.screenshot({ path: path.join(report.screenshots, 'web_viewer.png'), clip: { x: 0, y: 0, width: 1100, height: 720 } });
+  }
+  await close();
+}
+
+// ------------------------------------------------------------------- main
+
+const report = { bench: args.bench ? {} : null, screenshots: args.screenshots || null };
+const started = Date.now();
+const y4m = args.y4m || path.join(os.tmpdir(), 'furpe-fake-camera.y4m');
+const clip = await writeY4m(args.frames, y4m);
+console.log(`fake camera: ${y4m} (${clip.count} frames, ${clip.width}x${clip.height}, ${fs.statSync(y4m).size} bytes)`);
+const only = (args.only || 'all').split(',');
+const want = (name) => only.includes('all') || only.includes(name);
+if (want('gpu')) await livePage({ y4m, gpu: true, report });
+if (want('cpu')) await livePage({ y4m, gpu: false, report });
+if (want('denied')) await deniedCamera();
+if (want('viewer')) await viewerPage({ gpu: true, report });
+if (want('viewer-cpu')) await viewerPage({ gpu: false, report });
+if (args.bench) {
+  fs.writeFileSync(args.bench, JSON.stringify(report.bench, null, 2));
+  console.log(JSON.stringify(report.bench, null, 2));
+}
+console.log(`browser tests: ${results.length - failures} passed, ${failures} failed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+process.exit(failures);

@@ -1,0 +1,538 @@
+//! The live page's engine: one webcam frame per `step`, on WebGPU or the CPU.
+//!
+//! JS owns the camera and the frame loop; each `step` gets the frame's RGBA
+//! pixels (nothing leaves the page), crops the person (following the last
+//! body, else the centred frame), runs the student and SMPL-X, smooths if
+//! asked, and draws the mesh over the frame and in a side view. Mutable
+//! state sits in `RefCell`s that are never borrowed across an `await`, so
+//! JS may toggle options or drop files while a frame is in flight.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::backend::wgpu::{init_device, RuntimeOptions, WgpuDevice, WgpuSetup};
+use furpe::camera::PinholeCamera;
+use furpe::crop::CropTransform;
+use furpe::filter::{OneEuro, OneEuroConfig};
+use furpe::inference::{BodyRegressor, Prediction, FOLLOW_SCALE};
+use furpe::nets::student_file;
+use furpe::nets::StudentConfig;
+use furpe::render::{
+    vertex_normals, Background, BodyParts, Light, Lighting, MeshData, Outfit, Scene, View,
+};
+use furpe::smplx::{SmplxConfig, SmplxData};
+use serde_json::json;
+use wasm_bindgen::prelude::*;
+use web_sys::HtmlCanvasElement;
+
+use crate::display::{Display, Gpu};
+use crate::{js_error, now};
+
+type GpuBackend = burn::backend::Wgpu<f32, i32, u32>;
+type CpuBackend = burn::backend::NdArray<f32>;
+
+/// The network and body model on the chosen backend.
+enum Engine {
+    Gpu(BodyRegressor<GpuBackend>),
+    Cpu(BodyRegressor<CpuBackend>),
+}
+
+/// Where the student's weights came from (shown in the page).
+#[derive(Clone)]
+enum StudentSource {
+    Random,
+    File { name: String, bytes: Rc<Vec<u8>> },
+}
+
+/// The body model on the host: faces, colours, its name.
+struct Body {
+    data: SmplxData,
+    colors: Vec<[f32; 3]>,
+    label: String,
+}
+
+impl Body {
+    fn new(data: SmplxData, label: String) -> Self {
+        let colors = Outfit::default().vertex_colors(&BodyParts::new(&data));
+        Self {
+            data,
+            colors,
+            label,
+        }
+    }
+}
+
+struct State {
+    previous: Option<Prediction>,
+    /// Off: compute only (benchmarks of the network and body model alone).
+    drawing: bool,
+    smoothing: bool,
+    mesh_filter: OneEuro,
+    camera_filter: OneEuro,
+    frames: u64,
+    last_end: Option<f64>,
+    fps: f64,
+    yaw: f64,
+    pitch: f64,
+}
+
+struct Inner {
+    gpu: Option<(Gpu, WgpuDevice)>,
+    fallback_reason: Option<String>,
+    engine: RefCell<Rc<Engine>>,
+    body: RefCell<Rc<Body>>,
+    student: RefCell<(StudentSource, String)>,
+    overlay: RefCell<Display>,
+    side: RefCell<Display>,
+    state: RefCell<State>,
+}
+
+/// The live webcam engine (JS: `await LiveEngine.create(overlay, side, preferGpu)`).
+#[wasm_bindgen]
+pub struct LiveEngine {
+    inner: Rc<Inner>,
+}
+
+/// Lights for the student's camera-aligned frame (y down, facing −z): a key
+/// light from above the camera, a fill from the side.
+fn camera_frame_lighting() -> Lighting {
+    Lighting {
+        ambient: [0.35; 3],
+        lights: [
+            Light {
+                direction: [0.3, -0.8, -0.6],
+                color: [0.7; 3],
+            },
+            Light {
+                direction: [-0.8, -0.1, -0.4],
+                color: [0.2; 3],
+            },
+        ],
+    }
+}
+
+fn build_engine(
+    gpu: Option<&WgpuDevice>,
+    body: &SmplxData,
+    student: &StudentSource,
+) -> Result<(Engine, String), String> {
+    fn on<B: burn::tensor::backend::Backend>(
+        device: B::Device,
+        body: &SmplxData,
+        student: &StudentSource,
+    ) -> Result<(BodyRegressor<B>, String), String> {
+        let body_model = SmplxConfig::new()
+            .init::<B>(body, &device)
+            .map_err(|e| format!("this body model does not fit the student: {e}"))?;
+        let (student, config, label) = match student {
+            StudentSource::Random => {
+                let config = StudentConfig::web();
+                (
+                    config.init::<B>(&device).with_quiet_heads(0.01),
+                    config,
+                    "random weights, untrained: the mesh stays near the mean pose and does not follow you"
+                        .to_string(),
+                )
+            }
+            StudentSource::File { name, bytes } => {
+                let (student, config, header) = student_file::from_bytes::<B>(bytes, name, &device)
+                    .map_err(|e| e.to_string())?;
+                let note = if header.note.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", header.note)
+                };
+                (student, config, format!("{name}{note}"))
+            }
+        };
+        Ok((
+            BodyRegressor {
+                student,
+                config,
+                body_model,
+                device,
+            },
+            label,
+        ))
+    }
+    Ok(match gpu {
+        Some(device) => {
+            let (r, label) = on::<GpuBackend>(device.clone(), body, student)?;
+            (Engine::Gpu(r), label)
+        }
+        None => {
+            let (r, label) = on::<CpuBackend>(Default::default(), body, student)?;
+            (Engine::Cpu(r), label)
+        }
+    })
+}
+
+#[wasm_bindgen]
+impl LiveEngine {
+    /// Opens WebGPU when `prefer_gpu` and available (else the CPU), builds
+    /// the embedded mannequin and a random student, and takes over the two
+    /// canvases (`overlay`: the video with the mesh; `side`: a 3D view).
+    pub async fn create(
+        overlay: HtmlCanvasElement,
+        side: HtmlCanvasElement,
+        prefer_gpu: bool,
+    ) -> Result<LiveEngine, JsValue> {
+        let (gpu, fallback_reason) = if prefer_gpu {
+            match Gpu::open().await {
+                Ok(gpu) => {
+                    let setup = WgpuSetup {
+                        instance: gpu.instance.clone(),
+                        adapter: gpu.adapter.clone(),
+                        device: gpu.device.clone(),
+                        queue: gpu.queue.clone(),
+                        backend: wgpu::Backend::BrowserWebGpu,
+                    };
+                    let device = init_device(setup, RuntimeOptions::default());
+                    (Some((gpu, device)), None)
+                }
+                Err(reason) => (None, Some(reason)),
+            }
+        } else {
+            (None, Some("CPU requested".to_string()))
+        };
+        let body = Body::new(
+            furpe::smplx::mannequin::mannequin(),
+            "embedded mannequin (a stand-in for SMPL-X, not SMPL-X)".into(),
+        );
+        let source = StudentSource::Random;
+        let (engine, label) =
+            build_engine(gpu.as_ref().map(|g| &g.1), &body.data, &source).map_err(js_error)?;
+        let overlay_display = Display::new(overlay).map_err(js_error)?;
+        let side_display = Display::new(side).map_err(js_error)?;
+        let config = OneEuroConfig::default();
+        Ok(LiveEngine {
+            inner: Rc::new(Inner {
+                gpu,
+                fallback_reason,
+                engine: RefCell::new(Rc::new(engine)),
+                body: RefCell::new(Rc::new(body)),
+                student: RefCell::new((source, label)),
+                overlay: RefCell::new(overlay_display),
+                side: RefCell::new(side_display),
+                state: RefCell::new(State {
+                    previous: None,
+                    drawing: true,
+                    smoothing: true,
+                    mesh_filter: OneEuro::new(config),
+                    camera_filter: OneEuro::new(config),
+                    frames: 0,
+                    last_end: None,
+                    fps: 0.0,
+                    yaw: 0.9,
+                    pitch: 0.15,
+                }),
+            }),
+        })
+    }
+
+    /// "WebGPU (adapter)" or "CPU (reason)".
+    pub fn backend(&self) -> String {
+        match (&self.inner.gpu, &self.inner.fallback_reason) {
+            (Some((gpu, _)), _) => gpu.describe(),
+            (None, reason) => format!(
+                "CPU (WebAssembly, Burn ndarray){}",
+                reason
+                    .as_ref()
+                    .map(|r| format!(": {r}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+
+    pub fn is_gpu(&self) -> bool {
+        self.inner.gpu.is_some()
+    }
+
+    /// What the student is (random or the loaded file).
+    pub fn student(&self) -> String {
+        self.inner.student.borrow().1.clone()
+    }
+
+    pub fn body_model(&self) -> String {
+        self.inner.body.borrow().label.clone()
+    }
+
+    /// Replaces the student with an exported student file (`furpe export`).
+    /// On any error the current student stays and the message says why.
+    pub fn load_student(&self, bytes: Vec<u8>, name: String) -> Result<String, JsValue> {
+        let source = StudentSource::File {
+            name,
+            bytes: Rc::new(bytes),
+        };
+        self.rebuild(None, Some(source))
+    }
+
+    /// Replaces the body model with an SMPL-X `.npz` (v1.0/v1.1 layout).
+    pub fn load_body_model(&self, bytes: Vec<u8>, name: String) -> Result<String, JsValue> {
+        let data = SmplxData::from_bytes(&name, bytes).map_err(js_error)?;
+        let label = format!("{name} ({} vertices)", data.num_vertices());
+        self.rebuild(Some(Body::new(data, label)), None)
+    }
+
+    /// Back to the embedded mannequin.
+    pub fn use_mannequin(&self) -> Result<String, JsValue> {
+        let body = Body::new(
+            furpe::smplx::mannequin::mannequin(),
+            "embedded mannequin (a stand-in for SMPL-X, not SMPL-X)".into(),
+        );
+        self.rebuild(Some(body), None)
+    }
+
+    fn rebuild(
+        &self,
+        body: Option<Body>,
+        student: Option<StudentSource>,
+    ) -> Result<String, JsValue> {
+        let inner = &self.inner;
+        let source = student.unwrap_or_else(|| inner.student.borrow().0.clone());
+        let (engine, label) = {
+            let current = inner.body.borrow();
+            let data = body.as_ref().map_or(&current.data, |b| &b.data);
+            build_engine(inner.gpu.as_ref().map(|g| &g.1), data, &source).map_err(js_error)?
+        };
+        *inner.engine.borrow_mut() = Rc::new(engine);
+        if let Some(body) = body {
+            *inner.body.borrow_mut() = Rc::new(body);
+        }
+        *inner.student.borrow_mut() = (source, label.clone());
+        let mut state = inner.state.borrow_mut();
+        state.previous = None;
+        state.mesh_filter.reset();
+        state.camera_filter.reset();
+        Ok(label)
+    }
+
+    /// Turns drawing off (compute only) or on.
+    pub fn set_drawing(&self, on: bool) {
+        self.inner.state.borrow_mut().drawing = on;
+    }
+
+    pub fn set_smoothing(&self, on: bool) {
+        let mut state = self.inner.state.borrow_mut();
+        state.smoothing = on;
+        state.mesh_filter.reset();
+        state.camera_filter.reset();
+    }
+
+    /// Turns the side view (radians; drag deltas from JS).
+    pub fn orbit(&self, dyaw: f64, dpitch: f64) {
+        let mut state = self.inner.state.borrow_mut();
+        state.yaw += dyaw;
+        state.pitch = (state.pitch + dpitch).clamp(-1.4, 1.4);
+    }
+
+    /// The last frame's 55 skeleton joints, metres (student's camera
+    /// frame), flattened; empty before the first frame. The hook for an
+    /// accuracy check against a video's ground truth.
+    pub fn last_joints(&self) -> Vec<f32> {
+        let state = self.inner.state.borrow();
+        state
+            .previous
+            .as_ref()
+            .map(|p| p.joints.iter().take(55).flatten().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Processes one RGBA frame; resolves to the frame's stats (a plain
+    /// object: timings in ms, fps, camera, crop, finiteness).
+    pub fn step(&self, rgba: Vec<u8>, width: u32, height: u32) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let stats = step(&inner, rgba, width, height).await.map_err(js_error)?;
+            js_sys::JSON::parse(&stats.to_string())
+        })
+    }
+}
+
+async fn step(
+    inner: &Inner,
+    rgba: Vec<u8>,
+    width: u32,
+    height: u32,
+) -> Result<serde_json::Value, String> {
+    let start = now();
+    let engine = inner.engine.borrow().clone();
+    let body = inner.body.borrow().clone();
+    let crop = {
+        let state = inner.state.borrow();
+        match &state.previous {
+            Some(p) => p.next_crop(width, height),
+            None => CropTransform::follow(None, width, height, FOLLOW_SCALE),
+        }
+    };
+    let prediction = match &*engine {
+        Engine::Gpu(r) => r.predict(&rgba, width, height, crop, &now).await?,
+        Engine::Cpu(r) => r.predict(&rgba, width, height, crop, &now).await?,
+    };
+    let finite = prediction.is_finite();
+    let render_start = now();
+    let mut state = inner.state.borrow_mut();
+    let mut vertices = prediction.vertices.clone();
+    let mut camera = prediction.camera;
+    if state.smoothing {
+        let t = render_start / 1000.0;
+        let flat: &mut [f32] = vertices.as_flattened_mut();
+        state.mesh_filter.filter(t, flat);
+        state.camera_filter.filter(t, &mut camera);
+    }
+    let faces = &body.data.faces;
+    let normals = vertex_normals(&vertices, faces);
+    let mesh = (finite && vertices.len() == body.colors.len()).then_some(MeshData {
+        positions: &vertices,
+        normals: &normals,
+        colors: &body.colors,
+        triangles: faces,
+    });
+    let lighting = camera_frame_lighting();
+    if state.drawing {
+        let mut overlay = inner.overlay.borrow_mut();
+        overlay.resize(width, height);
+        let view = View::new(
+            PinholeCamera::from_weak_perspective(camera, &prediction.crop, width as f64),
+            width,
+            height,
+        );
+        overlay.draw(&Scene {
+            view,
+            lighting,
+            background: Background::Image {
+                rgba: &rgba,
+                width,
+                height,
+            },
+            mesh,
+        })?;
+    }
+    if state.drawing {
+        let mut side = inner.side.borrow_mut();
+        let (w, h) = side.size();
+        let n = vertices.len().max(1) as f64;
+        let centroid = [0, 1, 2].map(|k| vertices.iter().map(|v| v[k] as f64).sum::<f64>() / n);
+        let centroid = if centroid.iter().all(|c| c.is_finite()) {
+            centroid
+        } else {
+            [0.0; 3]
+        };
+        let cam = PinholeCamera::orbit(
+            centroid,
+            state.yaw,
+            state.pitch,
+            3.2,
+            h as f64 * 1.2,
+            [w as f64 / 2.0 - 0.5, h as f64 / 2.0 - 0.5],
+            false,
+        );
+        side.draw(&Scene {
+            view: View::new(cam, w, h),
+            lighting,
+            background: Background::Color([0.12, 0.13, 0.16]),
+            mesh,
+        })?;
+    }
+    let end = now();
+    if let Some(last) = state.last_end {
+        let instant = 1000.0 / (end - last).max(1e-3);
+        state.fps = if state.fps == 0.0 {
+            instant
+        } else {
+            0.8 * state.fps + 0.2 * instant
+        };
+    }
+    state.last_end = Some(end);
+    state.frames += 1;
+    let t = prediction.times;
+    let stats = json!({
+        "frame": state.frames,
+        "backend": if inner.gpu.is_some() { "webgpu" } else { "cpu" },
+        "fps": state.fps,
+        "ms": {
+            "crop": t.crop,
+            "student": t.student,
+            "body": t.body,
+            "render": end - render_start,
+            "total": end - start,
+        },
+        "finite": finite,
+        "camera": prediction.camera,
+        "crop": { "cx": prediction.crop.center[0], "cy": prediction.crop.center[1], "side": prediction.crop.side },
+        "vertices": prediction.vertices.len(),
+        "smoothing": state.smoothing,
+    });
+    // A non-finite body must not steer the next crop.
+    state.previous = finite.then_some(prediction);
+    Ok(stats)
+}
+
+/// Diagnostics: runs one stage on WebGPU through the page's shared device
+/// and reads the result back asynchronously (0: arithmetic, 1: the web
+/// student on a grey crop, 2: the SMPL-X mannequin in the rest pose).
+/// Resolves to a short summary of what was read.
+#[wasm_bindgen]
+pub async fn gpu_selftest(stage: u32) -> Result<String, JsValue> {
+    use burn::tensor::Tensor;
+    let gpu = Gpu::open().await.map_err(js_error)?;
+    let device = init_device(
+        WgpuSetup {
+            instance: gpu.instance.clone(),
+            adapter: gpu.adapter.clone(),
+            device: gpu.device.clone(),
+            queue: gpu.queue.clone(),
+            backend: wgpu::Backend::BrowserWebGpu,
+        },
+        RuntimeOptions::default(),
+    );
+    let read = |t: Tensor<GpuBackend, 2>| async move {
+        t.into_data_async()
+            .await
+            .map_err(|e| js_error(format!("{e:?}")))
+            .map(|d| {
+                let v = d.to_vec::<f32>().unwrap_or_default();
+                format!("{} values, first {:?}", v.len(), v.first())
+            })
+    };
+    match stage {
+        0 => {
+            let a = Tensor::<GpuBackend, 2>::ones([64, 64], &device);
+            read(a.clone().matmul(a)).await
+        }
+        1 => {
+            let config = StudentConfig::web();
+            let student = config.init::<GpuBackend>(&device).with_quiet_heads(0.01);
+            let body =
+                Tensor::<GpuBackend, 4>::ones([1, 3, config.body_size, config.body_size], &device)
+                    * 0.5;
+            let feature = student
+                .backbone
+                .forward(furpe::nets::Student::<GpuBackend>::normalize(body));
+            read(feature).await
+        }
+        3 => {
+            let model = furpe::smplx::mannequin::mannequin();
+            let (engine, _) =
+                build_engine(Some(&device), &model, &StudentSource::Random).map_err(js_error)?;
+            let Engine::Gpu(r) = engine else {
+                return Err(js_error("not on the GPU"));
+            };
+            let frame = vec![128u8; 64 * 48 * 4];
+            let p = r
+                .predict(&frame, 64, 48, CropTransform::whole_image(64, 48), &now)
+                .await
+                .map_err(js_error)?;
+            Ok(format!("camera {:?}, {:?}", p.camera, p.times))
+        }
+        _ => {
+            let model = furpe::smplx::mannequin::mannequin();
+            let layer = SmplxConfig::new()
+                .init::<GpuBackend>(&model, &device)
+                .map_err(js_error)?;
+            let params = furpe::smplx::SmplxParams::zeros(1, Default::default());
+            let out = layer.forward(furpe::smplx::SmplxInput::from_params(&params, &device));
+            read(out.joints.reshape([1, -1])).await
+        }
+    }
+}

@@ -1,0 +1,199 @@
+// The live page: camera → wasm engine → canvases. All computation is in
+// the wasm module (web/ + shared/); this file owns the DOM, the camera and
+// the frame loop, and publishes `window.furpeStats` for tests and readers.
+import init, { LiveEngine, version } from './pkg/furpe_web.js';
+
+const $ = (id) => document.getElementById(id);
+const query = new URLSearchParams(location.search);
+const preferGpu = query.get('backend') !== 'cpu';
+// Largest frame side sent to the network (bigger frames are scaled down:
+// the crop is 128 px anyway, and copying pixels costs time).
+const MAX_SIDE = 320;
+
+const stats = { status: 'loading', frames: 0, errors: [], messages: [] };
+window.furpeStats = stats;
+
+function show(text, kind = 'info') {
+  const box = $('message');
+  box.textContent = text;
+  box.className = kind;
+  stats.messages.push({ kind, text });
+  if (kind === 'error') console.error(text); else console.log(text);
+}
+
+function cameraMessage(err) {
+  switch (err && err.name) {
+    case 'NotAllowedError':
+    case 'SecurityError':
+      return 'Camera permission was refused. Allow the camera for this page (the address bar\'s camera icon) and reload. ' +
+        'Nothing is uploaded: frames never leave the page.';
+    case 'NotFoundError':
+    case 'OverconstrainedError':
+      return 'No camera was found. Connect a webcam and reload.';
+    case 'NotReadableError':
+      return 'The camera is in use by another application. Close it and reload.';
+    default:
+      return `The camera could not be opened: ${err && err.message ? err.message : err}`;
+  }
+}
+
+async function loadFile(engine, file) {
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const magic = String.fromCharCode(...bytes.slice(0, 8));
+  const isStudent = file.name.endsWith('.furpe') || magic === 'FURPESTU';
+  const isNpz = file.name.endsWith('.npz') || magic.startsWith('PK');
+  try {
+    if (isStudent) {
+      const label = engine.load_student(bytes, file.name);
+      $('student').textContent = label;
+      show(`Loaded the student ${file.name}.`);
+    } else if (isNpz) {
+      const label = engine.load_body_model(bytes, file.name);
+      $('model').textContent = label;
+      show(`Loaded the body model ${label}.`);
+    } else {
+      throw new Error(`${file.name}: not an SMPL-X .npz or an exported student .furpe`);
+    }
+    stats.lastFile = { name: file.name, ok: true };
+  } catch (e) {
+    stats.lastFile = { name: file.name, ok: false, error: String(e.message || e) };
+    show(`Could not use ${file.name}: ${e.message || e}. The page keeps the previous one.`, 'error');
+  }
+}
+
+function setupDrop(engine) {
+  const drop = $('drop');
+  for (const target of [document.body]) {
+    target.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+    target.addEventListener('dragleave', () => drop.classList.remove('over'));
+    target.addEventListener('drop', async (ev) => {
+      ev.preventDefault();
+      drop.classList.remove('over');
+      for (const file of ev.dataTransfer.files) await loadFile(engine, file);
+    });
+  }
+  $('file').addEventListener('change', async (ev) => {
+    for (const file of ev.target.files) await loadFile(engine, file);
+  });
+  $('mannequin').addEventListener('click', () => {
+    try { $('model').textContent = engine.use_mannequin(); show('Back to the embedded mannequin.'); }
+    catch (e) { show(String(e.message || e), 'error'); }
+  });
+  $('smoothing').addEventListener('change', (ev) => engine.set_smoothing(ev.target.checked));
+  // Orbit the side view by dragging.
+  const side = $('side');
+  let last = null;
+  side.addEventListener('pointerdown', (ev) => { last = [ev.clientX, ev.clientY]; side.setPointerCapture(ev.pointerId); });
+  side.addEventListener('pointermove', (ev) => {
+    if (!last) return;
+    engine.orbit((ev.clientX - last[0]) * 0.01, (ev.clientY - last[1]) * 0.01);
+    last = [ev.clientX, ev.clientY];
+  });
+  side.addEventListener('pointerup', () => { last = null; });
+}
+
+async function openCamera() {
+  if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+    throw Object.assign(new Error('this page needs https or localhost for camera access'), { name: 'SecurityError' });
+  }
+  return navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+}
+
+function readout(s, capture) {
+  const ms = s.ms;
+  return [
+    `backend   ${s.backend}`,
+    `frame     ${s.frame}   fps ${s.fps.toFixed(1)}`,
+    `capture   ${capture.toFixed(1)} ms`,
+    `crop      ${ms.crop.toFixed(1)} ms`,
+    `student   ${ms.student.toFixed(1)} ms`,
+    `SMPL-X    ${ms.body.toFixed(1)} ms`,
+    `render    ${ms.render.toFixed(1)} ms`,
+    `total     ${(ms.total + capture).toFixed(1)} ms`,
+    `camera    s=${s.camera[0]?.toFixed(2)} t=(${s.camera[1]?.toFixed(2)}, ${s.camera[2]?.toFixed(2)})`,
+    `crop box  (${s.crop.cx.toFixed(0)}, ${s.crop.cy.toFixed(0)}) side ${s.crop.side.toFixed(0)} px`,
+    `finite    ${s.finite}`,
+  ].join('\n');
+}
+
+async function main() {
+  await init();
+  $('backend').textContent = preferGpu ? 'starting WebGPU…' : 'CPU (requested)';
+  let engine;
+  try {
+    engine = await LiveEngine.create($('overlay'), $('side'), preferGpu);
+  } catch (e) {
+    stats.status = 'failed';
+    show(`The engine could not start: ${e.message || e}`, 'error');
+    return;
+  }
+  window.furpeEngine = engine;
+  stats.backend = engine.is_gpu() ? 'webgpu' : 'cpu';
+  stats.backendDetail = engine.backend();
+  $('backend').textContent = engine.backend();
+  $('model').textContent = engine.body_model();
+  $('student').textContent = engine.student();
+  stats.version = version();
+  setupDrop(engine);
+
+  // A trained student, when one is deployed next to the page.
+  try {
+    const response = await fetch('models/student.furpe');
+    if (response.ok) {
+      const bytes = new Uint8Array(await response.arrayBuffer());
+      try {
+        $('student').textContent = engine.load_student(bytes, 'models/student.furpe');
+      } catch (e) {
+        show(`models/student.furpe could not be used (${e.message || e}); running random weights.`, 'error');
+      }
+    }
+  } catch (_) { /* no file: random weights, labelled */ }
+  stats.student = engine.student();
+
+  let stream;
+  try {
+    stream = await openCamera();
+  } catch (e) {
+    stats.status = 'no-camera';
+    stats.cameraError = e.name || String(e);
+    $('readout').textContent = 'no camera';
+    show(cameraMessage(e), 'error');
+    return;
+  }
+  const video = $('video');
+  video.srcObject = stream;
+  await video.play();
+  stats.status = 'running';
+  const grab = $('grab');
+  const ctx = grab.getContext('2d', { willReadFrequently: true });
+
+  const loop = async () => {
+    if (!$('paused').checked && video.readyState >= 2 && video.videoWidth > 0) {
+      const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
+      const w = Math.round(video.videoWidth * scale), h = Math.round(video.videoHeight * scale);
+      stats.busy = true;
+      const t0 = performance.now();
+      if (grab.width !== w || grab.height !== h) { grab.width = w; grab.height = h; }
+      ctx.drawImage(video, 0, 0, w, h);
+      const pixels = ctx.getImageData(0, 0, w, h).data;
+      const capture = performance.now() - t0;
+      try {
+        const s = await engine.step(new Uint8Array(pixels.buffer), w, h);
+        s.ms.capture = capture;
+        Object.assign(stats, s, { frames: s.frame, width: w, height: h });
+        $('readout').textContent = readout(s, capture);
+      } catch (e) {
+        stats.errors.push(String(e.message || e));
+        show(`Frame failed: ${e.message || e}`, 'error');
+      }
+      stats.busy = false;
+    }
+    requestAnimationFrame(loop);
+  };
+  requestAnimationFrame(loop);
+}
+
+main().catch((e) => {
+  stats.status = 'failed';
+  show(`The page failed to start: ${e.message || e}`, 'error');
+});
