@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Every test of the project: formatting, lints, unit and integration tests
 # (including parity with the reference smplx package via committed fixtures),
-# and the wasm32 build of the library and the browser crate.
+# the wasm32 lint of the library and the browser crate, and the browser tests
+# (scripts/test-web.sh: release wasm build, headless Chromium; ~20 min on a
+# fresh 2-core machine, ~1 min when the wasm build and tools are warm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/furpe-target}"
@@ -14,8 +16,8 @@ echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== wasm32 build (shared + web)"
-cargo build -p furpe -p furpe-web --target wasm32-unknown-unknown
+echo "== wasm32 clippy (shared + web; the web crate's code only exists on wasm32)"
+cargo clippy -p furpe -p furpe-web --target wasm32-unknown-unknown -- -D warnings
 echo "== cargo test"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -24,3 +26,5 @@ cargo test --workspace 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+echo "== browser tests (scripts/test-web.sh)"
+scripts/test-web.sh

@@ -217,7 +217,7 @@ async function livePage({ y4m, gpu, report }) {
   await pauseLive(page);
   const diff = await overlayDifference(page);
   check(`${label}: the overlay draws the mesh over the frame`,
-    diff.sameSize && diff.changed > 0.01 * diff.total && diff.inside >= 0.9 * diff.changed,
+    diff.sameSize && diff.changed > 0.004 * diff.total && diff.inside >= 0.9 * diff.changed,
     JSON.stringify(diff));
   if (report.screenshots && gpu) {
     await page.evaluate(() => { document.getElementById('paused').checked = false; });
