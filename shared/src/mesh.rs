@@ -400,6 +400,34 @@ impl PlyValues<'_> {
     }
 }
 
+/// Area-weighted vertex normals of a triangle mesh (unit length; zero for
+/// vertices no triangle uses).
+pub fn vertex_normals(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> Vec<[f32; 3]> {
+    let mut acc = vec![[0f32; 3]; positions.len()];
+    for t in triangles {
+        let [a, b, c] = t.map(|i| positions.get(i as usize).copied().unwrap_or_default());
+        let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+        let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
+        let n = [
+            u[1] * v[2] - u[2] * v[1],
+            u[2] * v[0] - u[0] * v[2],
+            u[0] * v[1] - u[1] * v[0],
+        ];
+        for &i in t {
+            if let Some(dst) = acc.get_mut(i as usize) {
+                (0..3).for_each(|k| dst[k] += n[k]);
+            }
+        }
+    }
+    for n in &mut acc {
+        let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+        if len > 0.0 {
+            n.iter_mut().for_each(|x| *x /= len);
+        }
+    }
+    acc
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,32 +467,4 @@ mod tests {
         let obj = parse_obj("v 0 0 0\nv 1 0 0\nv 0 1 0\nf -3/1/1 -2/2/2 -1/3/3\n").unwrap();
         assert_eq!(obj.faces, vec![[0, 1, 2]]);
     }
-}
-
-/// Area-weighted vertex normals of a triangle mesh (unit length; zero for
-/// vertices no triangle uses).
-pub fn vertex_normals(positions: &[[f32; 3]], triangles: &[[u32; 3]]) -> Vec<[f32; 3]> {
-    let mut acc = vec![[0f32; 3]; positions.len()];
-    for t in triangles {
-        let [a, b, c] = t.map(|i| positions.get(i as usize).copied().unwrap_or_default());
-        let u = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
-        let v = [c[0] - a[0], c[1] - a[1], c[2] - a[2]];
-        let n = [
-            u[1] * v[2] - u[2] * v[1],
-            u[2] * v[0] - u[0] * v[2],
-            u[0] * v[1] - u[1] * v[0],
-        ];
-        for &i in t {
-            if let Some(dst) = acc.get_mut(i as usize) {
-                (0..3).for_each(|k| dst[k] += n[k]);
-            }
-        }
-    }
-    for n in &mut acc {
-        let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
-        if len > 0.0 {
-            n.iter_mut().for_each(|x| *x /= len);
-        }
-    }
-    acc
 }
