@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded defaults, on a fresh machine: builds furpe,
-# then runs `furpe demo` (stand-in body model, posed sequence, a small
-# synthetic world). The renderer needs a Vulkan driver; on a machine without
+# runs `furpe demo` (synthetic world → part experts → pseudo labels →
+# selection → student → evaluation), puts the trained student on the live
+# page, builds the browser crate and serves www/ on localhost. The renderer needs a Vulkan driver; on a machine without
 # a GPU, Mesa's CPU driver (lavapipe) is installed when apt is available.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +12,13 @@ if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 && command -v apt-get >/d
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mesa-vulkan-drivers libvulkan1
 fi
-cargo run --release -p furpe-trainer -- demo --out "${1:-runs/demo}"
+out="${1:-runs/demo}"
+cargo run --release -p furpe-trainer -- demo --out "$out"
+# The trained student goes to the live page (f16: half the download), then
+# the page is built and served. FURPE_NO_SERVE=1 stops after training.
+cargo run --release -p furpe-trainer -- export --student "$out/student/student.furpe" --out www/models/student.furpe --f16
+if [ "${FURPE_NO_SERVE:-0}" != 1 ]; then
+  scripts/web.sh build
+  echo "live demo with the trained student: http://127.0.0.1:8080/ (viewer: /viewer.html)"
+  scripts/web.sh serve
+fi
