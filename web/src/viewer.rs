@@ -24,6 +24,10 @@ use crate::display::Display;
 use crate::js_error;
 
 type Cpu = burn::backend::NdArray<f32>;
+
+/// Per-frame point lists (vertices or joints), `[frames][points]`.
+type Frames = Vec<Vec<[f32; 3]>>;
+
 /// Bodies posed per forward call: bounds memory for long sequences.
 const CHUNK: usize = 32;
 
@@ -155,10 +159,7 @@ impl Viewer {
         Ok(self.model_label.clone())
     }
 
-    fn pose(
-        &self,
-        params: &SmplxParams,
-    ) -> Result<(Vec<Vec<[f32; 3]>>, Vec<Vec<[f32; 3]>>), String> {
+    fn pose(&self, params: &SmplxParams) -> Result<(Frames, Frames), String> {
         let device = Default::default();
         let width = |f: &Vec<Vec<f32>>| f.first().map_or(0, Vec::len);
         let layer = SmplxConfig::new()
