@@ -523,7 +523,7 @@ fn clear_errors() {
         "mean",
     ]);
     assert!(err.contains("nowhere") && err.contains("missing"), "{err}");
-    // Checkpoints: not in this build yet, and said so.
+    // A missing student file is named.
     let err = run(&[
         "--dataset",
         "ehf",
@@ -532,7 +532,7 @@ fn clear_errors() {
         "--checkpoint",
         "student.mpk",
     ]);
-    assert!(err.contains("not available in this build yet"), "{err}");
+    assert!(err.contains("student.mpk") && err.contains("cannot read the student"), "{err}");
     // Exactly one predictor; a known dataset.
     let err = run(&["--dataset", "ehf", "--root", ehf.to_str().unwrap()]);
     assert!(err.contains("--pred") || err.contains("required"), "{err}");
