@@ -68,7 +68,7 @@ impl OneEuro {
         let dt = self.last_time.map(|t| (time - t) as f32);
         let restart = match dt {
             None => true,
-            Some(dt) => !(dt > 0.0) || self.value.len() != x.len(),
+            Some(dt) => dt.is_nan() || dt <= 0.0 || self.value.len() != x.len(),
         } || x.iter().any(|v| !v.is_finite());
         self.last_time = Some(time);
         if restart {

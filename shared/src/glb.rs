@@ -66,7 +66,7 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
     let mut accessors = Vec::new();
     // Appends one tightly packed block (4-byte aligned) plus its accessor.
     let mut push = |bytes: Vec<u8>, accessor: serde_json::Value, target: Option<u32>| -> usize {
-        while bin.len() % 4 != 0 {
+        while !bin.len().is_multiple_of(4) {
             bin.push(0);
         }
         let mut view = json!({ "buffer": 0, "byteOffset": bin.len(), "byteLength": bytes.len() });
@@ -172,7 +172,7 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
     // Node 0: the mesh; nodes 1..=55: the joints.
     let mut nodes = vec![json!({ "name": "body", "mesh": 0, "skin": 0 })];
     let mut roots = vec![0usize];
-    for j in 0..NUM_JOINTS {
+    for (j, name) in JOINT_NAMES.iter().enumerate().take(NUM_JOINTS) {
         let parent = body.parents[j];
         let here = body.joints[j];
         let translation = match usize::try_from(parent).ok().filter(|&p| p < NUM_JOINTS) {
@@ -189,7 +189,7 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
             .filter(|&c| body.parents[c] == j as i64)
             .map(|c| 1 + c)
             .collect();
-        let mut node = json!({ "name": JOINT_NAMES[j], "translation": translation });
+        let mut node = json!({ "name": name, "translation": translation });
         if !children.is_empty() {
             node["children"] = json!(children);
         }
@@ -201,7 +201,7 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
     if let Some(c) = color {
         attributes["COLOR_0"] = json!(c);
     }
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let gltf = json!({
@@ -218,7 +218,7 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
     });
     let mut text = gltf.to_string().into_bytes();
     // The JSON chunk is padded with spaces, the binary chunk with zeros.
-    while text.len() % 4 != 0 {
+    while !text.len().is_multiple_of(4) {
         text.push(b' ');
     }
     let total = 12 + 8 + text.len() + 8 + bin.len();
