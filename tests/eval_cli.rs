@@ -532,7 +532,10 @@ fn clear_errors() {
         "--checkpoint",
         "student.mpk",
     ]);
-    assert!(err.contains("student.mpk") && err.contains("cannot read the student"), "{err}");
+    assert!(
+        err.contains("student.mpk") && err.contains("cannot read the student"),
+        "{err}"
+    );
     // Exactly one predictor; a known dataset.
     let err = run(&["--dataset", "ehf", "--root", ehf.to_str().unwrap()]);
     assert!(err.contains("--pred") || err.contains("required"), "{err}");

@@ -172,8 +172,7 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
     // Node 0: the mesh; nodes 1..=55: the joints.
     let mut nodes = vec![json!({ "name": "body", "mesh": 0, "skin": 0 })];
     let mut roots = vec![0usize];
-    #[allow(clippy::needless_range_loop)] // j names the joint in several tables
-    for j in 0..NUM_JOINTS {
+    for (j, name) in JOINT_NAMES.iter().enumerate().take(NUM_JOINTS) {
         let parent = body.parents[j];
         let here = body.joints[j];
         let translation = match usize::try_from(parent).ok().filter(|&p| p < NUM_JOINTS) {
@@ -190,7 +189,7 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
             .filter(|&c| body.parents[c] == j as i64)
             .map(|c| 1 + c)
             .collect();
-        let mut node = json!({ "name": JOINT_NAMES[j], "translation": translation });
+        let mut node = json!({ "name": name, "translation": translation });
         if !children.is_empty() {
             node["children"] = json!(children);
         }

@@ -32,7 +32,8 @@ type GpuBackend = burn::backend::Wgpu<f32, i32, u32>;
 type CpuBackend = burn::backend::NdArray<f32>;
 
 /// The network and body model on the chosen backend.
-// One engine per page, chosen once: the variants' size difference costs nothing.
+/// Built once per model or student change and kept behind an `Rc`, so the
+/// variants' size difference costs nothing.
 #[allow(clippy::large_enum_variant)]
 enum Engine {
     Gpu(BodyRegressor<GpuBackend>),

@@ -24,10 +24,8 @@ use crate::display::Display;
 use crate::js_error;
 
 type Cpu = burn::backend::NdArray<f32>;
-
-/// Per-frame point lists (vertices or joints), `[frames][points]`.
+/// Points per frame: posed vertices or joints.
 type Frames = Vec<Vec<[f32; 3]>>;
-
 /// Bodies posed per forward call: bounds memory for long sequences.
 const CHUNK: usize = 32;
 
@@ -41,8 +39,8 @@ pub struct Viewer {
     colors: Vec<[f32; 3]>,
     sequence: Option<SmplxSequence>,
     /// Per frame: posed vertices and the 55 skeleton joints.
-    vertices: Vec<Vec<[f32; 3]>>,
-    joints: Vec<Vec<[f32; 3]>>,
+    vertices: Frames,
+    joints: Frames,
     frame: usize,
     target: [f64; 3],
     yaw: f64,
@@ -50,7 +48,7 @@ pub struct Viewer {
     distance: f64,
 }
 
-fn read3<B: Backend>(t: Tensor<B, 3>) -> Result<Vec<Vec<[f32; 3]>>, String> {
+fn read3<B: Backend>(t: Tensor<B, 3>) -> Result<Frames, String> {
     let [b, n, _] = t.dims();
     let data = burn::tensor::try_read_sync(t.into_data_async())
         .ok_or("the CPU backend did not answer at once")?
