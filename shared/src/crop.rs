@@ -47,16 +47,7 @@ impl CropTransform {
         if confident.len() < min_points.max(2) {
             return None;
         }
-        let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-        for p in confident {
-            b = [
-                b[0].min(p[0]),
-                b[1].min(p[1]),
-                b[2].max(p[0]),
-                b[3].max(p[1]),
-            ];
-        }
-        let crop = Self::around_box(b, scale);
+        let crop = Self::around_box(bounds(confident.iter().map(|p| [p[0], p[1]])), scale);
         (crop.side > 1.0).then_some(crop)
     }
 
@@ -148,16 +139,7 @@ impl CropTransform {
         if finite.len() < 2 {
             return whole;
         }
-        let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
-        for p in finite {
-            b = [
-                b[0].min(p[0]),
-                b[1].min(p[1]),
-                b[2].max(p[0]),
-                b[3].max(p[1]),
-            ];
-        }
-        let crop = Self::around_box(b, scale);
+        let crop = Self::around_box(bounds(finite.iter().map(|p| **p)), scale);
         let (w, h) = (width as f32, height as f32);
         let inside = (0.0..w).contains(&crop.center[0]) && (0.0..h).contains(&crop.center[1]);
         if !inside || crop.side < 0.1 * w.min(h) || !crop.side.is_finite() {
@@ -288,6 +270,18 @@ impl CropTransform {
             self.center[1] + h,
         ]
     }
+}
+
+/// The box (x0, y0, x1, y1) around points.
+fn bounds(points: impl Iterator<Item = [f32; 2]>) -> [f32; 4] {
+    points.fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, p| {
+        [
+            b[0].min(p[0]),
+            b[1].min(p[1]),
+            b[2].max(p[0]),
+            b[3].max(p[1]),
+        ]
+    })
 }
 
 #[cfg(test)]
