@@ -65,23 +65,6 @@ fn read3<B: Backend>(t: Tensor<B, 3>) -> Result<Frames, String> {
         .collect())
 }
 
-/// Rows `range` of every field.
-fn rows(p: &SmplxParams, range: std::ops::Range<usize>) -> SmplxParams {
-    let take = |f: &Vec<Vec<f32>>| f[range.clone()].to_vec();
-    SmplxParams {
-        betas: take(&p.betas),
-        expression: take(&p.expression),
-        global_orient: take(&p.global_orient),
-        body_pose: take(&p.body_pose),
-        jaw_pose: take(&p.jaw_pose),
-        leye_pose: take(&p.leye_pose),
-        reye_pose: take(&p.reye_pose),
-        left_hand_pose: take(&p.left_hand_pose),
-        right_hand_pose: take(&p.right_hand_pose),
-        transl: take(&p.transl),
-    }
-}
-
 #[wasm_bindgen]
 impl Viewer {
     /// Binds a viewer to `canvas`. Posing and drawing run on the CPU (see
@@ -168,7 +151,7 @@ impl Viewer {
         let (mut vertices, mut joints) = (Vec::new(), Vec::new());
         let total = params.batch_size();
         for start in (0..total).step_by(CHUNK) {
-            let chunk = rows(params, start..(start + CHUNK).min(total));
+            let chunk = params.rows(start..(start + CHUNK).min(total));
             let out = layer.forward(SmplxInput::from_params(&chunk, &device));
             vertices.extend(read3(out.vertices)?);
             joints.extend(read3(out.joints)?);

@@ -102,6 +102,17 @@ impl SmplxParams {
         out
     }
 
+    /// Bodies `range` of the batch (e.g. to pose a long sequence in chunks).
+    pub fn rows(&self, range: std::ops::Range<usize>) -> SmplxParams {
+        let mut out = SmplxParams::default();
+        for name in PARAM_NAMES {
+            if let (Some(dst), Some(src)) = (out.field_mut(name), self.field(name)) {
+                *dst = src[range.clone()].to_vec();
+            }
+        }
+        out
+    }
+
     pub fn batch_size(&self) -> usize {
         self.global_orient.len()
     }
