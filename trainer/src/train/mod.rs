@@ -119,6 +119,9 @@ struct Trainer<B: AutodiffBackend> {
     model: Smplx<B>,
     model_inner: Smplx<B::InnerBackend>,
     model_data: SmplxData,
+    /// Body models for the held-out ground truth (mean hand, flat hand),
+    /// uploaded on first use and kept: validation runs every epoch.
+    gt_layers: [std::sync::OnceLock<Smplx<B::InnerBackend>>; 2],
     steps_per_epoch: usize,
     total_steps: usize,
 }
@@ -159,6 +162,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             model,
             model_inner,
             model_data,
+            gt_layers: Default::default(),
             steps_per_epoch,
             total_steps,
         })
@@ -611,9 +615,17 @@ impl<B: AutodiffBackend> Trainer<B> {
             sets.push(p);
         }
         let params = furpe::smplx::SmplxParams::concat(&sets);
-        let layer = SmplxConfig::new()
-            .with_flat_hand_mean(flat.unwrap_or(false))
-            .init::<B::InnerBackend>(&self.model_data, &self.device)?;
+        let flat = flat.unwrap_or(false);
+        let cell = &self.gt_layers[flat as usize];
+        let layer = match cell.get() {
+            Some(layer) => layer,
+            None => {
+                let layer = SmplxConfig::new()
+                    .with_flat_hand_mean(flat)
+                    .init::<B::InnerBackend>(&self.model_data, &self.device)?;
+                cell.get_or_init(|| layer)
+            }
+        };
         Ok(layer.forward(SmplxInput::from_params(&params, &self.device)))
     }
 }
