@@ -26,5 +26,7 @@ cargo test --workspace 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+echo "== CUDA build (no GPU or CUDA toolkit needed: kernels compile through NVRTC at run time)"
+cargo build -p furpe-trainer --features cuda
 echo "== browser tests (scripts/test-web.sh)"
 scripts/test-web.sh

@@ -1,8 +1,10 @@
 """PyTorch side of `furpe bench train`: the same student training step on
 random data — ResNet-18 with one basic block per stage (stem width W), the
 3-iteration regressor (ReLU MLP [256], 341 parameters from mean values),
-6D → rotation matrices, the reference `smplx` layer posed by those
-rotations (pose2rot=False) on the same model file, weak-perspective
+6D → rotation matrices, the reference `smplx` package's linear blend
+skinning (`smplx.lbs.lbs`, pose2rot=False) and extra vertex joints on the
+same model file and the 51 static face landmarks (the 17 pose-dependent
+contour landmarks are left out: 127 of the 144 joints), weak-perspective
 projection of its joints, L1 keypoint + rotation MSE losses, backward, Adam.
 
     furpe body mannequin --out /tmp/mannequin.npz
@@ -56,7 +58,7 @@ class Student(nn.Module):
 
 
 def rot6d(x):
-    a = x.view(-1, 3, 2)
+    a = x.reshape(-1, 3, 2)
     b1 = F.normalize(a[:, :, 0], dim=1)
     b2 = F.normalize(a[:, :, 1] - (b1 * a[:, :, 1]).sum(1, keepdim=True) * b1, dim=1)
     return torch.stack([b1, b2, torch.cross(b1, b2, dim=1)], 2)
@@ -79,6 +81,7 @@ def main():
     images = torch.rand(n, 3, a.crop, a.crop)
     target2d = torch.rand(n, 144, 2) * 2 - 1
     eye = torch.eye(3).expand(n, 55, 3, 3)
+    shapedirs = torch.cat([body.shapedirs, body.expr_dirs], dim=-1)
     times = []
     for step in range(a.steps + 2):
         t = time.perf_counter()
@@ -87,13 +90,18 @@ def main():
         # SMPL-X order: global, body 21, jaw, eyes, left hand, right hand.
         eyes = torch.eye(3).expand(n, 2, 3, 3)
         full = torch.cat([rot[:, :22], rot[:, 52:53], eyes, rot[:, 22:37], rot[:, 37:52]], 1)
-        out = body(global_orient=full[:, :1], body_pose=full[:, 1:22], jaw_pose=full[:, 22:23],
-                   leye_pose=full[:, 23:24], reye_pose=full[:, 24:25], left_hand_pose=full[:, 25:40],
-                   right_hand_pose=full[:, 40:55], betas=p[:, 318:328], expression=p[:, 328:338],
-                   pose2rot=False)
+        # smplx 0.1.28's SMPLX.forward cannot take rotation matrices (pose2rot=False
+        # reshapes them as axis-angle), so the layer's own lbs is called directly.
+        shape = torch.cat([p[:, 318:328], p[:, 328:338]], 1)
+        vertices, joints = smplx.lbs.lbs(shape, full, body.v_template, shapedirs, body.posedirs,
+                                         body.J_regressor, body.parents, body.lbs_weights, pose2rot=False)
+        joints = body.vertex_joint_selector(vertices, joints)
+        landmarks = smplx.lbs.vertices2landmarks(vertices, body.faces_tensor, body.lmk_faces_idx.expand(n, -1).contiguous(),
+                                                 body.lmk_bary_coords.expand(n, -1, -1).contiguous())
+        joints = torch.cat([joints, landmarks], 1)
         cam = p[:, 338:]
-        proj = (out.joints[:, :, :2] + cam[:, None, 1:]) * F.softplus(cam[:, None, :1])
-        loss = (proj - target2d).abs().mean() + (full - eye).pow(2).mean()
+        proj = (joints[:, :, :2] + cam[:, None, 1:]) * F.softplus(cam[:, None, :1])
+        loss = (proj - target2d[:, :proj.shape[1]]).abs().mean() + (full - eye).pow(2).mean()
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -27,6 +27,11 @@ pub struct AblationArgs {
     /// Epochs per run (default: the configuration's).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// A fixed budget of steps per run instead of epochs: every variant then
+    /// gets the same compute (with the selection, fewer images are seen
+    /// more often).
+    #[arg(long, conflicts_with = "epochs")]
+    pub steps: Option<usize>,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -47,6 +52,10 @@ pub fn run(args: AblationArgs) -> anyhow::Result<()> {
     base.data = args.data.clone();
     if let Some(e) = args.epochs {
         base.epochs = e;
+    }
+    if let Some(s) = args.steps {
+        base.max_steps = Some(s);
+        base.epochs = base.epochs.max(s);
     }
     let mut rows = Vec::new();
     for (name, selection, ema, distill) in VARIANTS {

@@ -51,3 +51,43 @@ pub fn with_backend<J: BackendJob>(kind: BackendKind, job: J) -> anyhow::Result<
         ),
     }
 }
+
+/// A job that runs on several devices of one backend at once (data-parallel training).
+pub trait DevicesJob {
+    type Output;
+    fn run<B: Backend>(self, devices: Vec<B::Device>) -> anyhow::Result<Self::Output>;
+}
+
+/// Runs `job` on `count` devices of the chosen backend: GPUs 0..count-1, or
+/// `count` handles on the one CPU.
+pub fn with_devices<J: DevicesJob>(
+    kind: BackendKind,
+    count: usize,
+    job: J,
+) -> anyhow::Result<J::Output> {
+    match kind {
+        #[cfg(feature = "ndarray")]
+        BackendKind::Ndarray => {
+            job.run::<burn::backend::NdArray<f32>>(vec![Default::default(); count])
+        }
+        #[cfg(feature = "wgpu")]
+        BackendKind::Wgpu => job.run::<burn::backend::Wgpu>(if count == 1 {
+            vec![Default::default()]
+        } else {
+            (0..count)
+                .map(burn::backend::wgpu::WgpuDevice::DiscreteGpu)
+                .collect()
+        }),
+        #[cfg(feature = "cuda")]
+        BackendKind::Cuda => job.run::<burn::backend::Cuda>(
+            (0..count)
+                .map(burn::backend::cuda::CudaDevice::new)
+                .collect(),
+        ),
+        #[allow(unreachable_patterns)]
+        other => anyhow::bail!(
+            "this furpe binary was built without the {other:?} backend; rebuild with `cargo build --release -p furpe-trainer --features {}`",
+            format!("{other:?}").to_lowercase()
+        ),
+    }
+}

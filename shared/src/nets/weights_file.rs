@@ -87,7 +87,7 @@ pub fn to_bytes<B: Backend, M: Module<B>>(
     let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
     // Parameter ids are random per process; numbering them makes the same
     // weights give the same file.
-    let record = module.clone().map(&mut Renumber(0)).into_record();
+    let record = renumber(module.clone()).into_record();
     let weights = match precision {
         Precision::F32 => Recorder::<B>::record(
             &NamedMpkBytesRecorder::<FullPrecisionSettings>::new(),
@@ -170,8 +170,14 @@ pub fn load_weights<B: Backend, M: Module<B>>(
     Ok(module)
 }
 
-/// Every float parameter's shape, in visiting order, with a positional name.
-/// Gives parameters the ids 0, 1, 2, … in visiting order.
+/// The module with its float parameters numbered 0, 1, 2, … in visiting
+/// order. Burn draws parameter ids at random per process; numbered ids make
+/// the same weights give the same file, and let data-parallel replicas
+/// (other threads or machines) name each gradient alike.
+pub fn renumber<B: Backend, M: Module<B>>(module: M) -> M {
+    module.map(&mut Renumber(0))
+}
+
 struct Renumber(u64);
 
 impl<B: Backend> ModuleMapper<B> for Renumber {

@@ -23,6 +23,9 @@ pub struct TrainConfig {
     pub use_selection: bool,
     pub seed: u64,
     pub epochs: usize,
+    /// Stop after this many steps, wherever the epoch is (a compute budget;
+    /// default: every epoch). The run still ends with a validation.
+    pub max_steps: Option<usize>,
     pub batch: usize,
     pub lr: f64,
     /// Epoch at which the learning rate is multiplied by `lr_drop`.
@@ -103,6 +106,7 @@ impl Default for TrainConfig {
             use_selection: true,
             seed: 0,
             epochs: 30,
+            max_steps: None,
             batch: 32,
             lr: 1e-5,
             lr_drop_epoch: 20,
@@ -179,6 +183,7 @@ impl TrainConfig {
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(self.batch > 0, "batch must be at least 1");
         anyhow::ensure!(self.epochs > 0, "epochs must be at least 1");
+        anyhow::ensure!(self.max_steps != Some(0), "max_steps must be at least 1");
         anyhow::ensure!(self.holdout_every >= 2, "holdout_every must be at least 2");
         anyhow::ensure!(
             matches!(self.ema.schedule.as_str(), "cosine" | "constant"),

@@ -11,6 +11,7 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod ema;
+pub mod parallel;
 pub mod plot;
 
 use std::io::Write;
@@ -32,10 +33,11 @@ use furpe::rotation::axis_angle_to_matrix;
 use furpe::smplx::{Smplx, SmplxConfig, SmplxData, SmplxInput};
 use serde_json::json;
 
-use crate::backend::{with_backend, BackendJob, BackendKind};
+use crate::backend::{with_devices, BackendKind, DevicesJob};
 use crate::rng::Rng;
 use config::TrainConfig;
 use data::{Sample, TrainSet, BODY_CROP_SCALE};
+use parallel::{ParallelArgs, Peer};
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
@@ -58,6 +60,8 @@ pub struct TrainArgs {
     pub resume: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
+    #[command(flatten)]
+    pub parallel: ParallelArgs,
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
@@ -78,29 +82,89 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         config.seed = s;
     }
     config.validate()?;
-    let summary = train(config, args.resume, args.backend)?;
+    args.parallel.validate(config.batch)?;
+    let summary = train_on(config, args.resume, args.backend, args.parallel)?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
 }
 
-/// Trains (or resumes) a run and returns its final validation summary.
+/// Trains (or resumes) a run on one device and returns its final validation summary.
 pub fn train(
     config: TrainConfig,
     resume: bool,
     backend: BackendKind,
 ) -> anyhow::Result<serde_json::Value> {
-    with_backend(backend, Job { config, resume })
+    train_on(config, resume, backend, ParallelArgs::default())
+}
+
+/// Trains on this machine's share of a data-parallel run (see [`parallel`]).
+pub fn train_on(
+    config: TrainConfig,
+    resume: bool,
+    backend: BackendKind,
+    parallel: ParallelArgs,
+) -> anyhow::Result<serde_json::Value> {
+    parallel.validate(config.batch)?;
+    let devices = parallel.devices;
+    with_devices(
+        backend,
+        devices,
+        Job {
+            config,
+            resume,
+            peers: parallel.local_peers(),
+        },
+    )
 }
 
 struct Job {
     config: TrainConfig,
     resume: bool,
+    peers: Vec<Peer>,
 }
 
-impl BackendJob for Job {
+impl DevicesJob for Job {
     type Output = serde_json::Value;
-    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<serde_json::Value> {
-        Trainer::<Autodiff<B>>::new(self.config, device)?.run(self.resume)
+    fn run<B: Backend>(self, devices: Vec<B::Device>) -> anyhow::Result<serde_json::Value> {
+        let Job {
+            config,
+            resume,
+            mut peers,
+        } = self;
+        if peers.len() == 1 && peers[0].count == 1 {
+            let device = devices.into_iter().next().context("no device")?;
+            return Trainer::<Autodiff<B>>::new(config, device, peers.remove(0))?.run(resume);
+        }
+        // One thread per device. A peer that fails cannot be replaced and the
+        // others would wait for it in the next all-reduce: end the process.
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = peers
+                .into_iter()
+                .zip(devices)
+                .map(|(peer, device)| {
+                    let config = config.clone();
+                    scope.spawn(move || {
+                        let index = peer.index;
+                        let result = Trainer::<Autodiff<B>>::new(config, device, peer)
+                            .and_then(|t| t.run(resume));
+                        if let Err(e) = &result {
+                            eprintln!("\npeer {index}: {e:#}");
+                            std::process::exit(1);
+                        }
+                        result
+                    })
+                })
+                .collect();
+            let mut summaries = Vec::new();
+            for h in handles {
+                summaries.push(
+                    h.join()
+                        .map_err(|_| anyhow::anyhow!("a training thread panicked"))??,
+                );
+            }
+            // This machine's first peer speaks for it (the leader on rank 0).
+            Ok(summaries.remove(0))
+        })
     }
 }
 
@@ -113,6 +177,7 @@ struct Batch<B: Backend> {
 struct Trainer<B: AutodiffBackend> {
     config: TrainConfig,
     device: B::Device,
+    peer: Peer,
     set: TrainSet,
     student_config: StudentConfig,
     loss: losses::LossConfig,
@@ -127,7 +192,7 @@ struct Trainer<B: AutodiffBackend> {
 }
 
 impl<B: AutodiffBackend> Trainer<B> {
-    fn new(config: TrainConfig, device: B::Device) -> anyhow::Result<Self> {
+    fn new(config: TrainConfig, device: B::Device, peer: Peer) -> anyhow::Result<Self> {
         let model_data = crate::body::load_model(config.model.as_deref())?;
         let hands_mean = [
             model_data.hands_mean_l.clone(),
@@ -151,11 +216,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         let model = smplx.init::<B>(&model_data, &device)?;
         let model_inner = smplx.init::<B::InnerBackend>(&model_data, &device)?;
         let steps_per_epoch = (set.train.len() / config.batch).max(1);
-        let total_steps = steps_per_epoch * config.epochs;
+        let total_steps = steps_per_epoch
+            .saturating_mul(config.epochs)
+            .min(config.max_steps.unwrap_or(usize::MAX));
         let loss = config.loss_config()?;
         Ok(Self {
             config,
             device,
+            peer,
             set,
             student_config,
             loss,
@@ -170,13 +238,25 @@ impl<B: AutodiffBackend> Trainer<B> {
 
     fn run(self, resume: bool) -> anyhow::Result<serde_json::Value> {
         let out = self.config.out.clone();
-        std::fs::create_dir_all(&out)
-            .with_context(|| format!("{}: cannot create the run directory", out.display()))?;
-        B::seed(&self.device, self.config.seed);
-        let student: Student<B> = self.student_config.init(&self.device);
-        // Parameters initialise lazily: fix their values before the teacher copies them.
-        ema::materialize(&student);
-        let teacher = student.valid();
+        let leader = self.peer.leader();
+        if leader {
+            std::fs::create_dir_all(&out)
+                .with_context(|| format!("{}: cannot create the run directory", out.display()))?;
+        }
+        self.peer.register::<B::InnerBackend>(&self.device)?;
+        let (student, teacher) = {
+            // Seeding is global on some backends: peers initialise one at a
+            // time so that every replica starts from the same weights.
+            let _one_at_a_time = parallel::INIT.lock().unwrap_or_else(|e| e.into_inner());
+            B::seed(&self.device, self.config.seed);
+            let student: Student<B> = self.student_config.init(&self.device);
+            // Parameters initialise lazily: fix their values before the teacher copies them.
+            ema::materialize(&student);
+            // Replicas must name each gradient alike in the all-reduce.
+            let student = furpe::nets::weights_file::renumber(student);
+            let teacher = student.valid();
+            (student, teacher)
+        };
         let mut optim = AdamConfig::new()
             .with_weight_decay(
                 (self.config.weight_decay > 0.0)
@@ -189,7 +269,9 @@ impl<B: AutodiffBackend> Trainer<B> {
                 Some(dir) => {
                     let state = checkpoint::load(&dir, student, teacher, optim, &self.device)?;
                     (student, teacher, optim, step) = state;
-                    eprintln!("resuming from {} (step {step})", dir.display());
+                    if leader {
+                        eprintln!("resuming from {} (step {step})", dir.display());
+                    }
                 }
                 None => anyhow::bail!(
                     "{}: --resume, but there is no checkpoint to resume from",
@@ -202,24 +284,41 @@ impl<B: AutodiffBackend> Trainer<B> {
                 out.display()
             );
         }
-        std::fs::write(out.join("config.toml"), toml::to_string(&self.config)?)?;
+        self.peer
+            .check_replicas::<B::InnerBackend, _>(&student.valid(), &self.device)?;
         let log_path = out.join("log.jsonl");
-        checkpoint::truncate_log(&log_path, step)?;
-        let mut log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .with_context(|| format!("{}: cannot open the log", log_path.display()))?;
+        let mut log = None;
+        if leader {
+            std::fs::write(out.join("config.toml"), toml::to_string(&self.config)?)?;
+            checkpoint::truncate_log(&log_path, step)?;
+            log = Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log_path)
+                    .with_context(|| format!("{}: cannot open the log", log_path.display()))?,
+            );
+        }
 
-        let baseline = self.validate(None)?;
-        eprintln!(
-            "{} training rows, {} held out; {} steps ({} per epoch); mean-parameter baseline: PA-V2V {:.1} mm",
-            self.set.train.len(),
-            self.set.holdout.len(),
-            self.total_steps,
-            self.steps_per_epoch,
-            baseline["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN)
-        );
+        let baseline = if leader {
+            let baseline = self.validate(None)?;
+            eprintln!(
+                "{} training rows, {} held out; {} steps ({} per epoch){}; mean-parameter baseline: PA-V2V {:.1} mm",
+                self.set.train.len(),
+                self.set.holdout.len(),
+                self.total_steps,
+                self.steps_per_epoch,
+                if self.peer.count > 1 {
+                    format!(", batch split over {} devices", self.peer.count)
+                } else {
+                    String::new()
+                },
+                baseline["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN)
+            );
+            baseline
+        } else {
+            json!({})
+        };
         let started = Instant::now();
         let first_step = step;
         let mut order_epoch = usize::MAX;
@@ -233,13 +332,16 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
             let position = step % self.steps_per_epoch;
             let rows = &order[position * self.config.batch..(position + 1) * self.config.batch];
+            let (first_slot, rows) = self.peer.slice(rows);
             let t0 = Instant::now();
-            let (view_a, view_b) = self.batch(rows, step)?;
+            let (view_a, view_b) = self.batch(rows, first_slot, step)?;
             let load_s = t0.elapsed().as_secs_f64();
 
             B::seed(
                 &self.device,
-                self.config.seed ^ (step as u64).wrapping_mul(0x9E37_79B9),
+                self.config.seed
+                    ^ (step as u64).wrapping_mul(0x9E37_79B9)
+                    ^ (self.peer.index as u64).wrapping_mul(0x85EB_CA6B_0000),
             );
             let lr = self.lr(epoch);
             let tau = ema::tau(
@@ -248,8 +350,19 @@ impl<B: AutodiffBackend> Trainer<B> {
                 self.total_steps,
                 self.config.ema.schedule == "cosine",
             );
-            let (total, terms) = self.loss(&student, &teacher, view_a, view_b);
-            let value: f32 = total.clone().into_scalar().elem::<f32>();
+            let (total, mut terms) = self.loss(&student, &teacher, view_a, view_b);
+            let own: f32 = total.clone().into_scalar().elem::<f32>();
+            // Every peer sees the same (mean) values, so all stop together on a NaN.
+            let values = self.peer.mean_values::<B::InnerBackend>(
+                std::iter::once(own)
+                    .chain(terms.iter().map(|t| t.1))
+                    .collect(),
+                &self.device,
+            )?;
+            let value = values[0];
+            for (t, v) in terms.iter_mut().zip(&values[1..]) {
+                t.1 = *v;
+            }
             if !value.is_finite() {
                 let good = checkpoint::latest(&out)?
                     .map_or("none yet".to_string(), |d| d.display().to_string());
@@ -258,12 +371,23 @@ impl<B: AutodiffBackend> Trainer<B> {
                 );
             }
             let grads = GradientsParams::from_grads(total.backward(), &student);
+            let grads = self.peer.mean_gradients::<B::InnerBackend>(grads)?;
             student = optim.step(lr, student, grads);
+            student = self.peer.mean_buffers(student)?;
             if self.config.ema.enabled {
                 teacher = ema::update(teacher, student.valid(), tau);
             }
             step += 1;
 
+            // A `max_steps` budget ends the run mid-epoch: close it like an epoch.
+            let epoch_end = step % self.steps_per_epoch == 0 || step == self.total_steps;
+            if epoch_end {
+                self.peer
+                    .check_replicas::<B::InnerBackend, _>(&student.valid(), &self.device)?;
+            }
+            let Some(log) = log.as_mut() else {
+                continue;
+            };
             let elapsed = started.elapsed().as_secs_f64();
             let rate = ((step - first_step) * self.config.batch) as f64 / elapsed.max(1e-9);
             if step % self.config.log_every.max(1) == 0 || step == self.total_steps {
@@ -286,7 +410,6 @@ impl<B: AutodiffBackend> Trainer<B> {
                 first_step,
             );
 
-            let epoch_end = step % self.steps_per_epoch == 0;
             if epoch_end || step % self.config.checkpoint_every.max(1) == 0 {
                 checkpoint::save(&out, step, &student, &teacher, &optim)?;
             }
@@ -310,6 +433,10 @@ impl<B: AutodiffBackend> Trainer<B> {
                 }
             }
         }
+        self.peer.finish::<B::InnerBackend>()?;
+        if !leader {
+            return Ok(json!({ "steps": step, "peer": self.peer.index }));
+        }
         eprintln!();
         let bytes = furpe::nets::student_file::to_bytes(
             &student.valid(),
@@ -322,6 +449,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         furpe::io::write_bytes_atomic(&exported, &bytes)?;
         Ok(json!({
             "steps": step,
+            "devices": self.peer.count,
             "validation": last,
             "baseline": baseline,
             "student": exported.display().to_string(),
@@ -338,7 +466,14 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     /// Both views of a batch (the second only with EMA).
-    fn batch(&self, rows: &[usize], step: usize) -> anyhow::Result<(Batch<B>, Option<Batch<B>>)> {
+    /// `first_slot` is the global batch position of `rows[0]`: augmentation
+    /// draws follow the global position, whatever the device count.
+    fn batch(
+        &self,
+        rows: &[usize],
+        first_slot: usize,
+        step: usize,
+    ) -> anyhow::Result<(Batch<B>, Option<Batch<B>>)> {
         let ema = &self.config.ema;
         let augment = &self.config.augment;
         let crop = self.student_config.body_size;
@@ -348,7 +483,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             crop,
             detail,
         };
-        let jobs: Vec<(usize, usize)> = rows.iter().copied().enumerate().collect();
+        let jobs: Vec<(usize, usize)> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, &r)| (first_slot + i, r))
+            .collect();
         let jobs: Vec<(usize, usize, bool)> = jobs
             .into_iter()
             .flat_map(|(slot, r)| [(slot, r, false), (slot, r, true)])
