@@ -212,6 +212,8 @@ async function bench(page, frames) {
       body: mean((s) => s.ms.body), render: mean((s) => s.ms.render), total: mean((s) => s.ms.total + s.ms.capture),
     },
     fps: t1.fps,
+    drawn_by: t1.drawn_by,
+    student: t1.student,
   };
 }
 
@@ -260,6 +262,18 @@ async function livePage({ loop, accuracyClip, gpu, report }) {
     await waitFrames(page, (await page.evaluate(() => window.furpeStats.frames)) + 2);
     await page.screenshot({ path: path.join(report.screenshots, 'web_live.png'), clip: { x: 0, y: 0, width: 1100, height: 620 } });
   }
+  await close();
+}
+
+/** Benchmark only: the WebGPU path drawing with the CPU rasteriser (`?draw=cpu`), to compare drawers. */
+async function benchCpuDrawing({ loop, report }) {
+  const camera = path.join(WORK, 'camera-bench.y4m');
+  writeAtomic(camera, y4mBytes(loop));
+  const { page, close } = await launch([...WEBGPU, ...fakeCamera(camera)]);
+  await page.goto(URL_BASE + 'index.html?draw=cpu');
+  const s = await waitFrames(page, 3);
+  if (s.status === 'running' && s.drawn_by === 'cpu') report.bench['webgpu-draw-cpu'] = await bench(page, 5);
+  else check('WebGPU with ?draw=cpu runs and draws on the CPU', false, `${s.status}, ${s.drawn_by}`);
   await close();
 }
 
@@ -429,6 +443,7 @@ const only = (args.only || 'all').split(',');
 const want = (name) => only.includes('all') || only.includes(name);
 if (want('gpu')) await livePage({ loop, accuracyClip, gpu: true, report });
 if (want('cpu')) await livePage({ loop, accuracyClip, gpu: false, report });
+if (want('gpu') && report.bench) await benchCpuDrawing({ loop, report });
 if (want('denied')) await deniedCamera();
 if (want('viewer')) await viewerPage({ gpu: true, report });
 if (want('viewer-cpu')) await viewerPage({ gpu: false, report });
