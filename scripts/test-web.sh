@@ -41,7 +41,9 @@ trap cleanup EXIT
 
 echo "== furpe synth: the fake camera's frames"
 # An unseen world: `furpe demo` trains on seed 0 and evaluates on seed 1000.
-cargo run -q -p furpe-trainer --bin furpe -- synth --out "$work/synth" --count 16 --size 256 --seed 7 >/dev/null
+# FURPE_BIN=path/to/furpe uses a built binary instead of `cargo run`.
+if [ -n "${FURPE_BIN:-}" ]; then furpe=("$FURPE_BIN"); else furpe=(cargo run -q -p furpe-trainer --bin furpe --); fi
+"${furpe[@]}" synth --out "$work/synth" --count 16 --size 256 --seed 7 >/dev/null
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 --directory www "$port" >"$work/server.log" 2>&1 &

@@ -257,7 +257,13 @@ async function livePage({ loop, accuracyClip, gpu, report }) {
   if (accuracyClip.length > 0) await accuracy(page, label, camera, accuracyClip);
   if (report.screenshots && gpu) {
     // The last accuracy frame (a still clip, the crop settled on the person).
-    await page.evaluate(() => { window.furpeStats.pauseAfter = 0; document.getElementById('paused').checked = false; });
+    // (The message box still shows the corrupt-file check's error: cleared for the picture.)
+    await page.evaluate(() => {
+      const box = document.getElementById('message');
+      box.textContent = ''; box.className = '';
+      window.furpeStats.pauseAfter = 0;
+      document.getElementById('paused').checked = false;
+    });
     await page.addStyleTag({ content: 'canvas.view#overlay { position: static; width: 360px !important; height: 360px !important; }' });
     await waitFrames(page, (await page.evaluate(() => window.furpeStats.frames)) + 2);
     await page.screenshot({ path: path.join(report.screenshots, 'web_live.png'), clip: { x: 0, y: 0, width: 1100, height: 620 } });
