@@ -2,12 +2,15 @@
 # Browser tests of the live page and the viewer in headless Chromium.
 #
 #   scripts/test-web.sh [--bench OUT.json] [--screenshots DIR] [--only gpu,cpu,denied,viewer,viewer-cpu]
+#                       [--accuracy-frames N]
 #
 # Installs what is missing (Debian chromium, node/npm, playwright-core via
 # `npm ci`, wasm-bindgen-cli via scripts/web.sh), builds the wasm, renders a
-# four-frame fake-camera clip from the synthetic world (`furpe synth`, exact
-# ground truth beside the frames), serves www/ on a free local port and runs
-# tests/web/run.mjs. Chromium is Debian's; no tool downloads a browser.
+# fake-camera clip from the synthetic world (`furpe synth`, exact ground truth
+# beside the frames: the accuracy check scores the page's predicted body
+# against it), serves www/ on a free local port and runs tests/web/run.mjs.
+# Chromium is Debian's; no tool downloads a browser. FURPE_WEB_STUDENT=random
+# runs the page's untrained network instead (the accuracy checks must fail).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/furpe-target}"
@@ -37,7 +40,10 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== furpe synth: the fake camera's frames"
-cargo run -q -p furpe-trainer --bin furpe -- synth --out "$work/synth" --count 4 --size 256 --seed 7 >/dev/null
+# An unseen world: `furpe demo` trains on seed 0 and evaluates on seed 1000.
+# FURPE_BIN=path/to/furpe uses a built binary instead of `cargo run`.
+if [ -n "${FURPE_BIN:-}" ]; then furpe=("$FURPE_BIN"); else furpe=(cargo run -q -p furpe-trainer --bin furpe --); fi
+"${furpe[@]}" synth --out "$work/synth" --count 16 --size 256 --seed 7 >/dev/null
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 --directory www "$port" >"$work/server.log" 2>&1 &
@@ -48,4 +54,4 @@ for _ in $(seq 50); do
 done
 
 echo "== browser tests (Chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
-node tests/web/run.mjs --url "http://127.0.0.1:$port/" --frames "$work/synth/images" --y4m "$work/camera.y4m" "$@"
+node tests/web/run.mjs --url "http://127.0.0.1:$port/" --frames "$work/synth/images" "$@"

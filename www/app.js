@@ -7,8 +7,16 @@ const $ = (id) => document.getElementById(id);
 const query = new URLSearchParams(location.search);
 const preferGpu = query.get('backend') !== 'cpu';
 // Largest frame side sent to the network (bigger frames are scaled down:
-// the crop is 128 px anyway, and copying pixels costs time).
+// the student's crop is 64 to 128 px, and copying pixels costs time).
 const MAX_SIDE = 320;
+// Students tried in order at start-up; the first that loads runs.
+const STUDENTS = [
+  { url: 'models/student.furpe', name: 'models/student.furpe (yours)' },
+  {
+    url: 'models/default-student.furpe',
+    name: 'models/default-student.furpe (the committed default: the small student `furpe demo` trains on the synthetic world)',
+  },
+];
 
 const stats = { status: 'loading', frames: 0, errors: [], messages: [] };
 window.furpeStats = stats;
@@ -108,7 +116,7 @@ function readout(s, capture) {
     `crop      ${ms.crop.toFixed(1)} ms`,
     `student   ${ms.student.toFixed(1)} ms`,
     `SMPL-X    ${ms.body.toFixed(1)} ms`,
-    `render    ${ms.render.toFixed(1)} ms`,
+    `render    ${ms.render.toFixed(1)} ms (${s.drawn_by || 'off'})`,
     `total     ${(ms.total + capture).toFixed(1)} ms`,
     `camera    s=${s.camera[0]?.toFixed(2)} t=(${s.camera[1]?.toFixed(2)}, ${s.camera[2]?.toFixed(2)})`,
     `crop box  (${s.crop.cx.toFixed(0)}, ${s.crop.cy.toFixed(0)}) side ${s.crop.side.toFixed(0)} px`,
@@ -121,7 +129,7 @@ async function main() {
   $('backend').textContent = preferGpu ? 'starting WebGPU…' : 'CPU (requested)';
   let engine;
   try {
-    engine = await LiveEngine.create($('overlay'), $('side'), preferGpu);
+    engine = await LiveEngine.create($('overlay'), $('side'), preferGpu, query.get('draw') !== 'cpu');
   } catch (e) {
     stats.status = 'failed';
     show(`The engine could not start: ${e.message || e}`, 'error');
@@ -130,24 +138,34 @@ async function main() {
   window.furpeEngine = engine;
   stats.backend = engine.is_gpu() ? 'webgpu' : 'cpu';
   stats.backendDetail = engine.backend();
+  $('drawer').textContent = stats.drawer = engine.drawer();
   $('backend').textContent = engine.backend();
   $('model').textContent = engine.body_model();
   $('student').textContent = engine.student();
   stats.version = version();
   setupDrop(engine);
 
-  // A trained student, when one is deployed next to the page.
-  try {
-    const response = await fetch('models/student.furpe');
-    if (response.ok) {
-      const bytes = new Uint8Array(await response.arrayBuffer());
+  // The trained student: yours if one is deployed next to the page
+  // (`models/student.furpe`, what scripts/main-job.sh exports; not
+  // committed), else the committed default. `?student=random` keeps the
+  // untrained network, for comparison.
+  if (query.get('student') !== 'random') {
+    for (const { url, name } of STUDENTS) {
+      let bytes;
       try {
-        $('student').textContent = engine.load_student(bytes, 'models/student.furpe');
+        const response = await fetch(url);
+        if (!response.ok) continue;
+        bytes = new Uint8Array(await response.arrayBuffer());
+      } catch (_) { continue; }
+      try {
+        $('student').textContent = engine.load_student(bytes, name);
+        stats.studentFile = url;
+        break;
       } catch (e) {
-        show(`models/student.furpe could not be used (${e.message || e}); running random weights.`, 'error');
+        show(`${url} could not be used (${e.message || e}); trying the next student.`, 'error');
       }
     }
-  } catch (_) { /* no file: random weights, labelled */ }
+  }
   stats.student = engine.student();
 
   let stream;
@@ -168,6 +186,9 @@ async function main() {
   const ctx = grab.getContext('2d', { willReadFrequently: true });
 
   const loop = async () => {
+    // `furpeStats.pauseAfter = N` pauses once N frames are done (tests and
+    // step-by-step debugging read exactly the N-th frame's result).
+    if (stats.pauseAfter && stats.frames >= stats.pauseAfter) $('paused').checked = true;
     if (!$('paused').checked && video.readyState >= 2 && video.videoWidth > 0) {
       const scale = Math.min(1, MAX_SIDE / Math.max(video.videoWidth, video.videoHeight));
       const w = Math.round(video.videoWidth * scale), h = Math.round(video.videoHeight * scale);
@@ -181,6 +202,7 @@ async function main() {
         const s = await engine.step(new Uint8Array(pixels.buffer), w, h);
         s.ms.capture = capture;
         Object.assign(stats, s, { frames: s.frame, width: w, height: h });
+        if (stats.drawer !== engine.drawer()) $('drawer').textContent = stats.drawer = engine.drawer();
         $('readout').textContent = readout(s, capture);
       } catch (e) {
         stats.errors.push(String(e.message || e));

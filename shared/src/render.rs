@@ -797,36 +797,81 @@ impl RenderTarget {
 
     /// Records copies of colour and depth into the readback buffers.
     pub fn encode_readback(&self, encoder: &mut wgpu::CommandEncoder) {
-        let extent = wgpu::Extent3d {
-            width: self.width,
-            height: self.height,
-            depth_or_array_layers: 1,
-        };
-        for (texture, buffer, aspect) in [
-            (&self.color, &self.color_readback, wgpu::TextureAspect::All),
-            (
-                &self.depth,
-                &self.depth_readback,
-                wgpu::TextureAspect::DepthOnly,
-            ),
-        ] {
-            encoder.copy_texture_to_buffer(
-                wgpu::TexelCopyTextureInfo {
-                    texture,
-                    mip_level: 0,
-                    origin: wgpu::Origin3d::ZERO,
-                    aspect,
+        self.copy(
+            encoder,
+            &self.color,
+            &self.color_readback,
+            wgpu::TextureAspect::All,
+        );
+        self.copy(
+            encoder,
+            &self.depth,
+            &self.depth_readback,
+            wgpu::TextureAspect::DepthOnly,
+        );
+    }
+
+    /// Records a copy of the colour image alone (all a display needs); read
+    /// it with [`Self::read_color`].
+    pub fn encode_color_readback(&self, encoder: &mut wgpu::CommandEncoder) {
+        self.copy(
+            encoder,
+            &self.color,
+            &self.color_readback,
+            wgpu::TextureAspect::All,
+        );
+    }
+
+    fn copy(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        texture: &wgpu::Texture,
+        buffer: &wgpu::Buffer,
+        aspect: wgpu::TextureAspect,
+    ) {
+        encoder.copy_texture_to_buffer(
+            wgpu::TexelCopyTextureInfo {
+                texture,
+                mip_level: 0,
+                origin: wgpu::Origin3d::ZERO,
+                aspect,
+            },
+            wgpu::TexelCopyBufferInfo {
+                buffer,
+                layout: wgpu::TexelCopyBufferLayout {
+                    offset: 0,
+                    bytes_per_row: Some(self.padded_row),
+                    rows_per_image: Some(self.height),
                 },
-                wgpu::TexelCopyBufferInfo {
-                    buffer,
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: 0,
-                        bytes_per_row: Some(self.padded_row),
-                        rows_per_image: Some(self.height),
-                    },
-                },
-                extent,
-            );
+            },
+            wgpu::Extent3d {
+                width: self.width,
+                height: self.height,
+                depth_or_array_layers: 1,
+            },
+        );
+    }
+
+    /// The colour image (RGBA8, rows top to bottom) copied by
+    /// [`Self::encode_color_readback`] or [`Self::encode_readback`], without
+    /// blocking: submit the copy first; the future owns what it needs (it
+    /// does not borrow `self`) and resolves once the device has mapped the
+    /// buffer. In the browser the page's event loop drives the mapping;
+    /// natively something must poll the device. Await it before the next
+    /// read of this target: mapping a buffer twice is an error.
+    pub fn read_color(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Vec<u8>, RenderError>> + 'static {
+        let buffer = self.color_readback.clone();
+        let (row, padded, height) = (self.width as usize * 4, self.padded_row, self.height);
+        let mapped = MapFuture::new(&buffer);
+        async move {
+            mapped
+                .await
+                .map_err(|e| RenderError::Readback(e.to_string()))?;
+            let rgba = unpad(&buffer, row, padded, height);
+            buffer.unmap();
+            Ok(rgba)
         }
     }
 
@@ -850,16 +895,8 @@ impl RenderTarget {
             result.map_err(|e| RenderError::Readback(e.to_string()))?;
         }
         let row = self.width as usize * 4;
-        let unpad = |buffer: &wgpu::Buffer| -> Vec<u8> {
-            let mapped = buffer.slice(..).get_mapped_range();
-            let mut out = Vec::with_capacity(row * self.height as usize);
-            for chunk in mapped.chunks(self.padded_row as usize) {
-                out.extend_from_slice(&chunk[..row]);
-            }
-            out
-        };
-        let rgba = unpad(&self.color_readback);
-        let depth_bytes = unpad(&self.depth_readback);
+        let rgba = unpad(&self.color_readback, row, self.padded_row, self.height);
+        let depth_bytes = unpad(&self.depth_readback, row, self.padded_row, self.height);
         self.color_readback.unmap();
         self.depth_readback.unmap();
         let depth = depth_bytes
@@ -872,6 +909,65 @@ impl RenderTarget {
             rgba,
             depth,
         })
+    }
+}
+
+/// A mapped readback buffer's rows without wgpu's row padding.
+fn unpad(buffer: &wgpu::Buffer, row: usize, padded_row: u32, height: u32) -> Vec<u8> {
+    let mapped = buffer.slice(..).get_mapped_range();
+    let mut out = Vec::with_capacity(row * height as usize);
+    for chunk in mapped.chunks(padded_row as usize) {
+        out.extend_from_slice(&chunk[..row]);
+    }
+    out
+}
+
+/// Resolves when a buffer's `map_async` callback has run: a one-shot slot
+/// and a waker, so no executor or channel crate is needed (in the browser
+/// the callback runs from the page's event loop).
+struct MapFuture {
+    slot: MapSlot,
+}
+
+type MapSlot = std::sync::Arc<
+    std::sync::Mutex<(
+        Option<Result<(), wgpu::BufferAsyncError>>,
+        Option<std::task::Waker>,
+    )>,
+>;
+
+impl MapFuture {
+    fn new(buffer: &wgpu::Buffer) -> Self {
+        let slot = MapSlot::default();
+        let filled = slot.clone();
+        buffer
+            .slice(..)
+            .map_async(wgpu::MapMode::Read, move |result| {
+                let mut slot = filled.lock().unwrap_or_else(|p| p.into_inner());
+                slot.0 = Some(result);
+                if let Some(waker) = slot.1.take() {
+                    waker.wake();
+                }
+            });
+        Self { slot }
+    }
+}
+
+impl std::future::Future for MapFuture {
+    type Output = Result<(), wgpu::BufferAsyncError>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let mut slot = self.slot.lock().unwrap_or_else(|p| p.into_inner());
+        match slot.0.take() {
+            Some(result) => std::task::Poll::Ready(result),
+            None => {
+                slot.1 = Some(cx.waker().clone());
+                std::task::Poll::Pending
+            }
+        }
     }
 }
 

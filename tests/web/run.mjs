@@ -1,12 +1,15 @@
 // Browser tests of the live page and the viewer, in Debian's headless
 // Chromium driven by playwright-core (never a downloaded browser).
 //
-//   node run.mjs --url http://127.0.0.1:PORT/ --frames DIR [--y4m OUT.y4m]
-//                [--bench OUT.json] [--screenshots DIR]
+//   node run.mjs --url http://127.0.0.1:PORT/ --frames DIR/images [--accuracy-frames N]
+//                [--bench OUT.json] [--screenshots DIR] [--only gpu,cpu,denied,viewer,viewer-cpu]
 //
-// DIR holds a few PNG frames (`furpe synth` output with ground truth); they
-// become a small Y4M clip that Chromium's fake camera plays. Each check
-// prints "ok"/"FAIL"; the exit status is the number of failures.
+// DIR is a `furpe synth` world: PNG frames in DIR/images, exact ground truth
+// in DIR/annotations.jsonl. The first frames become a looping Y4M clip that
+// Chromium's fake camera plays (live checks, benchmark); each frame with
+// ground truth is then shown as a still clip and the page's predicted body
+// is scored against it (see `accuracy`). Each check prints "ok"/"FAIL"; the
+// exit status is the number of failures.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -18,6 +21,20 @@ const args = Object.fromEntries(
 const URL_BASE = args.url || 'http://127.0.0.1:8080/';
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const FRAME_TIMEOUT = Number(process.env.FURPE_WEB_TIMEOUT_MS || 240000);
+// Scratch files (the cameras' clips).
+const WORK = fs.mkdtempSync(path.join(os.tmpdir(), 'furpe-web-'));
+process.on('exit', () => fs.rmSync(WORK, { recursive: true, force: true }));
+// Frames of the looping clip (live checks, benchmark).
+const LOOP_FRAMES = 4;
+// Accuracy: still clips scored (at most), frames the page runs on each
+// before it is scored, and the bounds. `FURPE_WEB_STUDENT=random` opens the
+// page with the untrained network (`?student=random`): the accuracy checks
+// must then fail.
+const ACC_FRAMES = Number(args['accuracy-frames'] || 16);
+const SETTLE = Number(process.env.FURPE_WEB_SETTLE || 4);
+const ACC_RATIO = 0.95;
+const ACC_BOUND_MM = 155;
+const STUDENT = process.env.FURPE_WEB_STUDENT || 'default';
 
 const COMMON = [
   '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
@@ -52,13 +69,12 @@ async function launch(extra) {
 
 // ---------------------------------------------------------------- the clip
 
-/** Decodes PNGs in the browser and writes a 4:2:0 Y4M clip. */
-async function writeY4m(frameDir, out) {
+/** Decodes the PNG frames in the browser: [{ name, width, height, rgba }]. */
+async function decodeFrames(frameDir) {
   const files = fs.readdirSync(frameDir).filter((f) => f.endsWith('.png')).sort();
   if (files.length === 0) throw new Error(`no PNG frames in ${frameDir}`);
   const { page, close } = await launch([]);
   const frames = [];
-  let width = 0, height = 0;
   for (const f of files) {
     const b64 = fs.readFileSync(path.join(frameDir, f)).toString('base64');
     const px = await page.evaluate(async (data) => {
@@ -69,13 +85,19 @@ async function writeY4m(frameDir, out) {
       ctx.drawImage(bmp, 0, 0);
       return { w: c.width, h: c.height, rgba: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
     }, b64);
-    width = px.w; height = px.h;
-    frames.push(px.rgba);
+    frames.push({ name: f, width: px.w, height: px.h, rgba: Uint8Array.from(px.rgba) });
   }
   await close();
+  return frames;
+}
+
+/** A 4:2:0 Y4M clip of `frames` (same size), which Chromium's fake camera loops. */
+function y4mBytes(frames) {
+  const { width, height } = frames[0];
   // BT.601 limited range, what Chromium's Y4M reader expects.
   const chunks = [Buffer.from(`YUV4MPEG2 W${width} H${height} F2:1 Ip A1:1 C420jpeg\n`)];
-  for (const rgba of frames) {
+  for (const { rgba, width: w, height: h } of frames) {
+    if (w !== width || h !== height) throw new Error(`frames of different sizes: ${w}x${h} and ${width}x${height}`);
     const y = Buffer.alloc(width * height), u = Buffer.alloc(width * height / 4), v = Buffer.alloc(width * height / 4);
     for (let j = 0; j < height; j++) {
       for (let i = 0; i < width; i++) {
@@ -97,8 +119,13 @@ async function writeY4m(frameDir, out) {
     }
     chunks.push(Buffer.from('FRAME\n'), y, u, v);
   }
-  fs.writeFileSync(out, Buffer.concat(chunks));
-  return { width, height, count: frames.length };
+  return Buffer.concat(chunks);
+}
+
+/** Replaces a file in one step (the fake camera never reads half a clip). */
+function writeAtomic(file, bytes) {
+  fs.writeFileSync(`${file}.tmp`, bytes);
+  fs.renameSync(`${file}.tmp`, file);
 }
 
 // ------------------------------------------------------------- live page
@@ -185,24 +212,32 @@ async function bench(page, frames) {
       body: mean((s) => s.ms.body), render: mean((s) => s.ms.render), total: mean((s) => s.ms.total + s.ms.capture),
     },
     fps: t1.fps,
+    drawn_by: t1.drawn_by,
+    student: t1.student,
   };
 }
 
-async function livePage({ y4m, gpu, report }) {
+async function livePage({ loop, accuracyClip, gpu, report }) {
   const label = gpu ? 'WebGPU' : 'CPU fallback';
-  const { page, close } = await launch([...(gpu ? WEBGPU : NO_WEBGPU), ...fakeCamera(y4m)]);
+  // A camera file of this run's own: the accuracy check rewrites it.
+  const camera = path.join(WORK, `camera-${gpu ? 'gpu' : 'cpu'}.y4m`);
+  writeAtomic(camera, y4mBytes(loop));
+  const { page, close } = await launch([...(gpu ? WEBGPU : NO_WEBGPU), ...fakeCamera(camera)]);
   const t0 = Date.now();
-  await page.goto(URL_BASE + 'index.html');
+  await page.goto(URL_BASE + 'index.html' + (STUDENT === 'random' ? '?student=random' : ''));
   const s = await waitFrames(page, 3);
   check(`${label}: the live page runs (status ${s.status})`, s.status === 'running' && s.frames >= 3,
     `${s.frames} frames in ${((Date.now() - t0) / 1000).toFixed(1)} s, ${s.backendDetail}`);
   check(`${label}: backend is ${gpu ? 'webgpu' : 'cpu'}`, s.backend === (gpu ? 'webgpu' : 'cpu'), s.backendDetail);
   check(`${label}: predictions are finite`, s.finite === true && s.camera.every(Number.isFinite), `camera ${JSON.stringify(s.camera)}`);
   const joints = await page.evaluate(() => Array.from(window.furpeEngine.last_joints()));
-  // Accuracy hook: once a trained student exists, compare these joints with
-  // the clip's ground truth (annotations.jsonl next to the frames) by PA-MPJPE.
   check(`${label}: 55 finite skeleton joints`, joints.length === 165 && joints.every(Number.isFinite), `${joints.length / 3} joints`);
-  check(`${label}: the student is labelled random until one is trained`, /random weights/.test(s.student), s.student);
+  // WebGPU: the shared wgpu renderer draws offscreen and the pixels are read
+  // back asynchronously into the 2D canvases; without WebGPU, the CPU rasteriser.
+  check(`${label}: the views are drawn by ${gpu ? 'the wgpu renderer on WebGPU' : 'the CPU rasteriser'}`,
+    s.drawn_by === (gpu ? 'webgpu' : 'cpu') && (gpu ? /^WebGPU/ : /^CPU rasteriser/).test(s.drawer), `${s.drawn_by}: ${s.drawer}`);
+  check(`${label}: a trained student runs by default, and the page says which`,
+    /^models\/(default-)?student\.furpe/.test(s.student) && !/random/.test(s.student), s.student);
   if (report.bench) report.bench[gpu ? 'webgpu' : 'cpu'] = await bench(page, gpu ? 5 : 10);
   if (gpu) {
     // A corrupt body model and a corrupt student: clear messages, page keeps running.
@@ -219,13 +254,117 @@ async function livePage({ y4m, gpu, report }) {
   check(`${label}: the overlay draws the mesh over the frame`,
     diff.sameSize && diff.changed > 0.004 * diff.total && diff.inside >= 0.9 * diff.changed,
     JSON.stringify(diff));
+  if (accuracyClip.length > 0) await accuracy(page, label, camera, accuracyClip);
   if (report.screenshots && gpu) {
-    await page.evaluate(() => { document.getElementById('paused').checked = false; });
+    // The last accuracy frame (a still clip, the crop settled on the person).
+    // (The message box still shows the corrupt-file check's error: cleared for the picture.)
+    await page.evaluate(() => {
+      const box = document.getElementById('message');
+      box.textContent = ''; box.className = '';
+      window.furpeStats.pauseAfter = 0;
+      document.getElementById('paused').checked = false;
+    });
     await page.addStyleTag({ content: 'canvas.view#overlay { position: static; width: 360px !important; height: 360px !important; }' });
     await waitFrames(page, (await page.evaluate(() => window.furpeStats.frames)) + 2);
     await page.screenshot({ path: path.join(report.screenshots, 'web_live.png'), clip: { x: 0, y: 0, width: 1100, height: 620 } });
   }
   await close();
+}
+
+/** Benchmark only: the WebGPU path drawing with the CPU rasteriser (`?draw=cpu`), to compare drawers. */
+async function benchCpuDrawing({ loop, report }) {
+  const camera = path.join(WORK, 'camera-bench.y4m');
+  writeAtomic(camera, y4mBytes(loop));
+  const { page, close } = await launch([...WEBGPU, ...fakeCamera(camera)]);
+  await page.goto(URL_BASE + 'index.html?draw=cpu');
+  const s = await waitFrames(page, 3);
+  if (s.status === 'running' && s.drawn_by === 'cpu') report.bench['webgpu-draw-cpu'] = await bench(page, 5);
+  else check('WebGPU with ?draw=cpu runs and draws on the CPU', false, `${s.status}, ${s.drawn_by}`);
+  await close();
+}
+
+// --------------------------------------------------------------- accuracy
+
+/**
+ * The page's predicted body against the fake camera's ground truth, one
+ * still clip per frame so the page's result and the ground truth are paired
+ * by construction: the camera file is replaced by a clip of that one frame,
+ * the page's stream is reopened (Chromium's fake camera reads its file anew
+ * at each start), tracking restarts from the centred frame, and the page
+ * pauses itself after exactly SETTLE frames (the crop follows the body from
+ * frame to frame). The frame the page saw last is checked, by its pixels, to
+ * be the intended one; its 22 body joints are then scored (PA-MPJPE, the
+ * library's metric, in the page) against the ground truth posed with the
+ * same mannequin, next to the mean body's (the baseline every student must
+ * beat; it does not depend on the student).
+ */
+async function accuracy(page, label, camera, clip) {
+  const rows = [];
+  for (const [i, frame] of clip.entries()) {
+    await pauseLive(page);
+    writeAtomic(camera, y4mBytes([frame]));
+    await page.evaluate(async (settle) => {
+      const video = document.getElementById('video');
+      for (const track of video.srcObject.getTracks()) track.stop();
+      video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
+      await video.play();
+      await new Promise((resolve) => video.requestVideoFrameCallback(() => resolve()));
+      window.furpeEngine.reset_tracking();
+      const s = window.furpeStats;
+      s.pauseAfter = s.frames + settle;
+      document.getElementById('paused').checked = false;
+    }, SETTLE);
+    await page.waitForFunction(() => {
+      const s = window.furpeStats;
+      return (s.frames >= s.pauseAfter && !s.busy) || s.errors.length > 0;
+    }, null, { timeout: FRAME_TIMEOUT, polling: 50 });
+    const seen = await page.evaluate(async ({ gt, flat }) => {
+      const m = await import(new URL('pkg/furpe_web.js', location.href).href);
+      const engine = window.furpeEngine;
+      const pred = engine.last_joints();
+      const truth = m.body_joints(JSON.stringify(gt), flat);
+      const mean = m.body_joints('{}', false);
+      const grab = document.getElementById('grab');
+      const s = window.furpeStats;
+      return {
+        student: pred.length ? m.pa_mpjpe_mm(pred, truth) : NaN,
+        baseline: m.pa_mpjpe_mm(mean, truth),
+        pixels: Array.from(grab.getContext('2d').getImageData(0, 0, grab.width, grab.height).data),
+        width: grab.width, height: grab.height, crop: s.crop, errors: s.errors.length,
+      };
+    }, { gt: frame.gt.params, flat: frame.gt.flat_hand_mean !== false });
+    // Which clip frame the page saw: mean absolute RGB difference to each.
+    const diffs = clip.map((f) => {
+      if (f.width !== seen.width || f.height !== seen.height) return Infinity;
+      let d = 0;
+      for (let k = 0; k < f.rgba.length; k += 4) {
+        d += Math.abs(f.rgba[k] - seen.pixels[k]) + Math.abs(f.rgba[k + 1] - seen.pixels[k + 1]) + Math.abs(f.rgba[k + 2] - seen.pixels[k + 2]);
+      }
+      return d / (f.rgba.length / 4 * 3);
+    });
+    const nearest = diffs.indexOf(Math.min(...diffs));
+    const others = diffs.filter((_, k) => k !== i);
+    rows.push({
+      frame: frame.name, student: seen.student, baseline: seen.baseline, diff: diffs[i],
+      matched: nearest === i && diffs[i] < 12 && (others.length === 0 || diffs[i] < 0.5 * Math.min(...others)),
+      crop: seen.crop,
+    });
+    if (process.env.FURPE_WEB_VERBOSE) {
+      console.log(`  ${label} ${frame.name}: student ${seen.student.toFixed(1)} mm, mean body ${seen.baseline.toFixed(1)} mm, ` +
+        `pixel difference ${diffs[i].toFixed(1)} (other frames ≥ ${Math.min(...others).toFixed(1)}), crop ${JSON.stringify(seen.crop)}`);
+    }
+  }
+  const mean = (f) => rows.reduce((a, r) => a + f(r), 0) / rows.length;
+  const student = mean((r) => r.student), baseline = mean((r) => r.baseline);
+  const better = rows.filter((r) => r.student < r.baseline).length;
+  const unmatched = rows.filter((r) => !r.matched).map((r) => `${r.frame} (diff ${r.diff.toFixed(1)})`);
+  check(`${label}: each accuracy frame is the one the page saw`, unmatched.length === 0,
+    unmatched.length ? `not matched: ${unmatched.join(', ')}` : `${rows.length} still clips, mean pixel difference ${mean((r) => r.diff).toFixed(1)}/255`);
+  const detail = `PA-MPJPE over ${rows.length} frames: student ${student.toFixed(1)} mm, mean body ${baseline.toFixed(1)} mm, student better on ${better}`;
+  check(`${label}: the predicted pose follows the video's ground truth (student PA-MPJPE ≤ ${ACC_RATIO} × the mean body's)`,
+    Number.isFinite(student) && student <= ACC_RATIO * baseline, detail);
+  check(`${label}: student PA-MPJPE below ${ACC_BOUND_MM} mm`, Number.isFinite(student) && student < ACC_BOUND_MM, detail);
+  if (report.accuracy) report.accuracy[label] = { student_mm: student, mean_body_mm: baseline, better, frames: rows };
 }
 
 async function deniedCamera() {
@@ -287,20 +426,36 @@ async function viewerPage({ gpu, report }) {
 
 // ------------------------------------------------------------------- main
 
-const report = { bench: args.bench ? {} : null, screenshots: args.screenshots || null };
+const report = { bench: args.bench ? {} : null, screenshots: args.screenshots || null, accuracy: args.bench ? {} : null };
 const started = Date.now();
-const y4m = args.y4m || path.join(os.tmpdir(), 'furpe-fake-camera.y4m');
-const clip = await writeY4m(args.frames, y4m);
-console.log(`fake camera: ${y4m} (${clip.count} frames, ${clip.width}x${clip.height}, ${fs.statSync(y4m).size} bytes)`);
+const frames = await decodeFrames(args.frames);
+// Ground truth beside the frames (`furpe synth`: DIR/images/*.png, DIR/annotations.jsonl).
+const annotations = path.join(args.frames, '..', 'annotations.jsonl');
+const truth = new Map();
+if (fs.existsSync(annotations)) {
+  for (const line of fs.readFileSync(annotations, 'utf8').split('\n').filter((l) => l.trim())) {
+    const a = JSON.parse(line);
+    if (a.ground_truth) truth.set(path.basename(a.image), a.ground_truth);
+  }
+}
+// The looping clip of the live checks and the benchmark: the first frames;
+// the accuracy check: every frame with ground truth (a still clip each).
+const loop = frames.slice(0, LOOP_FRAMES);
+const accuracyClip = frames.filter((f) => truth.has(f.name)).slice(0, ACC_FRAMES).map((f) => ({ ...f, gt: truth.get(f.name) }));
+console.log(`fake camera: ${loop.length} looping frames, ${loop[0].width}x${loop[0].height}; ` +
+  `accuracy: ${accuracyClip.length} still clips with ground truth (${annotations})`);
+if (accuracyClip.length === 0) check('the accuracy clip has frames with ground truth', false, `none in ${annotations}`);
 const only = (args.only || 'all').split(',');
 const want = (name) => only.includes('all') || only.includes(name);
-if (want('gpu')) await livePage({ y4m, gpu: true, report });
-if (want('cpu')) await livePage({ y4m, gpu: false, report });
+if (want('gpu')) await livePage({ loop, accuracyClip, gpu: true, report });
+if (want('cpu')) await livePage({ loop, accuracyClip, gpu: false, report });
+if (want('gpu') && report.bench) await benchCpuDrawing({ loop, report });
 if (want('denied')) await deniedCamera();
 if (want('viewer')) await viewerPage({ gpu: true, report });
 if (want('viewer-cpu')) await viewerPage({ gpu: false, report });
 if (args.bench) {
-  fs.writeFileSync(args.bench, JSON.stringify(report.bench, null, 2));
+  const out = { ...report.bench, accuracy: report.accuracy };
+  fs.writeFileSync(args.bench, JSON.stringify(out, null, 2));
   console.log(JSON.stringify(report.bench, null, 2));
 }
 console.log(`browser tests: ${results.length - failures} passed, ${failures} failed in ${((Date.now() - started) / 1000).toFixed(0)} s`);

@@ -1,7 +1,13 @@
-//! The WebGPU device set-up (shared by Burn's kernels), and where frames
-//! are drawn (a 2D canvas filled by the shared CPU rasteriser).
+//! The WebGPU device set-up (shared by Burn's kernels and the renderer), and
+//! where frames are drawn: a 2D canvas filled by the shared wgpu renderer
+//! (offscreen, read back asynchronously) or by the shared CPU rasteriser.
 
-use furpe::render::{software, Scene};
+use std::cell::Cell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
+use furpe::render::{software, MeshRenderer, RenderError, RenderTarget, Scene};
 use wasm_bindgen::JsCast;
 use web_sys::HtmlCanvasElement;
 
@@ -84,19 +90,64 @@ impl Gpu {
     }
 }
 
-/// A canvas that shows rendered scenes: the shared CPU rasteriser
-/// ([`software::render`]) fills a 2D canvas.
+/// A canvas that shows rendered scenes, in a 2D context: drawn by the shared
+/// CPU rasteriser ([`software::render`]), or by the shared wgpu renderer
+/// ([`MeshRenderer`]) into an offscreen texture that is read back
+/// asynchronously ([`Display::submit_gpu`], then [`Display::put`]).
 ///
-/// Why not the shared wgpu [`furpe::render::MeshRenderer`] on a WebGPU canvas
-/// surface: in Chromium 156 (SwiftShader adapter) the first frame presented
-/// through a wgpu 29 canvas surface is followed by the device being lost
-/// ("Device was destroyed" / "A valid external Instance reference no longer
-/// exists"), which also takes Burn's network down with it. Until that is
-/// understood the page draws on the CPU (a body at webcam size takes a few
-/// milliseconds) and keeps WebGPU for the network and the body model.
+/// Why not a WebGPU canvas surface: in Chromium 156 (SwiftShader adapter)
+/// the first frame presented through a wgpu 29 canvas surface is followed by
+/// the device being lost ("Device was destroyed" / "A valid external
+/// Instance reference no longer exists"), which also takes Burn's network
+/// down with it. Drawing offscreen and copying the pixels into a 2D canvas
+/// never presents, and keeps the one device for the network and the drawing.
 pub struct Display {
     canvas: HtmlCanvasElement,
     context: web_sys::CanvasRenderingContext2d,
+    /// The offscreen target of the GPU drawer (made at the first GPU frame,
+    /// remade when the size changes).
+    target: Option<RenderTarget>,
+    /// The target's readback: idle, in flight (its buffer must not be
+    /// mapped twice) or abandoned (in flight, but nobody waits for it: the
+    /// next frame draws into a new target).
+    reading: Rc<Cell<Readback>>,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Readback {
+    Idle,
+    InFlight,
+    Abandoned,
+}
+
+/// A frame drawn on the GPU whose pixels are on their way back.
+pub struct PendingFrame {
+    width: u32,
+    height: u32,
+    read: Pin<Box<dyn Future<Output = Result<Vec<u8>, RenderError>>>>,
+    reading: Rc<Cell<Readback>>,
+}
+
+impl PendingFrame {
+    /// The frame's RGBA pixels, once the device has copied them (awaits,
+    /// never blocks).
+    pub async fn pixels(mut self) -> Result<(Vec<u8>, u32, u32), String> {
+        let result = (&mut self.read).await;
+        self.reading.set(Readback::Idle);
+        let rgba = result.map_err(|e| e.to_string())?;
+        Ok((rgba, self.width, self.height))
+    }
+}
+
+impl Drop for PendingFrame {
+    fn drop(&mut self) {
+        // Dropped unread (an error elsewhere): the mapping completes on its
+        // own, so this target's buffer stays busy; the next frame gets a
+        // new target.
+        if self.reading.get() == Readback::InFlight {
+            self.reading.set(Readback::Abandoned);
+        }
+    }
 }
 
 impl Display {
@@ -107,7 +158,12 @@ impl Display {
             .flatten()
             .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
             .ok_or("this canvas has no 2D context (is it already used for WebGPU?)")?;
-        Ok(Self { canvas, context })
+        Ok(Self {
+            canvas,
+            context,
+            target: None,
+            reading: Rc::new(Cell::new(Readback::Idle)),
+        })
     }
 
     /// Resizes the drawing buffer (a new video size, say).
@@ -124,13 +180,70 @@ impl Display {
         (self.canvas.width().max(1), self.canvas.height().max(1))
     }
 
-    /// Draws `scene` (its view must match [`Self::size`]).
+    /// Draws `scene` with the CPU rasteriser (its view must match
+    /// [`Self::size`]).
     pub fn draw(&mut self, scene: &Scene) -> Result<(), String> {
         let frame = software::render(scene).map_err(|e| e.to_string())?;
+        self.put(&frame.rgba, frame.width, frame.height)
+    }
+
+    /// Draws `scene` with the shared wgpu renderer into this display's
+    /// offscreen target, submits the work and the copy of the pixels, and
+    /// returns without waiting: await [`PendingFrame::pixels`], then
+    /// [`Self::put`] them. Holds no borrow across the wait.
+    pub fn submit_gpu(
+        &mut self,
+        gpu: &Gpu,
+        renderer: &mut MeshRenderer,
+        scene: &Scene,
+    ) -> Result<PendingFrame, String> {
+        let (width, height) = (scene.view.width, scene.view.height);
+        match self.reading.get() {
+            Readback::InFlight => {
+                return Err("the previous frame of this view is still being read back".into())
+            }
+            Readback::Abandoned => {
+                self.target = None;
+                self.reading.set(Readback::Idle);
+            }
+            Readback::Idle => {}
+        }
+        if self.target.as_ref().map(RenderTarget::size) != Some((width, height)) {
+            self.target = Some(RenderTarget::new(&gpu.device, width, height));
+        }
+        let target = self.target.as_ref().ok_or("no render target")?;
+        let mut encoder = gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("furpe page frame"),
+            });
+        renderer
+            .draw(
+                &gpu.device,
+                &gpu.queue,
+                &mut encoder,
+                target.color_view(),
+                target.depth_view(),
+                scene,
+            )
+            .map_err(|e| e.to_string())?;
+        target.encode_color_readback(&mut encoder);
+        gpu.queue.submit([encoder.finish()]);
+        self.reading.set(Readback::InFlight);
+        Ok(PendingFrame {
+            width,
+            height,
+            read: Box::pin(target.read_color()),
+            reading: self.reading.clone(),
+        })
+    }
+
+    /// Shows RGBA pixels (`width × height`) in the canvas.
+    pub fn put(&self, rgba: &[u8], width: u32, height: u32) -> Result<(), String> {
         let data = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-            wasm_bindgen::Clamped(&frame.rgba),
-            frame.width,
-            frame.height,
+            wasm_bindgen::Clamped(rgba),
+            width,
+            height,
         )
         .map_err(|e| format!("ImageData: {e:?}"))?;
         self.context

@@ -15,12 +15,16 @@
 //! `cargo test --workspace` does not build web-only APIs.
 
 #[cfg(target_family = "wasm")]
+mod accuracy;
+#[cfg(target_family = "wasm")]
 mod display;
 #[cfg(target_family = "wasm")]
 mod live;
 #[cfg(target_family = "wasm")]
 mod viewer;
 
+#[cfg(target_family = "wasm")]
+pub use accuracy::{body_joints, pa_mpjpe_mm};
 #[cfg(target_family = "wasm")]
 pub use live::{gpu_selftest, LiveEngine};
 #[cfg(target_family = "wasm")]

@@ -18,7 +18,8 @@ use furpe::inference::{BodyRegressor, Prediction, FOLLOW_SCALE};
 use furpe::nets::student_file;
 use furpe::nets::StudentConfig;
 use furpe::render::{
-    vertex_normals, Background, BodyParts, Light, Lighting, MeshData, Outfit, Scene, View,
+    vertex_normals, Background, BodyParts, Light, Lighting, MeshData, MeshRenderer, Outfit, Scene,
+    View, COLOR_FORMAT,
 };
 use furpe::smplx::{SmplxConfig, SmplxData};
 use serde_json::json;
@@ -79,8 +80,17 @@ struct State {
     pitch: f64,
 }
 
+/// The shared wgpu renderer on the page's WebGPU device.
+struct GpuDrawer {
+    renderer: RefCell<MeshRenderer>,
+    /// Why GPU drawing stopped (the page then draws on the CPU).
+    failed: RefCell<Option<String>>,
+}
+
 struct Inner {
     gpu: Option<(Gpu, WgpuDevice)>,
+    /// Present on the WebGPU path unless CPU drawing was asked for.
+    gpu_drawer: Option<GpuDrawer>,
     fallback_reason: Option<String>,
     engine: RefCell<Rc<Engine>>,
     body: RefCell<Rc<Body>>,
@@ -227,11 +237,15 @@ fn build_engine(
 impl LiveEngine {
     /// Opens WebGPU when `prefer_gpu` and available (else the CPU), builds
     /// the embedded mannequin and a random student, and takes over the two
-    /// canvases (`overlay`: the video with the mesh; `side`: a 3D view).
+    /// canvases (`overlay`: the video with the mesh; `side`: a 3D view). On
+    /// WebGPU the views are drawn by the shared wgpu renderer unless
+    /// `gpu_drawing` is false (then, as without WebGPU, by the CPU
+    /// rasteriser).
     pub async fn create(
         overlay: HtmlCanvasElement,
         side: HtmlCanvasElement,
         prefer_gpu: bool,
+        gpu_drawing: bool,
     ) -> Result<LiveEngine, JsValue> {
         let (gpu, fallback_reason) = if prefer_gpu {
             match Gpu::open().await {
@@ -261,9 +275,17 @@ impl LiveEngine {
         let overlay_display = Display::new(overlay).map_err(js_error)?;
         let side_display = Display::new(side).map_err(js_error)?;
         let config = OneEuroConfig::default();
+        let gpu_drawer = gpu
+            .as_ref()
+            .filter(|_| gpu_drawing)
+            .map(|(gpu, _)| GpuDrawer {
+                renderer: RefCell::new(MeshRenderer::new(&gpu.device, COLOR_FORMAT)),
+                failed: RefCell::new(None),
+            });
         Ok(LiveEngine {
             inner: Rc::new(Inner {
                 gpu,
+                gpu_drawer,
                 fallback_reason,
                 engine: RefCell::new(Rc::new(engine)),
                 body: RefCell::new(Rc::new(body)),
@@ -302,6 +324,20 @@ impl LiveEngine {
 
     pub fn is_gpu(&self) -> bool {
         self.inner.gpu.is_some()
+    }
+
+    /// What draws the views: the shared wgpu renderer on WebGPU (offscreen,
+    /// read back asynchronously into the canvases) or the CPU rasteriser,
+    /// and why when WebGPU drawing stopped.
+    pub fn drawer(&self) -> String {
+        match &self.inner.gpu_drawer {
+            Some(d) => match &*d.failed.borrow() {
+                None => "WebGPU (shared wgpu renderer, offscreen, async readback)".into(),
+                Some(e) => format!("CPU rasteriser (drawing on WebGPU failed: {e})"),
+            },
+            None if self.inner.gpu.is_some() => "CPU rasteriser (requested)".into(),
+            None => "CPU rasteriser".into(),
+        }
     }
 
     /// What the student is (random or the loaded file).
@@ -375,6 +411,15 @@ impl LiveEngine {
         state.camera_filter.reset();
     }
 
+    /// Forgets the last body, so the next frame's crop is the centred frame
+    /// again (a new camera stream or a new person; the tests' clips).
+    pub fn reset_tracking(&self) {
+        let mut state = self.inner.state.borrow_mut();
+        state.previous = None;
+        state.mesh_filter.reset();
+        state.camera_filter.reset();
+    }
+
     /// Turns the side view (radians; drag deltas from JS).
     pub fn orbit(&self, dyaw: f64, dpitch: f64) {
         let mut state = self.inner.state.borrow_mut();
@@ -383,8 +428,8 @@ impl LiveEngine {
     }
 
     /// The last frame's 55 skeleton joints, metres (student's camera
-    /// frame), flattened; empty before the first frame. The hook for an
-    /// accuracy check against a video's ground truth.
+    /// frame), flattened; empty before the first frame. The browser tests
+    /// score them against the fake camera's ground truth (`pa_mpjpe_mm`).
     pub fn last_joints(&self) -> Vec<f32> {
         let state = self.inner.state.borrow();
         state
@@ -427,34 +472,37 @@ async fn step(
     };
     let finite = prediction.is_finite();
     let render_start = now();
-    let mut state = inner.state.borrow_mut();
-    let mut vertices = prediction.vertices.clone();
-    let mut camera = prediction.camera;
-    if state.smoothing {
-        let t = render_start / 1000.0;
-        let flat: &mut [f32] = vertices.as_flattened_mut();
-        state.mesh_filter.filter(t, flat);
-        state.camera_filter.filter(t, &mut camera);
-    }
-    let faces = &body.data.faces;
-    let normals = vertex_normals(&vertices, faces);
-    let mesh = (finite && vertices.len() == body.colors.len()).then_some(MeshData {
-        positions: &vertices,
-        normals: &normals,
-        colors: &body.colors,
-        triangles: faces,
-    });
-    let lighting = camera_frame_lighting();
-    if state.drawing {
-        let mut overlay = inner.overlay.borrow_mut();
-        overlay.resize(width, height);
-        let view = View::new(
-            PinholeCamera::from_weak_perspective(camera, &prediction.crop, width as f64),
-            width,
-            height,
-        );
-        overlay.draw(&Scene {
-            view,
+    // What the drawing needs from the state, copied out: no borrow may live
+    // across the GPU readback's await.
+    let (drawing, vertices, camera, yaw, pitch) = {
+        let mut state = inner.state.borrow_mut();
+        let mut vertices = prediction.vertices.clone();
+        let mut camera = prediction.camera;
+        if state.smoothing {
+            let t = render_start / 1000.0;
+            let flat: &mut [f32] = vertices.as_flattened_mut();
+            state.mesh_filter.filter(t, flat);
+            state.camera_filter.filter(t, &mut camera);
+        }
+        (state.drawing, vertices, camera, state.yaw, state.pitch)
+    };
+    let drawer = if drawing {
+        let faces = &body.data.faces;
+        let normals = vertex_normals(&vertices, faces);
+        let mesh = (finite && vertices.len() == body.colors.len()).then_some(MeshData {
+            positions: &vertices,
+            normals: &normals,
+            colors: &body.colors,
+            triangles: faces,
+        });
+        let lighting = camera_frame_lighting();
+        inner.overlay.borrow_mut().resize(width, height);
+        let overlay = Scene {
+            view: View::new(
+                PinholeCamera::from_weak_perspective(camera, &prediction.crop, width as f64),
+                width,
+                height,
+            ),
             lighting,
             background: Background::Image {
                 rgba: &rgba,
@@ -462,11 +510,8 @@ async fn step(
                 height,
             },
             mesh,
-        })?;
-    }
-    if state.drawing {
-        let mut side = inner.side.borrow_mut();
-        let (w, h) = side.size();
+        };
+        let (w, h) = inner.side.borrow().size();
         let n = vertices.len().max(1) as f64;
         let centroid = [0, 1, 2].map(|k| vertices.iter().map(|v| v[k] as f64).sum::<f64>() / n);
         let centroid = if centroid.iter().all(|c| c.is_finite()) {
@@ -476,21 +521,25 @@ async fn step(
         };
         let cam = PinholeCamera::orbit(
             centroid,
-            state.yaw,
-            state.pitch,
+            yaw,
+            pitch,
             3.2,
             h as f64 * 1.2,
             [w as f64 / 2.0 - 0.5, h as f64 / 2.0 - 0.5],
             false,
         );
-        side.draw(&Scene {
+        let side = Scene {
             view: View::new(cam, w, h),
             lighting,
             background: Background::Color([0.12, 0.13, 0.16]),
             mesh,
-        })?;
-    }
+        };
+        Some(draw(inner, &overlay, &side).await?)
+    } else {
+        None
+    };
     let end = now();
+    let mut state = inner.state.borrow_mut();
     if let Some(last) = state.last_end {
         let instant = 1000.0 / (end - last).max(1e-3);
         state.fps = if state.fps == 0.0 {
@@ -505,6 +554,7 @@ async fn step(
     let stats = json!({
         "frame": state.frames,
         "backend": if inner.gpu.is_some() { "webgpu" } else { "cpu" },
+        "drawn_by": drawer,
         "fps": state.fps,
         "ms": {
             "crop": t.crop,
@@ -522,6 +572,56 @@ async fn step(
     // A non-finite body must not steer the next crop.
     state.previous = finite.then_some(prediction);
     Ok(stats)
+}
+
+/// Draws the two views: on the GPU path with the shared wgpu renderer
+/// (offscreen, both views submitted before either is awaited), else, or
+/// once the GPU drawing has failed, with the CPU rasteriser. Returns which
+/// drawer drew ("webgpu" or "cpu").
+async fn draw(
+    inner: &Inner,
+    overlay: &Scene<'_>,
+    side: &Scene<'_>,
+) -> Result<&'static str, String> {
+    if let Some(drawer) = inner
+        .gpu_drawer
+        .as_ref()
+        .filter(|d| d.failed.borrow().is_none())
+    {
+        let gpu = &inner.gpu.as_ref().ok_or("no WebGPU device")?.0;
+        let result = async {
+            let (a, b) = {
+                let mut renderer = drawer.renderer.borrow_mut();
+                let a = inner
+                    .overlay
+                    .borrow_mut()
+                    .submit_gpu(gpu, &mut renderer, overlay)?;
+                let b = inner
+                    .side
+                    .borrow_mut()
+                    .submit_gpu(gpu, &mut renderer, side)?;
+                (a, b)
+            };
+            let (a, b) = (a.pixels().await?, b.pixels().await?);
+            inner.overlay.borrow().put(&a.0, a.1, a.2)?;
+            inner.side.borrow().put(&b.0, b.1, b.2)
+        }
+        .await;
+        match result {
+            Ok(()) => return Ok("webgpu"),
+            Err(e) => {
+                // Say so once and keep the page running on the CPU drawer.
+                web_sys::console::error_1(
+                    &format!("drawing on WebGPU failed ({e}); drawing on the CPU from now on")
+                        .into(),
+                );
+                *drawer.failed.borrow_mut() = Some(e);
+            }
+        }
+    }
+    inner.overlay.borrow_mut().draw(overlay)?;
+    inner.side.borrow_mut().draw(side)?;
+    Ok("cpu")
 }
 
 /// Diagnostics: runs one stage on WebGPU through the page's shared device

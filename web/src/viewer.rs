@@ -67,9 +67,11 @@ fn read3<B: Backend>(t: Tensor<B, 3>) -> Result<Frames, String> {
 
 #[wasm_bindgen]
 impl Viewer {
-    /// Binds a viewer to `canvas`. Posing and drawing run on the CPU (see
-    /// `display.rs` for why not a WebGPU canvas yet); `_prefer_gpu` is kept
-    /// in the API for when drawing moves to WebGPU.
+    /// Binds a viewer to `canvas`. Posing and drawing run on the CPU: the
+    /// viewer's methods are synchronous (JS redraws on every drag, scrub and
+    /// frame), while the live page's WebGPU drawing reads its pixels back
+    /// asynchronously (see `display.rs`); `_prefer_gpu` is kept in the API
+    /// for when the viewer draws on WebGPU too.
     pub async fn create(canvas: HtmlCanvasElement, _prefer_gpu: bool) -> Result<Viewer, JsValue> {
         let backend = "CPU (WebAssembly: Burn ndarray + CPU rasteriser)".to_string();
         let display = Display::new(canvas).map_err(js_error)?;

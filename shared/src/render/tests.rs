@@ -367,3 +367,58 @@ fn software_renderer_matches_the_gpu() {
         "{colour_off} pixels differ in colour"
     );
 }
+
+#[test]
+fn colour_read_without_blocking_matches_the_blocking_read() {
+    // What the browser does: draw, copy the colour alone, submit, await the
+    // mapping (natively a poll drives it, in the page the event loop does).
+    let mut r = renderer();
+    let tri = Tri {
+        p: [[-0.6, -0.5, 2.0], [0.1, -0.6, 2.0], [-0.5, 0.3, 2.0]],
+        color: [0.9, 0.1, 0.2],
+    };
+    let expected = render(
+        &mut r,
+        std::slice::from_ref(&tri),
+        Background::Color([0.1, 0.3, 0.8]),
+        Lighting::flat(),
+    );
+    let mesh = mesh_of(std::slice::from_ref(&tri));
+    let scene = Scene {
+        view: View::new(camera(), W, H),
+        lighting: Lighting::flat(),
+        background: Background::Color([0.1, 0.3, 0.8]),
+        mesh: Some(MeshData {
+            positions: &mesh.positions,
+            normals: &mesh.normals,
+            colors: &mesh.colors,
+            triangles: &mesh.triangles,
+        }),
+    };
+    let device = &r.gpu.device;
+    let mut encoder = device.create_command_encoder(&Default::default());
+    r.renderer
+        .draw(
+            device,
+            &r.gpu.queue,
+            &mut encoder,
+            r.target.color_view(),
+            r.target.depth_view(),
+            &scene,
+        )
+        .unwrap();
+    r.target.encode_color_readback(&mut encoder);
+    r.gpu.queue.submit([encoder.finish()]);
+    let read = r.target.read_color();
+    device.poll(wgpu::PollType::wait_indefinitely()).unwrap();
+    let rgba = pollster::block_on(read).unwrap();
+    assert_eq!(rgba, expected.rgba);
+    // The buffer is unmapped again: a second frame reads as well.
+    let again = render(
+        &mut r,
+        std::slice::from_ref(&tri),
+        Background::Color([0.1, 0.3, 0.8]),
+        Lighting::flat(),
+    );
+    assert_eq!(again.rgba, expected.rgba);
+}
