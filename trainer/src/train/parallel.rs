@@ -30,7 +30,8 @@ pub struct ParallelArgs {
     /// data-parallel path, not a speed-up). The global batch is split evenly.
     #[arg(long, default_value_t = 1)]
     pub devices: usize,
-    /// Machines in the run. Start `furpe orchestrator --port P` on one of
+    /// Machines in the run (EXPERIMENTAL: hangs in its second all-reduce in
+    /// our localhost test; see the README). Start `furpe orchestrator --port P` on one of
     /// them, then `furpe train` with the same config on each, with its own
     /// --node-rank, the same --nodes and --orchestrator, and its --node-address.
     #[arg(long, default_value_t = 1)]
@@ -92,6 +93,11 @@ impl ParallelArgs {
                 "--nodes {} needs --orchestrator ws://HOST:PORT (see `furpe orchestrator`) and this machine's --node-address ws://HOST:{}",
                 self.nodes,
                 self.data_port
+            );
+        }
+        if self.nodes > 1 {
+            eprintln!(
+                "warning: multi-machine training is experimental: in our two-process test on localhost the nodes connect and then wait forever in the second all-reduce (burn-collective 0.21); see the README"
             );
         }
         if self.peers() > 1 && !cfg!(feature = "ddp") {
@@ -293,7 +299,7 @@ mod collective {
     use burn::tensor::{Tensor, TensorPrimitive};
     use burn_collective::{
         all_reduce, finish_collective, register as join, start_global_orchestrator,
-        CollectiveConfig, PeerId, ReduceOperation,
+        AllReduceStrategy, CollectiveConfig, PeerId, ReduceOperation,
     };
     use burn_communication::Address;
 
@@ -322,7 +328,11 @@ mod collective {
                 .with_num_nodes(args.nodes as u32)
                 .with_global_address(address("--orchestrator", global)?)
                 .with_node_address(address("--node-address", node)?)
-                .with_data_service_port(args.data_port);
+                .with_data_service_port(args.data_port)
+                // burn-collective 0.21's ring cannot split a tensor smaller
+                // than the node count (a one-value all-reduce fails with
+                // RingReduceImpossible); a binary tree takes any size.
+                .with_global_all_reduce_strategy(AllReduceStrategy::Tree(2));
         }
         join::<B>(id(peer), device.clone(), config)
             .map_err(|e| anyhow!("peer {}: cannot join the collective: {e:?}", peer.index))
