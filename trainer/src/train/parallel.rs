@@ -81,7 +81,7 @@ impl ParallelArgs {
             self.nodes
         );
         anyhow::ensure!(
-            batch % self.peers() == 0,
+            batch.is_multiple_of(self.peers()),
             "the batch of {batch} does not split evenly over {} devices × {} machines; choose a batch that is a multiple of {}",
             self.devices,
             self.nodes,
