@@ -31,8 +31,8 @@ pub struct PrepareArgs {
     pub count: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Image side in pixels.
-    #[arg(long, default_value_t = 128)]
+    /// Image side in pixels (at 128 a hand is ~15 px and its expert cannot see the fingers).
+    #[arg(long, default_value_t = 256)]
     pub size: u32,
     /// Training epochs per expert.
     #[arg(long, default_value_t = 12)]
@@ -113,6 +113,7 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
             batch: 32,
             lr: 1e-3,
             held_out: 0.2,
+            no_augment: false,
             model: None,
             backend: args.backend,
         })?);
