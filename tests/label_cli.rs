@@ -1,5 +1,6 @@
-//! The data pipeline end to end on a small synthetic world: each trained
-//! expert beats the mean-parameter baseline on held-out crops, `furpe label`
+//! The data pipeline end to end on a small synthetic world: the trained hand
+//! expert beats the mean-parameter baseline on held-out crops (the body and
+//! face experts do not yet, an ignored test), `furpe label`
 //! resumes after a hard crash to the same shard, the selection drops images
 //! whose labels are worse than those it keeps, and bad inputs give clear
 //! errors. Needs a wgpu adapter for `furpe synth` (lavapipe on CPU machines).
@@ -35,26 +36,51 @@ fn synth(out: &Path, count: usize, size: u32, seed: u64) {
 }
 
 fn train(data: &Path, part: &str, out: &Path, epochs: usize) -> Value {
-    furpe(&[
+    train_with(
+        data,
+        part,
+        out,
+        &[
+            "--epochs",
+            &epochs.to_string(),
+            "--crop",
+            "48",
+            "--lr",
+            "2e-3",
+        ],
+    )
+}
+
+fn train_with(data: &Path, part: &str, out: &Path, options: &[&str]) -> Value {
+    let (data, out) = (data.display().to_string(), out.display().to_string());
+    let mut args = vec![
         "expert",
         "train",
         "--part",
         part,
         "--data",
-        &data.display().to_string(),
+        &data,
         "--out",
-        &out.display().to_string(),
-        "--epochs",
-        &epochs.to_string(),
-        "--crop",
-        "48",
-        "--lr",
-        "2e-3",
+        &out,
         "--backend",
         "ndarray",
-    ]);
-    let report = std::fs::read_to_string(format!("{}.report.json", out.display())).unwrap();
+    ];
+    args.extend_from_slice(options);
+    furpe(&args);
+    let report = std::fs::read_to_string(format!("{out}.report.json")).unwrap();
     serde_json::from_str(&report).unwrap()
+}
+
+/// Asserts that an expert's held-out errors beat the mean-parameter
+/// baseline's by at least 10% (mean expert/baseline ratio over its groups).
+fn assert_beats_baseline(part: &str, summary: &Value) {
+    let relative = summary["report"]["relative"].as_f64().unwrap();
+    assert!(
+        relative < 0.9,
+        "the {part} expert should beat the mean-parameter baseline by at least 10% on held-out crops \
+         (mean expert/baseline error ratio over its groups {relative:.3}): {:#}",
+        summary["report"]["groups"]
+    );
 }
 
 fn label_args(data: &Path, experts: &Path) -> Vec<String> {
@@ -68,21 +94,36 @@ fn label_args(data: &Path, experts: &Path) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "known gap: the small CPU experts (48 px crops, width 8) do not yet beat the mean-parameter baseline by 10% (README, Data pipeline)"]
-fn experts_beat_the_mean_baseline() {
+fn hand_expert_beats_the_mean_baseline() {
+    // Hands are ~15 px at 128 px; at 256 px their fingers and the forearm
+    // show (README, Data pipeline). Crops of 32 px keep what a 256 px image
+    // has of a hand at half the cost of 48 px.
+    let dir = scratch("label-hand-expert");
+    let data = dir.join("data");
+    synth(&data, 1000, 256, 5);
+    let expert = dir.join("hand.expert");
+    let summary = train_with(&data, "hand", &expert, &["--epochs", "24", "--crop", "32"]);
+    assert_beats_baseline("hand", &summary);
+    for group in summary["report"]["groups"].as_array().unwrap() {
+        assert!(
+            group["expert"].as_f64().unwrap() < group["baseline"].as_f64().unwrap(),
+            "hand {group:#}"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+#[ignore = "known gap: at CPU sizes the body expert beats the mean only on its camera and a little on the global orientation (body rotations and β stay at the mean's error), and the face expert not at all (README, Data pipeline)"]
+fn body_and_face_experts_beat_the_mean_baseline() {
     let dir = scratch("label-experts");
     let data = dir.join("data");
-    synth(&data, 400, 128, 5);
+    synth(&data, 1000, 256, 5);
     let experts = dir.join("experts");
-    for part in ["body", "face", "hand"] {
-        let summary = train(&data, part, &experts.join(format!("{part}.expert")), 12);
-        let relative = summary["report"]["relative"].as_f64().unwrap();
-        assert!(
-            relative < 0.9,
-            "the {part} expert should beat the mean-parameter baseline by at least 10% on held-out crops \
-             (mean expert/baseline error ratio over its groups {relative:.3}): {:#}",
-            summary["report"]["groups"]
-        );
+    for part in ["body", "face"] {
+        let out = experts.join(format!("{part}.expert"));
+        let summary = train_with(&data, part, &out, &["--epochs", "12", "--crop", "48"]);
+        assert_beats_baseline(part, &summary);
     }
     std::fs::remove_dir_all(dir).ok();
 }
@@ -93,7 +134,6 @@ fn label_resumes_after_a_crash() {
 }
 
 #[test]
-#[ignore = "known gap: with briefly trained CPU experts every image is dropped (missing face/hand crops give NaN labels, reprojection MSE ~0.075), so kept and dropped cannot be compared yet"]
 fn selection_drops_worse_labels() {
     pipeline("label-selection", true);
 }
@@ -148,11 +188,18 @@ fn pipeline(name: &str, check_selection: bool) {
         std::fs::remove_dir_all(dir).ok();
         return;
     }
-    // Selection: dropped images have worse body labels than kept ones.
+    // Selection: dropped images have worse body labels than kept ones. The
+    // briefly trained experts' labels reproject with an MSE of ~0.02–0.1
+    // crop units, so the paper-default threshold (0.01) would keep almost
+    // nothing; 0.05 (what `furpe demo` uses) keeps some and drops some.
+    let config = dir.join("selection-config.json");
+    std::fs::write(&config, r#"{"reprojection_max_mse": 0.05}"#).unwrap();
     furpe(&[
         "select",
         "--data",
         &data.display().to_string(),
+        "--config",
+        &config.display().to_string(),
         "--backend",
         "ndarray",
     ]);

@@ -134,6 +134,16 @@ pub fn fit_weak_perspective(xy: &[[f32; 2]], uv: &[[f32; 2]]) -> Option<[f32; 3]
     Some([s as f32, (a / s) as f32, (b / s) as f32])
 }
 
+/// The rotation of the camera frame seen through a crop turned by
+/// `rotation` ([`crate::crop::CropTransform::rotation`]): crop coordinates
+/// are `(c·x − s·y, s·x + c·y)` of the image's, so a body's camera-frame
+/// orientation `R` appears as `Q·R` with Q this rotation about the optical
+/// axis.
+pub fn in_plane_rotation(rotation: f32) -> Mat3 {
+    let (s, c) = (rotation as f64).sin_cos();
+    [[c, -s, 0.0], [s, c, 0.0], [0.0, 0.0, 1.0]]
+}
+
 /// The body expert's target: camera-frame global orientation, 21 body
 /// rotations (`[63]` axis-angle), SMPL's hand joints at identity, β (the
 /// SMPL-X β standing in for SMPL's), the fitted weak-perspective camera.
@@ -212,34 +222,91 @@ pub fn target_tensors<B: Backend>(
     (rotations, rest)
 }
 
+/// The groups the loss is taken over, in [`expert_loss`]'s order: the
+/// reported rotation groups, the rotations outside them (SPIN's SMPL hand
+/// joints) as one more group when there are any, then the other values'
+/// groups. `(rotations?, range)`.
+fn loss_groups(part: Part) -> Vec<(bool, std::ops::Range<usize>)> {
+    let mut groups: Vec<(bool, std::ops::Range<usize>)> = part
+        .rotation_groups()
+        .into_iter()
+        .map(|(_, r)| (true, r))
+        .collect();
+    let covered = groups.iter().map(|(_, g)| g.end).max().unwrap_or(0);
+    if covered < part.num_rotations() {
+        groups.push((true, covered..part.num_rotations()));
+    }
+    groups.extend(part.rest_groups().into_iter().map(|(_, r)| (false, r)));
+    groups
+}
+
+/// Per-group loss weights for [`expert_loss`]: one over the mean-parameter
+/// baseline's loss on `targets` (the groups' spread about `mean`), so every
+/// group starts at 1 however large its values are. Unweighted, the body
+/// loss is mostly β (mean square ≈ 1, and all but invisible in a crop
+/// normalised to the body's extent) while the 21 body rotations weigh ≈ 0.03:
+/// the network then memorises β and never learns the pose. A group without
+/// spread (SPIN's hand joints, always identity) keeps weight 1.
+pub fn loss_weights(part: Part, targets: &[ExpertTarget], mean: &ExpertTarget) -> Vec<f32> {
+    let n = targets.len().max(1) as f64;
+    loss_groups(part)
+        .into_iter()
+        .map(|(rotations, range)| {
+            let mut sum = 0.0;
+            for t in targets {
+                for k in range.clone() {
+                    sum += if rotations {
+                        (0..9)
+                            .map(|e| {
+                                (t.rotations[k][e] as f64 - mean.rotations[k][e] as f64).powi(2)
+                            })
+                            .sum::<f64>()
+                            / 9.0
+                    } else {
+                        (t.rest[k] as f64 - mean.rest[k] as f64).powi(2)
+                    };
+                }
+            }
+            let spread = sum / (n * range.len().max(1) as f64);
+            if spread > 1e-8 {
+                (1.0 / spread) as f32
+            } else {
+                1.0
+            }
+        })
+        .collect()
+}
+
 /// MSE between rotation matrices plus MSE on the other supervised values,
-/// per reported group ([`Part::rotation_groups`], [`Part::rest_groups`]) and
-/// summed over groups: a plain mean over all values would give SPIN's global
-/// orientation 1/24 of the rotation term and let the (barely visible) β
-/// dominate the body loss.
+/// per group (the reported [`Part::rotation_groups`] and
+/// [`Part::rest_groups`], SPIN's hand joints as one more), each times its
+/// weight ([`loss_weights`]; all 1 for the plain sum) and summed: a plain
+/// mean over all values would give SPIN's global orientation 1/24 of the
+/// rotation term.
 pub fn expert_loss<B: Backend>(
     part: Part,
     prediction: &ExpertPrediction<B>,
     rotations: Tensor<B, 4>,
     rest: Option<Tensor<B, 2>>,
+    weights: &[f32],
 ) -> Tensor<B, 1> {
-    let [batch, r, _, _] = rotations.dims();
-    let diff = (prediction.rotations.clone() - rotations).square(); // [batch, R, 3, 3]
-    let mut groups = part.rotation_groups();
-    // Rotations outside the reported groups (SPIN's SMPL hand joints) form one more group.
-    let covered = groups.iter().map(|(_, g)| g.end).max().unwrap_or(0);
-    if covered < r {
-        groups.push(("rest of the rotations", covered..r));
-    }
-    let mut loss = Tensor::<B, 1>::zeros([1], &diff.device());
-    for (_, range) in groups {
-        loss = loss + diff.clone().slice([0..batch, range]).mean().reshape([1]);
-    }
-    if let (Some(p), Some(t)) = (&prediction.rest, rest) {
-        let diff = (p.clone() - t).square(); // [batch, K]
-        for (_, range) in part.rest_groups() {
-            loss = loss + diff.clone().slice([0..batch, range]).mean().reshape([1]);
-        }
+    let batch = rotations.dims()[0];
+    let rot_diff = (prediction.rotations.clone() - rotations).square(); // [batch, R, 3, 3]
+    let rest_diff = match (&prediction.rest, rest) {
+        (Some(p), Some(t)) => Some((p.clone() - t).square()), // [batch, K]
+        _ => None,
+    };
+    let mut loss = Tensor::<B, 1>::zeros([1], &rot_diff.device());
+    for (g, (is_rotation, range)) in loss_groups(part).into_iter().enumerate() {
+        let w = weights.get(g).copied().unwrap_or(1.0);
+        let term = if is_rotation {
+            rot_diff.clone().slice([0..batch, range]).mean()
+        } else if let Some(d) = &rest_diff {
+            d.clone().slice([0..batch, range]).mean()
+        } else {
+            continue;
+        };
+        loss = loss + term.mul_scalar(w).reshape([1]);
     }
     loss
 }
@@ -504,6 +571,88 @@ mod tests {
         for (a, b) in m.rotations.iter().zip(&want.rotations) {
             assert!(rotation_angle_deg(a, b) < 1e-3);
         }
+    }
+
+    #[test]
+    fn turned_crops_turn_the_camera_frame() {
+        use crate::crop::CropTransform;
+        // Camera-frame points seen by a weak-perspective camera in an
+        // upright window; the same pixels through a turned (and a mirrored)
+        // window are the points turned by `in_plane_rotation`.
+        let (s, t) = (0.8f32, [0.1f32, -0.2]);
+        let upright = CropTransform::around_box([20.0, 30.0, 120.0, 130.0], 1.0);
+        let points = [[0.3f64, -0.4, 2.0], [-0.5, 0.2, 1.5], [0.1, 0.7, 2.5]];
+        for turn in [0.0f32, 0.3, -1.1] {
+            for flip in [false, true] {
+                let window = upright.augmented(turn, 1.0, flip);
+                let q = in_plane_rotation(turn);
+                for p in points {
+                    let pixel =
+                        upright.to_image([s * (p[0] as f32 + t[0]), s * (p[1] as f32 + t[1])]);
+                    let uv = window.to_crop(pixel);
+                    let pq = crate::rotation::host::apply(&q, p);
+                    let tq = crate::rotation::host::apply(&q, [t[0] as f64, t[1] as f64, 0.0]);
+                    let mut want = [s * (pq[0] + tq[0]) as f32, s * (pq[1] + tq[1]) as f32];
+                    if flip {
+                        want[0] = -want[0];
+                    }
+                    assert!(
+                        (uv[0] - want[0]).abs() < 1e-4 && (uv[1] - want[1]).abs() < 1e-4,
+                        "turn {turn} flip {flip}: {uv:?} vs {want:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn loss_weights_equalise_the_groups() {
+        let targets: Vec<ExpertTarget> = (0..4)
+            .map(|i| face_target(&[0.1 * i as f32, 0.0, 0.0], &[3.0 * i as f32; 10]))
+            .collect();
+        let mean = mean_target(&targets).unwrap();
+        let w = loss_weights(Part::Face, &targets, &mean);
+        assert_eq!(w.len(), 2);
+        // Expression: values 0, 3, 6, 9 about 4.5: mean square 11.25.
+        assert!((w[1] - 1.0 / 11.25).abs() < 1e-5, "{w:?}");
+        // The baseline's weighted loss is 1 per group.
+        let device = Default::default();
+        type B = burn::backend::NdArray<f32>;
+        let refs: Vec<&ExpertTarget> = targets.iter().collect();
+        let (rot, rest) = target_tensors::<B>(&refs, &device);
+        let means = vec![&mean; 4];
+        let (mrot, mrest) = target_tensors::<B>(&means, &device);
+        let prediction = ExpertPrediction {
+            rotations: mrot,
+            rest: mrest,
+            feature: Tensor::zeros([4, 1], &device),
+            raw: crate::nets::RawPrediction::Face(crate::nets::DecaOutput {
+                code: Tensor::zeros([4, 1], &device),
+                shape: Tensor::zeros([4, 1], &device),
+                tex: Tensor::zeros([4, 1], &device),
+                exp: Tensor::zeros([4, 1], &device),
+                pose: Tensor::zeros([4, 1], &device),
+                camera: Tensor::zeros([4, 1], &device),
+                light: Tensor::zeros([4, 1, 1], &device),
+                feature: Tensor::zeros([4, 1], &device),
+            }),
+        };
+        let loss: f32 = expert_loss(Part::Face, &prediction, rot, rest, &w).into_scalar();
+        assert!((loss - 2.0).abs() < 1e-3, "{loss}");
+        // SPIN's hand joints (always identity) keep weight 1.
+        let body: Vec<ExpertTarget> = (0..3)
+            .map(|i| {
+                body_target(
+                    &aa(&[0.2 * i as f32, 0.0, 0.0]),
+                    &[0.05 * i as f32; 63],
+                    &[i as f32; 10],
+                    [1.0, 0.0, i as f32],
+                )
+            })
+            .collect();
+        let w = loss_weights(Part::Body, &body, &mean_target(&body).unwrap());
+        assert_eq!(w.len(), 5);
+        assert_eq!(w[2], 1.0);
     }
 
     #[test]

@@ -102,6 +102,8 @@ impl BackendJob for DemoArgs {
             size: 128,
             epochs: 12,
             crop: 48,
+            hand_crop: 48,
+            hand_epochs: 12,
             width: 8,
             selection_config: Some(selection),
             backend: self.backend,

@@ -18,11 +18,12 @@ use furpe::crop::{CropTransform, PartCrops};
 use furpe::dataset::{read_annotations, Annotation};
 use furpe::experts::{
     body_target, camera_frame_orientation, camera_view, expert_loss, face_target,
-    fit_weak_perspective, hand_target, joint_global_rotation, mean_target, prediction_rows,
-    target_tensors, ExpertTarget, HeldOutReport,
+    fit_weak_perspective, hand_target, in_plane_rotation, joint_global_rotation, loss_weights,
+    mean_target, prediction_rows, target_tensors, ExpertTarget, HeldOutReport,
 };
 use furpe::keypoints::{openpose137_to_smplx, NUM_BODY25};
 use furpe::nets::part_expert::{self, Expert, ExpertConfig, Part};
+use furpe::rotation::host::{matmul, Mat3};
 use furpe::smplx::joints::idx;
 use furpe::smplx::{ParamWidths, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,10 @@ pub struct ExpertTrainArgs {
     /// Adam learning rate.
     #[arg(long, default_value_t = 1e-3)]
     pub lr: f64,
+    /// Train on the keypoints' windows only, without the random shift,
+    /// zoom, turn and colour jitter.
+    #[arg(long)]
+    pub no_augment: bool,
     /// Share of images held out for the report (the last ones).
     #[arg(long, default_value_t = 0.2)]
     pub held_out: f64,
@@ -90,6 +95,9 @@ pub struct ExpertTrainArgs {
 pub struct ExpertSummary {
     pub out: PathBuf,
     pub report: HeldOutReport,
+    /// The same errors on as many training crops (un-augmented windows):
+    /// far below the held-out ones means over-fitting.
+    pub train_report: HeldOutReport,
     pub train_crops: usize,
     pub epochs: usize,
     pub seconds: f64,
@@ -107,11 +115,103 @@ pub fn train(args: ExpertTrainArgs) -> anyhow::Result<ExpertSummary> {
     with_backend(args.backend, args)
 }
 
-/// One crop and what the expert should say about it.
+/// One crop and what the expert should learn from it: the ground truth in
+/// the expert's conventions, as seen through any crop window around the part
+/// ([`Sample::target`]), so augmented windows get consistent targets.
 struct Sample {
     image: usize,
+    /// The window the keypoints give (what `furpe label` cuts).
     crop: CropTransform,
-    target: ExpertTarget,
+    truth: Truth,
+}
+
+enum Truth {
+    Body {
+        /// Camera-frame global orientation.
+        global: Mat3,
+        body_pose: Vec<f32>,
+        betas: Vec<f32>,
+        /// Camera-frame joints (zero translation) and their pixels, for the
+        /// weak-perspective camera fit in the crop.
+        xy: Vec<[f32; 2]>,
+        pixels: Vec<[f32; 2]>,
+    },
+    Face {
+        jaw: Vec<f32>,
+        expression: Vec<f32>,
+    },
+    Hand {
+        /// The wrist's global rotation in the camera frame.
+        wrist: Mat3,
+        /// Relative to the SMPL-X hand mean.
+        fingers: Vec<f32>,
+    },
+}
+
+impl Sample {
+    /// The target for this sample seen through `crop` (its window, or an
+    /// augmented one): turning the window turns the camera about its optical
+    /// axis (global orientation and wrist become `Q·R`, the joints' x, y
+    /// turn with it before the camera fit), a mirrored window mirrors the
+    /// hand. `None` when the camera fit fails.
+    fn target(&self, crop: &CropTransform) -> Option<ExpertTarget> {
+        let q = in_plane_rotation(crop.rotation);
+        match &self.truth {
+            Truth::Body {
+                global,
+                body_pose,
+                betas,
+                xy,
+                pixels,
+            } => {
+                let (s, c) = crop.rotation.sin_cos();
+                let xy: Vec<[f32; 2]> = xy
+                    .iter()
+                    .map(|p| [c * p[0] - s * p[1], s * p[0] + c * p[1]])
+                    .collect();
+                let uv: Vec<[f32; 2]> = pixels.iter().map(|&p| crop.to_crop(p)).collect();
+                let cam = fit_weak_perspective(&xy, &uv)?;
+                Some(body_target(&matmul(&q, global), body_pose, betas, cam))
+            }
+            Truth::Face { jaw, expression } => Some(face_target(jaw, expression)),
+            Truth::Hand { wrist, fingers } => {
+                Some(hand_target(&matmul(&q, wrist), fingers, crop.flip))
+            }
+        }
+    }
+}
+
+/// A randomly shifted, zoomed and turned version of `crop` (what a keypoint
+/// detector's jitter and a slightly different framing would give).
+fn jitter(crop: &CropTransform, rng: &mut Rng) -> CropTransform {
+    let shift = 0.08 * crop.side;
+    let zoom = rng.range(-0.12, 0.12).exp() as f32;
+    let turn = rng.range(-MAX_TURN, MAX_TURN) as f32;
+    let mut out = crop.augmented(turn, zoom, false);
+    out.center[0] += shift * rng.range(-1.0, 1.0) as f32;
+    out.center[1] += shift * rng.range(-1.0, 1.0) as f32;
+    out
+}
+
+/// Largest in-plane turn of an augmented window (radians, about 11°).
+const MAX_TURN: f64 = 0.2;
+
+/// Photometric jitter of one crop (`[3, S, S]`, values in [0, 1]): contrast,
+/// brightness, per-channel gain and pixel noise.
+fn colour_jitter(crop: &mut [f32], rng: &mut Rng) {
+    let plane = crop.len() / 3;
+    let contrast = rng.range(0.7, 1.3) as f32;
+    let brightness = rng.range(-0.1, 0.1) as f32;
+    let noise = rng.range(0.0, 0.04);
+    for ch in 0..3 {
+        let gain = rng.range(0.85, 1.15) as f32;
+        let values = &mut crop[ch * plane..(ch + 1) * plane];
+        let mean = values.iter().sum::<f32>() / plane.max(1) as f32;
+        for v in values.iter_mut() {
+            let n = (noise * rng.normal()) as f32;
+            *v = (((*v - mean) * contrast + mean) * gain + brightness + n).clamp(0.0, 1.0);
+        }
+    }
 }
 
 impl BackendJob for ExpertTrainArgs {
@@ -120,7 +220,16 @@ impl BackendJob for ExpertTrainArgs {
         let start = Instant::now();
         let annotations = read_annotations(&self.data.join("annotations.jsonl"))?;
         let model = crate::body::load_model(self.model.as_deref())?;
-        let samples = samples::<B>(self.part, &annotations, &model, &self.data, &device)?;
+        let mut samples = samples::<B>(self.part, &annotations, &model, &self.data, &device)?;
+        // Targets through the keypoints' windows; a sample whose camera fit fails is left out.
+        let mut targets = Vec::with_capacity(samples.len());
+        samples.retain(|s| match s.target(&s.crop) {
+            Some(t) => {
+                targets.push(t);
+                true
+            }
+            None => false,
+        });
         let held_from =
             annotations.len() - (annotations.len() as f64 * self.held_out).ceil() as usize;
         let train_ids: Vec<usize> = (0..samples.len())
@@ -139,23 +248,39 @@ impl BackendJob for ExpertTrainArgs {
                 test_ids.len()
             );
         }
-        // Decode every image once; crops are cut up front (no augmentation).
+        // Decode every image once; training crops are cut anew each epoch
+        // (augmented unless --no-augment), the evaluation crops once.
         let mut images: Vec<Option<RgbImage>> = (0..annotations.len()).map(|_| None).collect();
-        let mut crops = Vec::with_capacity(samples.len());
         for s in &samples {
             if images[s.image].is_none() {
                 let path = self.data.join(&annotations[s.image].image);
                 images[s.image] = Some(RgbImage::load(&path)?);
             }
-            let image = images[s.image].as_ref().context("image decoded above")?;
-            crops.push(image.crop(&s.crop, self.crop));
         }
-        drop(images);
+        let cut = |i: usize, crop: &CropTransform| -> Vec<f32> {
+            match &images[samples[i].image] {
+                Some(image) => image.crop(crop, self.crop),
+                None => vec![0.0; 3 * self.crop * self.crop],
+            }
+        };
+        let fixed: Vec<Vec<f32>> = (0..samples.len())
+            .map(|i| cut(i, &samples[i].crop))
+            .collect();
+
+        let train_targets: Vec<ExpertTarget> =
+            train_ids.iter().map(|&i| targets[i].clone()).collect();
+        let baseline = mean_target(&train_targets).context("no training targets")?;
+        // Each loss group counts as much as any other at the baseline.
+        let weights = loss_weights(self.part, &train_targets, &baseline);
 
         type AD<B> = Autodiff<B>;
         AD::<B>::seed(&device, self.seed);
         let config = ExpertConfig::small(self.part, self.width, self.crop);
-        let mut expert: Expert<AD<B>> = config.init(&device);
+        // Start at the training set's mean parameters (SPIN's and HMR's start).
+        let mut expert: Expert<AD<B>> =
+            config
+                .init(&device)
+                .start_at_mean(&baseline.rotations, &baseline.rest, 0.01);
         let mut optim = AdamConfig::new().init::<AD<B>, Expert<AD<B>>>();
         let mut rng = Rng::new(self.seed ^ 0x5eed_e2e7);
         let mut order = train_ids.clone();
@@ -174,19 +299,38 @@ impl BackendJob for ExpertTrainArgs {
                 if chunk.len() < 2 {
                     continue;
                 }
+                let mut crops = Vec::with_capacity(chunk.len());
+                let mut batch_targets = Vec::with_capacity(chunk.len());
+                for &i in chunk {
+                    let s = &samples[i];
+                    let window = if self.no_augment {
+                        None
+                    } else {
+                        let w = jitter(&s.crop, &mut rng);
+                        s.target(&w).map(|t| (w, t))
+                    };
+                    match window {
+                        Some((w, t)) => {
+                            let mut crop = cut(i, &w);
+                            colour_jitter(&mut crop, &mut rng);
+                            crops.push(crop);
+                            batch_targets.push(t);
+                        }
+                        None => {
+                            crops.push(fixed[i].clone());
+                            batch_targets.push(targets[i].clone());
+                        }
+                    }
+                }
                 let images = batch::<AD<B>>(
-                    &chunk
-                        .iter()
-                        .map(|&i| crops[i].as_slice())
-                        .collect::<Vec<_>>(),
+                    &crops.iter().map(Vec::as_slice).collect::<Vec<_>>(),
                     self.crop,
                     &device,
                 );
-                let targets: Vec<&ExpertTarget> =
-                    chunk.iter().map(|&i| &samples[i].target).collect();
-                let (rot, rest) = target_tensors::<AD<B>>(&targets, &device);
+                let (rot, rest) =
+                    target_tensors::<AD<B>>(&batch_targets.iter().collect::<Vec<_>>(), &device);
                 let prediction = expert.forward(images);
-                let loss = expert_loss(self.part, &prediction, rot, rest);
+                let loss = expert_loss(self.part, &prediction, rot, rest, &weights);
                 let value: f64 = loss.clone().into_scalar().elem();
                 if !value.is_finite() {
                     anyhow::bail!(
@@ -209,34 +353,19 @@ impl BackendJob for ExpertTrainArgs {
             );
         }
 
-        // Held-out errors: the trained expert (inference mode) and the mean of
-        // the training targets, on the same crops.
+        // Errors of the trained expert (inference mode) and of the mean of
+        // the training targets on the same crops: held out, and (to see
+        // over-fitting) as many training crops, un-augmented.
         let expert = expert.valid();
-        let mut predictions = Vec::with_capacity(test_ids.len());
-        for chunk in test_ids.chunks(self.batch.max(8)) {
-            let images = batch::<B>(
-                &chunk
-                    .iter()
-                    .map(|&i| crops[i].as_slice())
-                    .collect::<Vec<_>>(),
-                self.crop,
-                &device,
-            );
-            predictions.extend(prediction_rows(&expert.forward(images)));
-        }
-        let train_targets: Vec<ExpertTarget> = train_ids
-            .iter()
-            .map(|&i| samples[i].target.clone())
-            .collect();
-        let test_targets: Vec<ExpertTarget> = test_ids
-            .iter()
-            .map(|&i| samples[i].target.clone())
-            .collect();
-        let baseline = mean_target(&train_targets).context("no training targets")?;
-        let report = HeldOutReport::new(self.part, &predictions, &test_targets, &baseline);
+        let report = evaluate(
+            &expert, &test_ids, &fixed, &targets, &baseline, &self, &device,
+        );
+        let seen = &train_ids[..test_ids.len().min(train_ids.len())];
+        let train_report = evaluate(&expert, seen, &fixed, &targets, &baseline, &self, &device);
         let summary = ExpertSummary {
             out: self.out.clone(),
             report,
+            train_report,
             train_crops: train_ids.len(),
             epochs: self.epochs,
             seconds: start.elapsed().as_secs_f64(),
@@ -252,16 +381,56 @@ impl BackendJob for ExpertTrainArgs {
         )?;
         print!("{}", summary.report.table());
         println!(
-            "trained on {} crops for {} epochs in {:.1} s (final loss {:.4}); wrote {} and {}",
+            "trained on {} crops for {} epochs in {:.1} s (final loss {:.4}; on {} of its training crops: {:.0}% of the baseline's error); wrote {} and {}",
             summary.train_crops,
             self.epochs,
             summary.seconds,
             final_loss,
+            summary.train_report.crops,
+            100.0 * summary.train_report.relative,
             self.out.display(),
             report_path.display()
         );
         Ok(summary)
     }
+}
+
+/// The expert's errors and the baseline's on the crops `ids` (their fixed windows).
+fn evaluate<B: Backend>(
+    expert: &Expert<B>,
+    ids: &[usize],
+    crops: &[Vec<f32>],
+    targets: &[ExpertTarget],
+    baseline: &ExpertTarget,
+    args: &ExpertTrainArgs,
+    device: &B::Device,
+) -> HeldOutReport {
+    let predictions = predict(expert, ids, crops, args, device);
+    let wanted: Vec<ExpertTarget> = ids.iter().map(|&i| targets[i].clone()).collect();
+    HeldOutReport::new(args.part, &predictions, &wanted, baseline)
+}
+
+/// The expert's predictions on the crops `ids`.
+fn predict<B: Backend>(
+    expert: &Expert<B>,
+    ids: &[usize],
+    crops: &[Vec<f32>],
+    args: &ExpertTrainArgs,
+    device: &B::Device,
+) -> Vec<ExpertTarget> {
+    let mut predictions = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(args.batch.max(8)) {
+        let images = batch::<B>(
+            &chunk
+                .iter()
+                .map(|&i| crops[i].as_slice())
+                .collect::<Vec<_>>(),
+            args.crop,
+            device,
+        );
+        predictions.extend(prediction_rows(&expert.forward(images)));
+    }
+    predictions
 }
 
 /// `OUT` → `OUT.report.json`.
@@ -341,22 +510,24 @@ fn samples<B: Backend>(
         let body_pose = row(&p.body_pose, 63);
         match part {
             Part::Body => {
-                let (rel, pixels) = camera_view(&joints[i], camera, &row(&p.transl, 3));
-                let (mut xy, mut uv) = (Vec::new(), Vec::new());
+                let (rel, projected) = camera_view(&joints[i], camera, &row(&p.transl, 3));
+                let (mut xy, mut pixels) = (Vec::new(), Vec::new());
                 for j in map.iter().take(NUM_BODY25).flatten() {
-                    if let Some(px) = pixels[*j] {
-                        let j = *j;
-                        xy.push([rel[j][0], rel[j][1]]);
-                        uv.push(crops.body.to_crop(px));
+                    if let Some(px) = projected[*j] {
+                        xy.push([rel[*j][0], rel[*j][1]]);
+                        pixels.push(px);
                     }
                 }
-                let Some(cam) = fit_weak_perspective(&xy, &uv) else {
-                    continue;
-                };
                 out.push(Sample {
                     image: i,
                     crop: crops.body,
-                    target: body_target(&global, &body_pose, &row(&p.betas, 10), cam),
+                    truth: Truth::Body {
+                        global,
+                        body_pose: body_pose.clone(),
+                        betas: row(&p.betas, 10),
+                        xy,
+                        pixels,
+                    },
                 });
             }
             Part::Face => {
@@ -364,25 +535,26 @@ fn samples<B: Backend>(
                     out.push(Sample {
                         image: i,
                         crop,
-                        target: face_target(&row(&p.jaw_pose, 3), &row(&p.expression, 10)),
+                        truth: Truth::Face {
+                            jaw: row(&p.jaw_pose, 3),
+                            expression: row(&p.expression, 10),
+                        },
                     });
                 }
             }
             Part::Hand => {
-                for (crop, pose, mean, wrist, mirrored) in [
+                for (crop, pose, mean, wrist) in [
                     (
                         crops.left_hand,
                         &p.left_hand_pose,
                         &model.hands_mean_l,
                         idx::LEFT_WRIST,
-                        true,
                     ),
                     (
                         crops.right_hand,
                         &p.right_hand_pose,
                         &model.hands_mean_r,
                         idx::RIGHT_WRIST,
-                        false,
                     ),
                 ] {
                     let Some(crop) = crop else { continue };
@@ -394,10 +566,11 @@ fn samples<B: Backend>(
                         }
                     }
                     let wrist = joint_global_rotation(&global, &body_pose, wrist);
+                    // The left hand's window is mirrored (crop.flip): its target too.
                     out.push(Sample {
                         image: i,
                         crop,
-                        target: hand_target(&wrist, &fingers, mirrored),
+                        truth: Truth::Hand { wrist, fingers },
                     });
                 }
             }

@@ -5,14 +5,15 @@
 //! (or from a published checkpoint at full size).
 
 use burn::config::Config;
-use burn::module::Module;
+use burn::module::{Module, Param};
+use burn::nn::Linear;
 use burn::tensor::{backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 
 use super::deca::{DecaConfig, DecaEncoder, DecaOutput, SMPLX_EXPRESSION};
-use super::frankmocap::{FrankMocapHand, FrankMocapHandConfig, HandOutput, HAND_POSE};
+use super::frankmocap::{FrankMocapHand, FrankMocapHandConfig, HandOutput, HAND_CAMERA, HAND_POSE};
 use super::resnet::{BlockKind, ResNetConfig};
-use super::spin::{Spin, SpinConfig, SpinOutput, SPIN_BETAS, SPIN_CAMERA};
+use super::spin::{Spin, SpinConfig, SpinOutput, SPIN_BETAS, SPIN_CAMERA, SPIN_JOINTS};
 use super::weights_file::{self, FileKind, Precision, WeightsFileError};
 use crate::rotation::axis_angle_to_matrix;
 
@@ -262,6 +263,116 @@ impl<B: Backend> Expert<B> {
     }
 }
 
+impl<B: Backend> Expert<B> {
+    /// Starts an untrained expert at given mean values, as SPIN and HMR
+    /// start from the dataset's mean parameters: `rotations` (row-major
+    /// matrices, [`Part::num_rotations`]) and `rest` ([`Part::num_rest`]) go
+    /// into SPIN's `init_pose`/`init_shape`/`init_cam`, FrankMocap's
+    /// `mean_params` (camera kept) or the biases of DECA's jaw and
+    /// expression codes, and the output layers' weights and biases are
+    /// scaled by `head_gain` (SPIN initialises its heads with gain 0.01), so the
+    /// untrained expert predicts about the mean and training learns the
+    /// deviations from it.
+    pub fn start_at_mean(self, rotations: &[[f32; 9]], rest: &[f32], head_gain: f32) -> Self {
+        fn scaled<B: Backend, const D: usize>(
+            p: Param<Tensor<B, D>>,
+            gain: f32,
+        ) -> Param<Tensor<B, D>> {
+            let t = p.val();
+            let device = t.device();
+            Param::from_tensor(Tensor::from_data(t.mul_scalar(gain).into_data(), &device))
+        }
+        fn buffer<B: Backend>(values: &[f32], device: &B::Device) -> Param<Tensor<B, 2>> {
+            Param::from_tensor(
+                Tensor::<B, 1>::from_floats(values, device).reshape([1, values.len()]),
+            )
+            .set_require_grad(false)
+        }
+        fn scale_linear<B: Backend>(mut l: Linear<B>, gain: f32) -> Linear<B> {
+            l.weight = scaled(l.weight, gain);
+            l.bias = l.bias.map(|b| scaled(b, gain));
+            l
+        }
+        let aa = |m: &[f32; 9]| -> [f32; 3] {
+            let mut r = [[0.0f64; 3]; 3];
+            for (i, row) in r.iter_mut().enumerate() {
+                for (j, v) in row.iter_mut().enumerate() {
+                    *v = m[i * 3 + j] as f64;
+                }
+            }
+            crate::rotation::host::matrix_to_axis_angle(&r).map(|v| v as f32)
+        };
+        match self {
+            Expert::Body(mut net) => {
+                let device = net.init_pose.lazy_device();
+                if rotations.len() == SPIN_JOINTS {
+                    // 6D = the first two columns, row by row (rot6d_to_matrix's layout).
+                    let pose: Vec<f32> = rotations
+                        .iter()
+                        .flat_map(|m| [m[0], m[1], m[3], m[4], m[6], m[7]])
+                        .collect();
+                    net.init_pose = buffer(&pose, &device);
+                }
+                if rest.len() == SPIN_BETAS + SPIN_CAMERA {
+                    net.init_shape = buffer(&rest[..SPIN_BETAS], &device);
+                    net.init_cam = buffer(&rest[SPIN_BETAS..], &device);
+                }
+                net.regressor.heads = net
+                    .regressor
+                    .heads
+                    .into_iter()
+                    .map(|h| scale_linear(h, head_gain))
+                    .collect();
+                Expert::Body(net)
+            }
+            Expert::Face(mut net) => {
+                let device = net.fc2.weight.lazy_device();
+                net.fc2 = scale_linear(net.fc2, head_gain);
+                if let (Some(jaw), Some(bias)) = (rotations.first(), net.fc2.bias.take()) {
+                    let mut values = bias
+                        .val()
+                        .into_data()
+                        .convert::<f32>()
+                        .to_vec::<f32>()
+                        .unwrap_or_default();
+                    let exp = net.n_shape + net.n_tex;
+                    let pose = exp + net.n_exp;
+                    for (k, v) in rest.iter().take(net.n_exp).enumerate() {
+                        values[exp + k] = *v;
+                    }
+                    values[pose + 3..pose + 6].copy_from_slice(&aa(jaw));
+                    net.fc2.bias = Some(Param::from_tensor(Tensor::from_floats(
+                        values.as_slice(),
+                        &device,
+                    )));
+                }
+                Expert::Face(net)
+            }
+            Expert::Hand(mut net) => {
+                let device = net.mean_params.lazy_device();
+                let mut mean = net
+                    .mean_params
+                    .val()
+                    .into_data()
+                    .convert::<f32>()
+                    .to_vec::<f32>()
+                    .unwrap_or_default();
+                for (j, m) in rotations.iter().take(HAND_POSE / 3).enumerate() {
+                    mean[HAND_CAMERA + 3 * j..HAND_CAMERA + 3 * j + 3].copy_from_slice(&aa(m));
+                }
+                net.mean_params = buffer(&mean, &device);
+                net.regressor.heads = net
+                    .regressor
+                    .heads
+                    .into_iter()
+                    .map(|h| scale_linear(h, head_gain))
+                    .collect();
+                Expert::Hand(net)
+            }
+        }
+    }
+}
+
 /// Serialises a trained expert with its configuration; `note` is free-form
 /// provenance (the training report).
 pub fn to_bytes<B: Backend>(
@@ -348,5 +459,49 @@ mod tests {
         }
         let err = from_bytes::<B>(b"FURPESTU....", "s.furpe", &device).unwrap_err();
         assert!(err.to_string().contains("not a FuRPE expert"), "{err}");
+    }
+
+    #[test]
+    fn started_at_the_mean_an_untrained_expert_predicts_it() {
+        use crate::rotation::host::axis_angle_to_matrix;
+        let device = Default::default();
+        let images = Tensor::<B, 4>::random(
+            [2, 3, 32, 32],
+            burn::tensor::Distribution::Uniform(0.0, 1.0),
+            &device,
+        );
+        let rot = |v: [f64; 3]| -> [f32; 9] {
+            let m = axis_angle_to_matrix(v);
+            let mut o = [0.0f32; 9];
+            for i in 0..9 {
+                o[i] = m[i / 3][i % 3] as f32;
+            }
+            o
+        };
+        for part in Part::ALL {
+            let rotations: Vec<[f32; 9]> = (0..part.num_rotations())
+                .map(|j| rot([0.3, -0.1 * j as f64, 2.5 * (j == 0) as u8 as f64]))
+                .collect();
+            let rest: Vec<f32> = (0..part.num_rest()).map(|k| 0.5 - 0.1 * k as f32).collect();
+            let expert = ExpertConfig::small(part, 2, 32)
+                .init::<B>(&device)
+                .start_at_mean(&rotations, &rest, 0.01);
+            let out = expert.forward(images.clone());
+            let got = out.rotations.into_data().to_vec::<f32>().unwrap();
+            for (k, v) in got.iter().enumerate() {
+                let want = rotations[(k / 9) % rotations.len()][k % 9];
+                assert!(
+                    (v - want).abs() < 0.05,
+                    "{part:?} rotation value {k}: {v} vs {want}"
+                );
+            }
+            if let Some(r) = out.rest {
+                let got = r.into_data().to_vec::<f32>().unwrap();
+                for (k, v) in got.iter().enumerate() {
+                    let want = rest[k % rest.len()];
+                    assert!((v - want).abs() < 0.05, "{part:?} value {k}: {v} vs {want}");
+                }
+            }
+        }
     }
 }
