@@ -489,7 +489,7 @@ fn data_parallel_runs_on_two_machines_in_step() {
             "node {rank} failed:\n{err}"
         );
     }
-    assert!(read("node0.err".into()).contains("batch split over 2 devices"));
+    assert!(read("node0.err".into()).contains("batch split over 2 devices on 2 machines"));
 
     // Both replicas end bit-identical, and equal to the one-process run:
     // the same slices, the same (a + b) / 2 means.

@@ -308,7 +308,13 @@ impl<B: AutodiffBackend> Trainer<B> {
                 self.set.holdout.len(),
                 self.total_steps,
                 self.steps_per_epoch,
-                if self.peer.count > 1 {
+                if self.peer.nodes() > 1 {
+                    format!(
+                        ", batch split over {} devices on {} machines",
+                        self.peer.count,
+                        self.peer.nodes()
+                    )
+                } else if self.peer.count > 1 {
                     format!(", batch split over {} devices", self.peer.count)
                 } else {
                     String::new()

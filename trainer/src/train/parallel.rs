@@ -50,7 +50,8 @@ pub struct ParallelArgs {
     pub devices: usize,
     /// Machines in the run. Start `furpe train` with the same config, --nodes,
     /// --devices and --master on each, with its own --node-rank; node 0 logs,
-    /// validates and writes checkpoints and the exported student.
+    /// validates and writes checkpoints and the exported student. Machines
+    /// exchange gradients over TCP through node 0 (see the README).
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
     /// This machine's rank, 0..nodes-1.
@@ -154,6 +155,11 @@ pub struct Peer {
 }
 
 impl Peer {
+    /// Machines in the run.
+    pub fn nodes(&self) -> usize {
+        self.args.nodes
+    }
+
     /// Peer 0 validates, logs, draws the progress bar and writes files.
     pub fn leader(&self) -> bool {
         self.index == 0

@@ -73,9 +73,10 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// HOST:PORT (a `tcp://` prefix is accepted) → (host, port).
 pub fn parse_master(value: &str) -> anyhow::Result<(String, u16)> {
     let bare = value.strip_prefix("tcp://").unwrap_or(value);
-    let (host, port) = bare
-        .rsplit_once(':')
-        .filter(|(h, _)| !h.is_empty() && !h.contains('/'))
+    let (host, port) = Some(bare)
+        .filter(|b| !b.contains('/'))
+        .and_then(|b| b.rsplit_once(':'))
+        .filter(|(h, _)| !h.is_empty())
         .ok_or_else(|| anyhow!("--master {value:?}: expected HOST:PORT (node 0's address)"))?;
     let port: u16 = port
         .parse()
@@ -422,6 +423,7 @@ mod tests {
         assert_eq!(parse_master("[::1]:3131").unwrap(), ("::1".into(), 3131));
         assert!(parse_master("host0").is_err());
         assert!(parse_master("ws://host0:3030/x").is_err());
+        assert!(parse_master("ws://host0").is_err());
         assert!(parse_master("host0:0").is_err());
         assert!(parse_master(":3131").is_err());
     }
