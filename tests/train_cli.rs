@@ -376,11 +376,137 @@ fn data_parallel_runs_on_two_devices_in_step() {
         mask_ids(&first) == mask_ids(&second),
         "two identical two-device runs ended with different weights"
     );
-    // A multi-machine run needs its orchestrator and this machine's address.
+    // A multi-machine run needs node 0's address.
     let (ok, out) = run_furpe(&["train", "--config", cfg, "--nodes", "2"]);
-    assert!(!ok && out.contains("--orchestrator"), "{out}");
+    assert!(!ok && out.contains("--master HOST:PORT"), "{out}");
+    let (ok, out) = run_furpe(&[
+        "train",
+        "--config",
+        cfg,
+        "--nodes",
+        "2",
+        "--master",
+        "ws://host0",
+    ]);
+    assert!(!ok && out.contains("expected HOST:PORT"), "{out}");
 
     // A batch that does not split over the peers is refused up front.
     let (ok, out) = run_furpe(&["train", "--config", cfg, "--devices", "3"]);
     assert!(!ok && out.contains("does not split evenly"), "{out}");
+}
+
+/// A free TCP port on localhost (free when asked; the test then binds it).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The `"weights"` digest of a `furpe train` summary on stdout.
+fn weights_digest(stdout: &str) -> String {
+    let start = stdout.find('{').expect("a JSON summary on stdout");
+    let summary: serde_json::Value = serde_json::from_str(&stdout[start..]).unwrap();
+    summary["weights"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn data_parallel_runs_on_two_machines_in_step() {
+    let dir = world("train-nodes", 20);
+    // No dropout: the runs below must agree bit for bit (see the two-device test).
+    let cfg = config(&dir, "dropout = 0.0\n");
+
+    // The reference: one process, two devices, the same global batch of 4.
+    let single = dir.join("single");
+    let out = Command::new(env!("CARGO_BIN_EXE_furpe"))
+        .args([
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--devices",
+            "2",
+            "--out",
+        ])
+        .arg(&single)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    let reference = weights_digest(&String::from_utf8_lossy(&out.stdout));
+
+    // Two machines of one device each: two processes on localhost, node 0
+    // listening on --master's port. A hang fails the test after the timeout.
+    let master = format!("127.0.0.1:{}", free_port());
+    let started = Instant::now();
+    let mut nodes: Vec<_> = (0..2)
+        .map(|rank| {
+            let out = dir.join(format!("node{rank}"));
+            std::fs::create_dir_all(&out).unwrap();
+            let child = Command::new(env!("CARGO_BIN_EXE_furpe"))
+                .args(["train", "--config", cfg.to_str().unwrap(), "--nodes", "2"])
+                .args([
+                    "--node-rank",
+                    &rank.to_string(),
+                    "--master",
+                    &master,
+                    "--out",
+                ])
+                .arg(&out)
+                .stdout(std::fs::File::create(dir.join(format!("node{rank}.out"))).unwrap())
+                .stderr(std::fs::File::create(dir.join(format!("node{rank}.err"))).unwrap())
+                .spawn()
+                .unwrap();
+            (child, out)
+        })
+        .collect();
+    let read = |name: String| std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+    let mut codes = [None, None];
+    while codes.iter().any(Option::is_none) {
+        for (code, (child, _)) in codes.iter_mut().zip(nodes.iter_mut()) {
+            if code.is_none() {
+                *code = child.try_wait().unwrap();
+            }
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            for (child, _) in nodes.iter_mut() {
+                child.kill().ok();
+                child.wait().ok();
+            }
+            panic!(
+                "the two-node run did not finish in 300 s (hung?)\nnode 0:\n{}\nnode 1:\n{}",
+                read("node0.err".into()),
+                read("node1.err".into())
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("two-node run: {:.1} s", started.elapsed().as_secs_f64());
+    for (rank, code) in codes.iter().enumerate() {
+        let err = read(format!("node{rank}.err"));
+        assert!(
+            code.is_some_and(|c| c.success()) && !err.contains("panicked"),
+            "node {rank} failed:\n{err}"
+        );
+    }
+    assert!(read("node0.err".into()).contains("batch split over 2 devices on 2 machines"));
+
+    // Both replicas end bit-identical, and equal to the one-process run:
+    // the same slices, the same (a + b) / 2 means.
+    let digests: Vec<String> = (0..2)
+        .map(|rank| weights_digest(&read(format!("node{rank}.out"))))
+        .collect();
+    assert_eq!(digests[0], digests[1], "the two nodes' weights differ");
+    assert_eq!(
+        digests[0], reference,
+        "two machines of one device ended with other weights than one machine of two"
+    );
+    let (node0, node1) = (&nodes[0].1, &nodes[1].1);
+    let exported = std::fs::read(node0.join("student.furpe")).unwrap();
+    let expected = std::fs::read(single.join("student.furpe")).unwrap();
+    assert!(mask_ids(&exported) == mask_ids(&expected));
+    // Node 0 alone logs (one record a global step) and writes files.
+    let log = std::fs::read_to_string(node0.join("log.jsonl")).unwrap();
+    assert_eq!(log.lines().filter(|l| l.contains("\"loss\"")).count(), 8);
+    assert!(!node1.join("student.furpe").exists() && !node1.join("log.jsonl").exists());
 }

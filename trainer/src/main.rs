@@ -76,9 +76,6 @@ enum Command {
     /// feature distillation and an EMA teacher; checkpoints, --resume, log,
     /// curves, and the exported student (RUN/student.furpe).
     Train(train::TrainArgs),
-    /// The coordinator of a multi-machine `furpe train` run (--nodes > 1):
-    /// start it on one machine, then point each node's --orchestrator at it.
-    Orchestrator(train::parallel::OrchestratorArgs),
     /// Reconstruct people in images with an exported student: parameters
     /// JSON, OBJ mesh and an overlay PNG per image.
     Infer(infer::InferArgs),
@@ -104,7 +101,6 @@ fn main() {
         Command::Eval(a) => eval::run(a),
         Command::Synth(a) => synth::run(a),
         Command::Train(a) => train::run(a),
-        Command::Orchestrator(a) => train::parallel::orchestrator(a),
         Command::Infer(a) => infer::run_infer(a),
         Command::Export(a) => infer::run_export(a),
         Command::Ablation(a) => ablation::run(a),

@@ -112,7 +112,7 @@ pub fn train_on(
         Job {
             config,
             resume,
-            peers: parallel.local_peers(),
+            peers: parallel.local_peers()?,
         },
     )
 }
@@ -308,7 +308,13 @@ impl<B: AutodiffBackend> Trainer<B> {
                 self.set.holdout.len(),
                 self.total_steps,
                 self.steps_per_epoch,
-                if self.peer.count > 1 {
+                if self.peer.nodes() > 1 {
+                    format!(
+                        ", batch split over {} devices on {} machines",
+                        self.peer.count,
+                        self.peer.nodes()
+                    )
+                } else if self.peer.count > 1 {
                     format!(", batch split over {} devices", self.peer.count)
                 } else {
                     String::new()
@@ -371,7 +377,7 @@ impl<B: AutodiffBackend> Trainer<B> {
                 );
             }
             let grads = GradientsParams::from_grads(total.backward(), &student);
-            let grads = self.peer.mean_gradients::<B::InnerBackend>(grads)?;
+            let grads = self.peer.mean_gradients(grads, &student)?;
             student = optim.step(lr, student, grads);
             student = self.peer.mean_buffers(student)?;
             if self.config.ema.enabled {
@@ -434,8 +440,9 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
         }
         self.peer.finish::<B::InnerBackend>()?;
+        let weights = parallel::digest(&student.valid());
         if !leader {
-            return Ok(json!({ "steps": step, "peer": self.peer.index }));
+            return Ok(json!({ "steps": step, "peer": self.peer.index, "weights": weights }));
         }
         eprintln!();
         let bytes = furpe::nets::student_file::to_bytes(
@@ -450,6 +457,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(json!({
             "steps": step,
             "devices": self.peer.count,
+            "weights": weights,
             "validation": last,
             "baseline": baseline,
             "student": exported.display().to_string(),

@@ -1,6 +1,7 @@
 //! Data parallelism for `furpe train`: one peer (a thread) per device on
-//! this machine, and optionally several machines, kept in step with
-//! burn-collective (Burn's all-reduce; feature `ddp`).
+//! this machine, and optionally several machines, kept in step by
+//! all-reduces: burn-collective's between the devices of a machine (feature
+//! `ddp`), our own [`net::Link`] (TCP, node 0 as the hub) between machines.
 //!
 //! Every peer takes its slice of the global batch (same rows, same
 //! augmentation draws as a single-device run), computes the loss and its
@@ -12,12 +13,29 @@
 //! averaged over peers after every step, so the replicas (and the EMA
 //! teacher, which runs on them) stay identical. Peer 0 alone validates,
 //! logs and writes checkpoints.
+//!
+//! Across machines a mean is: the sum over this machine's devices
+//! (burn-collective), the sum over machines in rank order (the link), then
+//! a division by the number of peers, on every device alike. With two peers
+//! that is bit for bit what one machine with two devices computes.
+//!
+//! Why not burn-collective's own multi-node all-reduce: in 0.21 every global
+//! all-reduce (each strategy) ends with `SyncService::sync`, a barrier that
+//! clears a *copy* of its list of synced nodes instead of the list itself
+//! (`syncing_peers.lock().unwrap().to_vec()` ... `syncing_peers.clear()`,
+//! burn-collective 0.21 `src/global/node/sync.rs`). The first barrier passes;
+//! from the second on the list holds stale entries, never equals the node
+//! list again, and every node waits forever in its second all-reduce.
+
+mod net;
+
+use std::sync::Arc;
 
 use burn::module::ModuleMapper;
-use burn::module::{AutodiffModule, Module, ModuleVisitor, Param};
+use burn::module::{AutodiffModule, Module, ModuleVisitor, Param, ParamId};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::{ElementConversion, Tensor};
+use burn::tensor::{ElementConversion, Tensor, TensorData};
 
 /// Held while a peer seeds the backend and draws its initial weights.
 pub static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -30,24 +48,19 @@ pub struct ParallelArgs {
     /// data-parallel path, not a speed-up). The global batch is split evenly.
     #[arg(long, default_value_t = 1)]
     pub devices: usize,
-    /// Machines in the run (EXPERIMENTAL: hangs in its second all-reduce in
-    /// our localhost test; see the README). Start `furpe orchestrator --port P` on one of
-    /// them, then `furpe train` with the same config on each, with its own
-    /// --node-rank, the same --nodes and --orchestrator, and its --node-address.
+    /// Machines in the run. Start `furpe train` with the same config, --nodes,
+    /// --devices and --master on each, with its own --node-rank; node 0 logs,
+    /// validates and writes checkpoints and the exported student. Machines
+    /// exchange gradients over TCP through node 0 (see the README).
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
-    /// This machine's rank, 0..nodes-1 (rank 0 logs and writes checkpoints).
+    /// This machine's rank, 0..nodes-1.
     #[arg(long, default_value_t = 0)]
     pub node_rank: usize,
-    /// The orchestrator's address, ws://HOST:PORT.
-    #[arg(long)]
-    pub orchestrator: Option<String>,
-    /// This machine's address as the others reach it, ws://HOST:PORT, where
-    /// PORT is --data-port (tensors are exchanged peer to peer through it).
-    #[arg(long)]
-    pub node_address: Option<String>,
-    #[arg(long, default_value_t = 3131)]
-    pub data_port: u16,
+    /// Node 0's address as the other machines reach it, HOST:PORT (TCP).
+    /// Node 0 listens on PORT on every interface; the others connect to it.
+    #[arg(long, value_name = "HOST:PORT")]
+    pub master: Option<String>,
 }
 
 impl Default for ParallelArgs {
@@ -56,9 +69,7 @@ impl Default for ParallelArgs {
             devices: 1,
             nodes: 1,
             node_rank: 0,
-            orchestrator: None,
-            node_address: None,
-            data_port: 3131,
+            master: None,
         }
     }
 }
@@ -88,35 +99,45 @@ impl ParallelArgs {
             self.peers()
         );
         if self.nodes > 1 {
-            anyhow::ensure!(
-                self.orchestrator.is_some() && self.node_address.is_some(),
-                "--nodes {} needs --orchestrator ws://HOST:PORT (see `furpe orchestrator`) and this machine's --node-address ws://HOST:{}",
-                self.nodes,
-                self.data_port
-            );
+            let master = self.master.as_deref().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--nodes {} needs --master HOST:PORT, node 0's address (the same on every machine)",
+                    self.nodes
+                )
+            })?;
+            net::parse_master(master)?;
         }
-        if self.nodes > 1 {
-            eprintln!(
-                "warning: multi-machine training is experimental: in our two-process test on localhost the nodes connect and then wait forever in the second all-reduce (burn-collective 0.21); see the README"
-            );
-        }
-        if self.peers() > 1 && !cfg!(feature = "ddp") {
+        if self.devices > 1 && !cfg!(feature = "ddp") {
             anyhow::bail!(
-                "this furpe binary was built without data parallelism; rebuild with `cargo build --release -p furpe-trainer --features ddp`"
+                "this furpe binary was built without data parallelism over devices; rebuild with `cargo build --release -p furpe-trainer --features ddp`"
             );
         }
         Ok(())
     }
 
-    /// The peers this process runs, one per local device.
-    pub fn local_peers(&self) -> Vec<Peer> {
-        (0..self.devices)
+    /// The peers this process runs, one per local device; with several
+    /// machines, after the link between them is up (node 0 waits here for the
+    /// others, and they for node 0).
+    pub fn local_peers(&self) -> anyhow::Result<Vec<Peer>> {
+        let link = match (self.nodes > 1, &self.master) {
+            (true, Some(master)) => Some(Arc::new(net::Link::connect(
+                master,
+                self.node_rank,
+                self.nodes,
+                self.devices,
+            )?)),
+            (true, None) => anyhow::bail!("--nodes > 1 needs --master HOST:PORT"),
+            (false, _) => None,
+        };
+        Ok((0..self.devices)
             .map(|local| Peer {
                 index: self.node_rank * self.devices + local,
                 count: self.peers(),
+                local,
                 args: self.clone(),
+                link: link.clone(),
             })
-            .collect()
+            .collect())
     }
 }
 
@@ -126,10 +147,19 @@ pub struct Peer {
     /// Global index, 0..count (node-major).
     pub index: usize,
     pub count: usize,
+    /// Index among this machine's peers, 0..devices.
+    local: usize,
     args: ParallelArgs,
+    /// To the other machines (several machines only).
+    link: Option<Arc<net::Link>>,
 }
 
 impl Peer {
+    /// Machines in the run.
+    pub fn nodes(&self) -> usize {
+        self.args.nodes
+    }
+
     /// Peer 0 validates, logs, draws the progress bar and writes files.
     pub fn leader(&self) -> bool {
         self.index == 0
@@ -142,31 +172,99 @@ impl Peer {
         (first, &rows[first..first + per])
     }
 
-    /// Joins the collective (a no-op for a single peer).
+    /// Joins this machine's collective (a no-op for a single device).
     pub fn register<B: Backend>(&self, device: &B::Device) -> anyhow::Result<()> {
-        if self.count == 1 {
+        if self.args.devices == 1 {
             return Ok(());
         }
         collective::register::<B>(self, device)
     }
 
-    /// Leaves the collective (a no-op for a single peer).
+    /// Leaves this machine's collective (a no-op for a single device).
     pub fn finish<B: Backend>(&self) -> anyhow::Result<()> {
-        if self.count == 1 {
+        if self.args.devices == 1 {
             return Ok(());
         }
         collective::finish::<B>(self)
     }
 
+    /// The mean over every peer of a flat tensor: the sum over this
+    /// machine's devices, then over the machines in rank order, divided by
+    /// the number of peers. Every peer calls it, in the same order.
+    fn mean_flat<B: Backend>(&self, t: Tensor<B, 1>) -> anyhow::Result<Tensor<B, 1>> {
+        if self.count == 1 {
+            return Ok(t);
+        }
+        let Some(link) = &self.link else {
+            return collective::all_reduce::<B>(self, t, false);
+        };
+        let device = t.device();
+        let n = t.dims()[0];
+        let local = if self.args.devices > 1 {
+            collective::all_reduce::<B>(self, t, true)?
+        } else {
+            t
+        };
+        let sum = link.sum(self.local, || {
+            local
+                .into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .map_err(|e| anyhow::anyhow!("peer {}: reading a tensor: {e:?}", self.index))
+        })?;
+        anyhow::ensure!(sum.len() == n, "the node link changed the number of values");
+        let sum = Tensor::<B, 1>::from_data(TensorData::new(sum.to_vec(), [n]), &device);
+        Ok(sum.div_scalar(self.count as f32))
+    }
+
     /// The mean of every peer's gradients.
-    pub fn mean_gradients<B: Backend>(
+    pub fn mean_gradients<B: AutodiffBackend, M: AutodiffModule<B>>(
         &self,
         grads: GradientsParams,
+        module: &M,
     ) -> anyhow::Result<GradientsParams> {
         if self.count == 1 {
             return Ok(grads);
         }
-        collective::mean_gradients::<B>(self, grads)
+        if self.link.is_none() {
+            return collective::mean_gradients::<B::InnerBackend>(self, grads);
+        }
+        // Across machines, every gradient in the module's parameter order
+        // (the same on every replica) as one flat tensor: one exchange a step.
+        let mut take = TakeGrads::<B> {
+            grads,
+            parts: Vec::new(),
+        };
+        module.visit(&mut take);
+        if take.parts.is_empty() {
+            return Ok(take.grads);
+        }
+        let (parts, flat): (Vec<_>, Vec<_>) = take
+            .parts
+            .into_iter()
+            .map(|(id, dims, t)| ((id, dims), t))
+            .unzip();
+        let mean = self.mean_flat(Tensor::cat(flat, 0))?;
+        let mut put = PutGrads::<B> {
+            grads: take.grads,
+            mean,
+            parts,
+            next: 0,
+            offset: 0,
+            error: None,
+        };
+        module.visit(&mut put);
+        if let Some(e) = put.error {
+            return Err(e);
+        }
+        anyhow::ensure!(
+            put.next == put.parts.len(),
+            "peer {}: {} of {} averaged gradients found no parameter",
+            self.index,
+            put.parts.len() - put.next,
+            put.parts.len()
+        );
+        Ok(put.grads)
     }
 
     /// The mean over peers of a few host values (loss terms), so that every
@@ -181,7 +279,7 @@ impl Peer {
         }
         let n = values.len();
         let t = Tensor::<B, 1>::from_floats(values.as_slice(), device);
-        let t = collective::mean_tensor::<B>(self, t)?;
+        let t = self.mean_flat::<B>(t)?;
         let out: Vec<f32> = t.into_data().convert::<f32>().to_vec().unwrap_or_default();
         anyhow::ensure!(out.len() == n, "all-reduce changed the number of values");
         Ok(out)
@@ -251,7 +349,7 @@ impl<B: AutodiffBackend> ModuleMapper<B> for MeanBuffers<'_> {
             .clone()
             .inner()
             .reshape([shape.iter().product::<usize>()]);
-        let value = match collective::mean_tensor::<B::InnerBackend>(self.peer, flat) {
+        let value = match self.peer.mean_flat::<B::InnerBackend>(flat) {
             Ok(mean) => Tensor::from_inner(mean.reshape(shape)),
             Err(e) => {
                 self.error = Some(e);
@@ -260,6 +358,79 @@ impl<B: AutodiffBackend> ModuleMapper<B> for MeanBuffers<'_> {
         };
         Param::from_mapped_value(id, value, mapper)
     }
+}
+
+/// Takes every parameter's gradient out of `grads`, flattened, in visiting
+/// order (the same on every replica).
+struct TakeGrads<B: AutodiffBackend> {
+    grads: GradientsParams,
+    parts: Vec<(ParamId, Vec<usize>, Tensor<B::InnerBackend, 1>)>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for TakeGrads<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        if let Some(g) = self.grads.remove::<B::InnerBackend, D>(param.id) {
+            let dims = g.dims().to_vec();
+            let n = dims.iter().product::<usize>();
+            self.parts.push((param.id, dims, g.reshape([n])));
+        }
+    }
+}
+
+/// Puts the averaged gradients back, slice by slice, in the same order.
+struct PutGrads<B: AutodiffBackend> {
+    grads: GradientsParams,
+    mean: Tensor<B::InnerBackend, 1>,
+    parts: Vec<(ParamId, Vec<usize>)>,
+    next: usize,
+    offset: usize,
+    error: Option<anyhow::Error>,
+}
+
+impl<B: AutodiffBackend> ModuleVisitor<B> for PutGrads<B> {
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+        let Some((id, shape)) = self.parts.get(self.next) else {
+            return;
+        };
+        if *id != param.id || self.error.is_some() {
+            return;
+        }
+        let Ok(dims) = <[usize; D]>::try_from(shape.as_slice()) else {
+            self.error = Some(anyhow::anyhow!(
+                "a gradient of shape {shape:?} for a parameter of rank {D}"
+            ));
+            return;
+        };
+        let n: usize = dims.iter().product();
+        let part = self.mean.clone().narrow(0, self.offset, n).reshape(dims);
+        self.grads.register(param.id, part);
+        self.next += 1;
+        self.offset += n;
+    }
+}
+
+/// FNV-1a (64 bits, hex) of every parameter's f32 bits in visiting order:
+/// the summary's `weights`, equal exactly when two replicas are.
+pub fn digest<B: Backend, M: Module<B>>(module: &M) -> String {
+    struct Fnv(u64);
+    impl<B: Backend> ModuleVisitor<B> for Fnv {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let values = param
+                .val()
+                .into_data()
+                .convert::<f32>()
+                .into_vec::<f32>()
+                .unwrap_or_default();
+            for v in values {
+                for b in v.to_bits().to_le_bytes() {
+                    self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3);
+                }
+            }
+        }
+    }
+    let mut fnv = Fnv(0xCBF2_9CE4_8422_2325);
+    module.visit(&mut fnv);
+    format!("{:016x}", fnv.0)
 }
 
 /// A position-weighted sum of |parameters|: equal replicas give equal sums.
@@ -277,63 +448,26 @@ fn checksum<B: Backend, M: Module<B>>(module: &M) -> f64 {
     sum.0
 }
 
-/// `furpe orchestrator`: the coordinator multi-machine runs connect to.
-#[derive(Debug, clap::Args)]
-pub struct OrchestratorArgs {
-    /// Port to listen on (WebSocket).
-    #[arg(long, default_value_t = 3030)]
-    pub port: u16,
-}
-
-pub fn orchestrator(args: OrchestratorArgs) -> anyhow::Result<()> {
-    collective::orchestrator(args.port)
-}
-
+/// Within a machine: burn-collective's all-reduce between its devices.
 #[cfg(feature = "ddp")]
 mod collective {
-    use std::str::FromStr;
-
     use anyhow::anyhow;
     use burn::optim::GradientsParams;
     use burn::tensor::backend::Backend;
     use burn::tensor::{Tensor, TensorPrimitive};
     use burn_collective::{
-        all_reduce, finish_collective, register as join, start_global_orchestrator,
-        AllReduceStrategy, CollectiveConfig, PeerId, ReduceOperation,
+        all_reduce as reduce, finish_collective, register as join, CollectiveConfig, PeerId,
+        ReduceOperation,
     };
-    use burn_communication::Address;
 
     use super::Peer;
 
     fn id(peer: &Peer) -> PeerId {
-        PeerId(peer.index as u32)
-    }
-
-    fn address(flag: &str, value: &str) -> anyhow::Result<Address> {
-        anyhow::ensure!(
-            value.starts_with("ws://"),
-            "{flag} {value:?}: expected ws://HOST:PORT"
-        );
-        Address::from_str(value).map_err(|e| anyhow!("{flag} {value:?}: {e}"))
+        PeerId(peer.local as u32)
     }
 
     pub fn register<B: Backend>(peer: &Peer, device: &B::Device) -> anyhow::Result<()> {
-        let args = &peer.args;
-        let mut config = CollectiveConfig::default().with_num_devices(args.devices);
-        if args.nodes > 1 {
-            let (Some(global), Some(node)) = (&args.orchestrator, &args.node_address) else {
-                anyhow::bail!("--nodes > 1 needs --orchestrator and --node-address");
-            };
-            config = config
-                .with_num_nodes(args.nodes as u32)
-                .with_global_address(address("--orchestrator", global)?)
-                .with_node_address(address("--node-address", node)?)
-                .with_data_service_port(args.data_port)
-                // burn-collective 0.21's ring cannot split a tensor smaller
-                // than the node count (a one-value all-reduce fails with
-                // RingReduceImpossible); a binary tree takes any size.
-                .with_global_all_reduce_strategy(AllReduceStrategy::Tree(2));
-        }
+        let config = CollectiveConfig::default().with_num_devices(peer.args.devices);
         join::<B>(id(peer), device.clone(), config)
             .map_err(|e| anyhow!("peer {}: cannot join the collective: {e:?}", peer.index))
     }
@@ -343,6 +477,7 @@ mod collective {
             .map_err(|e| anyhow!("peer {}: cannot leave the collective: {e:?}", peer.index))
     }
 
+    /// The mean of every local peer's gradients.
     pub fn mean_gradients<B: Backend>(
         peer: &Peer,
         grads: GradientsParams,
@@ -352,16 +487,20 @@ mod collective {
             .map_err(|e| anyhow!("peer {}: gradient all-reduce failed: {e:?}", peer.index))
     }
 
-    pub fn mean_tensor<B: Backend>(peer: &Peer, t: Tensor<B, 1>) -> anyhow::Result<Tensor<B, 1>> {
-        let out = all_reduce::<B>(id(peer), t.into_primitive().tensor(), ReduceOperation::Mean)
+    /// The sum (or the mean) over this machine's peers.
+    pub fn all_reduce<B: Backend>(
+        peer: &Peer,
+        t: Tensor<B, 1>,
+        sum: bool,
+    ) -> anyhow::Result<Tensor<B, 1>> {
+        let op = if sum {
+            ReduceOperation::Sum
+        } else {
+            ReduceOperation::Mean
+        };
+        let out = reduce::<B>(id(peer), t.into_primitive().tensor(), op)
             .map_err(|e| anyhow!("peer {}: all-reduce failed: {e:?}", peer.index))?;
         Ok(Tensor::from_primitive(TensorPrimitive::Float(out)))
-    }
-
-    pub fn orchestrator(port: u16) -> anyhow::Result<()> {
-        eprintln!("furpe orchestrator listening on ws://0.0.0.0:{port} (Ctrl-C to stop)");
-        tokio::runtime::Runtime::new()?.block_on(start_global_orchestrator(port));
-        Ok(())
     }
 }
 
@@ -373,7 +512,7 @@ mod collective {
 
     use super::Peer;
 
-    const MISSING: &str = "this furpe binary was built without data parallelism; rebuild with `cargo build --release -p furpe-trainer --features ddp`";
+    const MISSING: &str = "this furpe binary was built without data parallelism over devices; rebuild with `cargo build --release -p furpe-trainer --features ddp`";
 
     pub fn register<B: Backend>(_: &Peer, _: &B::Device) -> anyhow::Result<()> {
         anyhow::bail!(MISSING)
@@ -387,10 +526,11 @@ mod collective {
     ) -> anyhow::Result<GradientsParams> {
         anyhow::bail!(MISSING)
     }
-    pub fn mean_tensor<B: Backend>(_: &Peer, _: Tensor<B, 1>) -> anyhow::Result<Tensor<B, 1>> {
-        anyhow::bail!(MISSING)
-    }
-    pub fn orchestrator(_: u16) -> anyhow::Result<()> {
+    pub fn all_reduce<B: Backend>(
+        _: &Peer,
+        _: Tensor<B, 1>,
+        _: bool,
+    ) -> anyhow::Result<Tensor<B, 1>> {
         anyhow::bail!(MISSING)
     }
 }
