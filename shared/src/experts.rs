@@ -16,7 +16,9 @@
 //!   frame, 15 finger rotations relative to the SMPL-X hand mean; left hands
 //!   are mirrored into right hands; camera and β unsupervised.
 //!
-//! Loss: MSE between rotation matrices plus MSE on the other values.
+//! Loss: MSE between rotation matrices plus MSE on the other values, except
+//! the face expert's expression, which is scored by what it does to the mesh
+//! ([`ExpressionGeometry`]).
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use nalgebra::Matrix3;
@@ -26,6 +28,7 @@ use crate::camera::PinholeCamera;
 use crate::nets::{ExpertPrediction, Part};
 use crate::rotation::host::{axis_angle_to_matrix, matmul, Mat3};
 use crate::smplx::joints::PARENTS;
+use crate::smplx::SmplxData;
 
 /// What an expert should predict for one crop (or what it did predict).
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +54,81 @@ fn aa(v: &[f32]) -> Mat3 {
 }
 
 const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
+/// The face expert's expression error measured on the face, not on the
+/// coefficients: for a coefficient error `d`, `dᵀ·G·d` is the mean squared
+/// displacement (m²) of the vertices the expression moves, with
+/// `G = EᵀE / n` over those `n` vertices' directions `E` (`[3n, 10]`).
+/// Coefficients differ a lot in what they do (a jaw drop moves the chin by
+/// a centimetre per unit, a sneer a few millimetres of upper lip), so plain
+/// MSE rewards guessing the invisible ones as much as the visible ones;
+/// DECA, too, is judged by geometry (NoW), never by its codes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ExpressionGeometry {
+    /// `[10, 10]`, row-major.
+    gram: Vec<f64>,
+}
+
+impl ExpressionGeometry {
+    pub const SIZE: usize = 10;
+
+    /// From the model's first 10 expression directions; `None` when the
+    /// model has none (or they move nothing).
+    pub fn new(model: &SmplxData) -> Option<Self> {
+        let k = Self::SIZE;
+        if model.num_expression_space() < k {
+            return None;
+        }
+        let (s, offset) = (model.num_shapedirs, model.expression_offset());
+        let mut gram = vec![0f64; k * k];
+        let mut moved = 0usize;
+        for row in model.shapedirs.chunks_exact(3 * s) {
+            let dirs: Vec<[f64; 3]> = (0..k)
+                .map(|e| [0, 1, 2].map(|c| row[c * s + offset + e] as f64))
+                .collect();
+            if dirs.iter().all(|d| d.iter().all(|&x| x == 0.0)) {
+                continue;
+            }
+            moved += 1;
+            for a in 0..k {
+                for b in 0..k {
+                    gram[a * k + b] += (0..3).map(|c| dirs[a][c] * dirs[b][c]).sum::<f64>();
+                }
+            }
+        }
+        if moved == 0 {
+            return None;
+        }
+        gram.iter_mut().for_each(|g| *g /= moved as f64);
+        Some(Self { gram })
+    }
+
+    /// RMS displacement (millimetres) of the moved vertices for the
+    /// coefficient error `d` (`[10]`).
+    pub fn rms_mm(&self, d: &[f64]) -> f64 {
+        1000.0 * self.mean_square(d).max(0.0).sqrt()
+    }
+
+    fn mean_square(&self, d: &[f64]) -> f64 {
+        let k = Self::SIZE;
+        (0..k)
+            .map(|a| {
+                (0..k)
+                    .map(|b| d[a] * self.gram[a * k + b] * d[b])
+                    .sum::<f64>()
+            })
+            .sum()
+    }
+
+    /// `G` as a `[10, 10]` tensor.
+    fn tensor<B: Backend>(&self, device: &B::Device) -> Tensor<B, 2> {
+        let g: Vec<f32> = self.gram.iter().map(|&x| x as f32).collect();
+        Tensor::from_data(
+            TensorData::new(g, [Self::SIZE, Self::SIZE]).convert::<B::FloatElem>(),
+            device,
+        )
+    }
+}
 
 /// The global orientation as the camera sees it: `R_camera · R_global`.
 pub fn camera_frame_orientation(camera: &PinholeCamera, global_orient: &[f32]) -> Mat3 {
@@ -247,12 +325,32 @@ fn loss_groups(part: Part) -> Vec<(bool, std::ops::Range<usize>)> {
 /// normalised to the body's extent) while the 21 body rotations weigh ≈ 0.03:
 /// the network then memorises β and never learns the pose. A group without
 /// spread (SPIN's hand joints, always identity) keeps weight 1.
-pub fn loss_weights(part: Part, targets: &[ExpertTarget], mean: &ExpertTarget) -> Vec<f32> {
+pub fn loss_weights(
+    part: Part,
+    targets: &[ExpertTarget],
+    mean: &ExpertTarget,
+    geometry: Option<&ExpressionGeometry>,
+) -> Vec<f32> {
     let n = targets.len().max(1) as f64;
     loss_groups(part)
         .into_iter()
         .map(|(rotations, range)| {
             let mut sum = 0.0;
+            if let Some(g) = geometry.filter(|_| part == Part::Face && !rotations) {
+                for t in targets {
+                    let d: Vec<f64> = range
+                        .clone()
+                        .map(|k| t.rest[k] as f64 - mean.rest[k] as f64)
+                        .collect();
+                    sum += g.mean_square(&d);
+                }
+                let spread = sum / n;
+                return if spread > 1e-12 {
+                    (1.0 / spread) as f32
+                } else {
+                    1.0
+                };
+            }
             for t in targets {
                 for k in range.clone() {
                     sum += if rotations {
@@ -282,18 +380,31 @@ pub fn loss_weights(part: Part, targets: &[ExpertTarget], mean: &ExpertTarget) -
 /// [`Part::rest_groups`], SPIN's hand joints as one more), each times its
 /// weight ([`loss_weights`]; all 1 for the plain sum) and summed: a plain
 /// mean over all values would give SPIN's global orientation 1/24 of the
-/// rotation term.
+/// rotation term. With `geometry`, the face's expression term is the mean
+/// squared vertex displacement of the coefficient error.
 pub fn expert_loss<B: Backend>(
     part: Part,
     prediction: &ExpertPrediction<B>,
     rotations: Tensor<B, 4>,
     rest: Option<Tensor<B, 2>>,
     weights: &[f32],
+    geometry: Option<&ExpressionGeometry>,
 ) -> Tensor<B, 1> {
     let batch = rotations.dims()[0];
     let rot_diff = (prediction.rotations.clone() - rotations).square(); // [batch, R, 3, 3]
     let rest_diff = match (&prediction.rest, rest) {
-        (Some(p), Some(t)) => Some((p.clone() - t).square()), // [batch, K]
+        (Some(p), Some(t)) => {
+            let d = p.clone() - t; // [batch, K]
+            match geometry.filter(|_| part == Part::Face) {
+                // dᵀ·G·d per row, spread over its K columns so `mean` below gives it.
+                Some(g) => {
+                    let k = d.dims()[1];
+                    let gd = d.clone().matmul(g.tensor::<B>(&d.device()));
+                    Some((gd * d).mul_scalar(k as f64))
+                }
+                None => Some(d.square()),
+            }
+        }
         _ => None,
     };
     let mut loss = Tensor::<B, 1>::zeros([1], &rot_diff.device());
@@ -395,7 +506,8 @@ pub fn mean_target(targets: &[ExpertTarget]) -> Option<ExpertTarget> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupError {
     pub name: String,
-    /// "deg" (mean rotation angle) or "mse".
+    /// "deg" (mean rotation angle), "mse", or "mm" (the expression's mean
+    /// RMS displacement of the face, [`ExpressionGeometry`]).
     pub unit: String,
     pub expert: f64,
     pub baseline: f64,
@@ -409,6 +521,11 @@ pub struct HeldOutReport {
     pub groups: Vec<GroupError>,
     /// Mean over groups of expert / baseline (< 1: better than the mean).
     pub relative: f64,
+    /// The part's standard error on the mesh ([`PartMesh`]): body joints'
+    /// PA-MPJPE (as SPIN is judged on 3DPW), hand joints' PA-MPJPE
+    /// (FreiHAND), the face's PA-V2V (NoW-like); `None` without a body model.
+    #[serde(default)]
+    pub mesh: Option<GroupError>,
 }
 
 impl HeldOutReport {
@@ -418,6 +535,7 @@ impl HeldOutReport {
         predictions: &[ExpertTarget],
         targets: &[ExpertTarget],
         baseline: &ExpertTarget,
+        geometry: Option<&ExpressionGeometry>,
     ) -> Self {
         let n = targets.len().max(1) as f64;
         let mut groups = Vec::new();
@@ -440,6 +558,27 @@ impl HeldOutReport {
             });
         }
         for (name, range) in part.rest_groups() {
+            if let Some(g) = geometry.filter(|_| part == Part::Face) {
+                let err = |pred: &dyn Fn(usize) -> Vec<f32>| {
+                    let mut sum = 0.0;
+                    for (i, t) in targets.iter().enumerate() {
+                        let p = pred(i);
+                        let d: Vec<f64> = range
+                            .clone()
+                            .map(|k| p[k] as f64 - t.rest[k] as f64)
+                            .collect();
+                        sum += g.rms_mm(&d);
+                    }
+                    sum / n
+                };
+                groups.push(GroupError {
+                    name: name.into(),
+                    unit: "mm".into(),
+                    expert: err(&|i| predictions[i].rest.clone()),
+                    baseline: err(&|_| baseline.rest.clone()),
+                });
+                continue;
+            }
             let err = |pred: &dyn Fn(usize) -> Vec<f32>| {
                 let mut sum = 0.0;
                 for (i, t) in targets.iter().enumerate() {
@@ -468,7 +607,14 @@ impl HeldOutReport {
             crops: targets.len(),
             groups,
             relative,
+            mesh: None,
         }
+    }
+
+    /// Adds the mesh error ([`PartMesh::error`]).
+    pub fn with_mesh(mut self, mesh: Option<GroupError>) -> Self {
+        self.mesh = mesh;
+        self
     }
 
     /// A readable table.
@@ -489,7 +635,170 @@ impl HeldOutReport {
                 100.0 * g.expert / g.baseline.max(1e-12)
             );
         }
+        if let Some(g) = &self.mesh {
+            s += &format!(
+                "  {} expert {:.2} mm, mean-parameter baseline {:.2} mm ({:.0}%)\n",
+                g.name,
+                g.expert,
+                g.baseline,
+                100.0 * g.expert / g.baseline.max(1e-12)
+            );
+        }
         s
+    }
+}
+
+/// Each expert's standard error, measured on the mesh its prediction makes
+/// (not on its parameters, where invisible twists and tiny spine turns
+/// weigh as much as a bent elbow): the part alone is posed with the
+/// predicted values and the rest of the body at rest, then aligned to the
+/// target's by a similarity Procrustes fit and the mean point distance
+/// taken, in millimetres:
+/// - body: the 22 SMPL-X body joints (pelvis to wrists) from the 21 body
+///   rotations and β (SPIN's PA-MPJPE);
+/// - hand: the right wrist, 15 finger joints and 5 fingertips from the 15
+///   finger rotations plus the SMPL-X hand mean (left crops are mirrored
+///   into right hands; FreiHAND's PA-MPJPE);
+/// - face: the head's vertices from the jaw and 10 expressions (a NoW-like
+///   PA-V2V).
+pub struct PartMesh<B: Backend> {
+    layer: crate::smplx::Smplx<B>,
+    /// Vertices mostly skinned to the head, jaw or eyes.
+    head: Vec<usize>,
+    hands_mean_r: Vec<f32>,
+    device: B::Device,
+}
+
+impl<B: Backend> PartMesh<B> {
+    pub fn new(
+        model: &SmplxData,
+        device: &B::Device,
+    ) -> Result<Self, crate::smplx::layer::SmplxConfigError> {
+        use crate::smplx::joints::{idx, NUM_JOINTS};
+        let layer = crate::smplx::SmplxConfig::new().init::<B>(model, device)?;
+        let head = (0..model.num_vertices())
+            .filter(|&v| {
+                let w = &model.weights[v * NUM_JOINTS..(v + 1) * NUM_JOINTS];
+                w[idx::HEAD] + w[idx::JAW] + w[idx::LEFT_EYE_SMPLHF] + w[idx::RIGHT_EYE_SMPLHF]
+                    > 0.5
+            })
+            .collect();
+        Ok(Self {
+            layer,
+            head,
+            hands_mean_r: model.hands_mean_r.clone(),
+            device: device.clone(),
+        })
+    }
+
+    /// Mean PA distance (mm) of `predictions` and of the constant
+    /// `baseline` against `targets`.
+    pub fn error(
+        &self,
+        part: Part,
+        predictions: &[ExpertTarget],
+        targets: &[ExpertTarget],
+        baseline: &ExpertTarget,
+    ) -> Option<GroupError> {
+        let truth = self.points(part, targets)?;
+        let baseline = self.points(part, std::slice::from_ref(baseline))?;
+        let predicted = self.points(part, predictions)?;
+        let mean = |rows: &[Vec<[f64; 3]>]| -> Option<f64> {
+            let mut sum = 0.0;
+            for (i, t) in truth.iter().enumerate() {
+                let row = rows.get(i).or(rows.first())?;
+                sum += crate::metrics::pa_mean_distance(row, t).ok()?;
+            }
+            Some(1000.0 * sum / truth.len().max(1) as f64)
+        };
+        let name = match part {
+            Part::Face => "face PA-V2V",
+            _ => "joints PA-MPJPE",
+        };
+        Some(GroupError {
+            name: name.into(),
+            unit: "mm".into(),
+            expert: mean(&predicted)?,
+            // One row: the mean parameters against every target.
+            baseline: mean(&baseline)?,
+        })
+    }
+
+    /// The part's points for each row, posed from the row's values.
+    fn points(&self, part: Part, rows: &[ExpertTarget]) -> Option<Vec<Vec<[f64; 3]>>> {
+        use crate::smplx::joints::{idx, NUM_JOINTS};
+        let n = rows.len();
+        if n == 0 {
+            return Some(Vec::new());
+        }
+        let identity = flat(&IDENTITY);
+        let mut rotations = vec![identity; n * NUM_JOINTS];
+        let mut coeffs = vec![0f32; n * 20]; // β 10, ψ 10
+        for (r, row) in rows.iter().enumerate() {
+            let pose = &mut rotations[r * NUM_JOINTS..(r + 1) * NUM_JOINTS];
+            match part {
+                Part::Body => {
+                    pose[1..22].copy_from_slice(row.rotations.get(1..22)?);
+                    coeffs[r * 20..r * 20 + 10].copy_from_slice(row.rest.get(0..10)?);
+                }
+                Part::Face => {
+                    pose[idx::JAW] = *row.rotations.first()?;
+                    coeffs[r * 20 + 10..r * 20 + 20].copy_from_slice(row.rest.get(0..10)?);
+                }
+                Part::Hand => {
+                    for j in 0..15 {
+                        let m = row.rotations.get(1 + j)?;
+                        let rel = crate::rotation::host::matrix_to_axis_angle(&[
+                            [m[0] as f64, m[1] as f64, m[2] as f64],
+                            [m[3] as f64, m[4] as f64, m[5] as f64],
+                            [m[6] as f64, m[7] as f64, m[8] as f64],
+                        ]);
+                        let mean = self.hands_mean_r.get(j * 3..j * 3 + 3)?;
+                        let full = [0, 1, 2].map(|k| rel[k] + mean[k] as f64);
+                        pose[40 + j] = flat(&axis_angle_to_matrix(full));
+                    }
+                }
+            }
+        }
+        let device = &self.device;
+        let rot: Vec<f32> = rotations.iter().flatten().copied().collect();
+        let output = self.layer.forward_rotations(
+            Tensor::from_data(
+                TensorData::new(coeffs, [n, 20]).convert::<B::FloatElem>(),
+                device,
+            ),
+            Tensor::from_data(
+                TensorData::new(rot, [n, NUM_JOINTS, 3, 3]).convert::<B::FloatElem>(),
+                device,
+            ),
+            Tensor::zeros([n, 3], device),
+        );
+        let (source, chosen): (Tensor<B, 3>, Vec<usize>) = match part {
+            Part::Body => (output.joints, (0..22).collect()),
+            Part::Hand => (
+                output.joints,
+                std::iter::once(idx::RIGHT_WRIST)
+                    .chain(40..55)
+                    .chain(71..76)
+                    .collect(),
+            ),
+            Part::Face => (output.vertices, self.head.clone()),
+        };
+        let [_, width, _] = source.dims();
+        let flat_points = source.into_data().convert::<f32>().to_vec::<f32>().ok()?;
+        Some(
+            (0..n)
+                .map(|r| {
+                    chosen
+                        .iter()
+                        .map(|&k| {
+                            let at = (r * width + k) * 3;
+                            [0, 1, 2].map(|c| flat_points[at + c] as f64)
+                        })
+                        .collect()
+                })
+                .collect(),
+        )
     }
 }
 
@@ -549,6 +858,7 @@ mod tests {
             std::slice::from_ref(&a),
             std::slice::from_ref(&a),
             &mean,
+            None,
         );
         assert!(
             report.relative < 1e-3 && report.groups[1].baseline == 1.0,
@@ -611,7 +921,7 @@ mod tests {
             .map(|i| face_target(&[0.1 * i as f32, 0.0, 0.0], &[3.0 * i as f32; 10]))
             .collect();
         let mean = mean_target(&targets).unwrap();
-        let w = loss_weights(Part::Face, &targets, &mean);
+        let w = loss_weights(Part::Face, &targets, &mean, None);
         assert_eq!(w.len(), 2);
         // Expression: values 0, 3, 6, 9 about 4.5: mean square 11.25.
         assert!((w[1] - 1.0 / 11.25).abs() < 1e-5, "{w:?}");
@@ -637,7 +947,15 @@ mod tests {
                 feature: Tensor::zeros([4, 1], &device),
             }),
         };
-        let loss: f32 = expert_loss(Part::Face, &prediction, rot, rest, &w).into_scalar();
+        let loss: f32 =
+            expert_loss(Part::Face, &prediction, rot.clone(), rest.clone(), &w, None).into_scalar();
+        assert!((loss - 2.0).abs() < 1e-3, "{loss}");
+        // Scored on the face, the baseline's weighted loss is 1 per group too.
+        let model = crate::smplx::mannequin::mannequin();
+        let geometry = ExpressionGeometry::new(&model).unwrap();
+        let w = loss_weights(Part::Face, &targets, &mean, Some(&geometry));
+        let loss: f32 =
+            expert_loss(Part::Face, &prediction, rot, rest, &w, Some(&geometry)).into_scalar();
         assert!((loss - 2.0).abs() < 1e-3, "{loss}");
         // SPIN's hand joints (always identity) keep weight 1.
         let body: Vec<ExpertTarget> = (0..3)
@@ -650,9 +968,53 @@ mod tests {
                 )
             })
             .collect();
-        let w = loss_weights(Part::Body, &body, &mean_target(&body).unwrap());
+        let w = loss_weights(Part::Body, &body, &mean_target(&body).unwrap(), None);
         assert_eq!(w.len(), 5);
         assert_eq!(w[2], 1.0);
+    }
+
+    /// The expression metric against the body model itself: the RMS
+    /// displacement of the vertices the expression moves, between a face
+    /// with coefficients `a` and one with `b`.
+    #[test]
+    fn expression_geometry_is_the_faces_displacement() {
+        use crate::smplx::{ParamWidths, SmplxConfig, SmplxInput, SmplxParams};
+        type B = burn::backend::NdArray<f32>;
+        let device = Default::default();
+        let model = crate::smplx::mannequin::mannequin();
+        let geometry = ExpressionGeometry::new(&model).unwrap();
+        let layer = SmplxConfig::new().init::<B>(&model, &device).unwrap();
+        let a = [0.8f32, -0.5, 1.2, 0.0, 0.3, -1.0, 0.6, 0.2, -0.7, 1.5];
+        let b = [0.1f32, 0.4, -0.3, 0.9, 0.0, 0.2, -0.6, 1.1, 0.5, -0.2];
+        let mut params = SmplxParams::zeros(2, ParamWidths::default());
+        params.expression = vec![a.to_vec(), b.to_vec()];
+        let vertices = layer
+            .forward(SmplxInput::from_params(&params, &device))
+            .vertices
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let v = model.num_vertices();
+        let s = model.num_shapedirs;
+        let (mut sum, mut moved) = (0.0f64, 0usize);
+        for i in 0..v {
+            let dirs = &model.shapedirs[i * 3 * s..(i + 1) * 3 * s];
+            if !(0..3).any(|c| (10..20).any(|e| dirs[c * s + e] != 0.0)) {
+                continue;
+            }
+            moved += 1;
+            sum += (0..3)
+                .map(|c| (vertices[i * 3 + c] as f64 - vertices[(v + i) * 3 + c] as f64).powi(2))
+                .sum::<f64>();
+        }
+        let want = 1000.0 * (sum / moved as f64).sqrt();
+        let d: Vec<f64> = a.iter().zip(&b).map(|(x, y)| (x - y) as f64).collect();
+        let got = geometry.rms_mm(&d);
+        assert!(want > 0.5, "the expression moves the face: {want} mm");
+        assert!(
+            (got - want).abs() < 1e-3 * want,
+            "{got} mm vs the mesh's {want} mm"
+        );
     }
 
     #[test]

@@ -1217,6 +1217,20 @@ pub struct BodyParts {
     head: [f32; 3],
     eye_level: f32,
     head_height: f32,
+    /// The painted face feature each vertex lies in, if any.
+    features: Vec<Option<FaceFeature>>,
+}
+
+/// Face features painted from the 51 static landmarks (brows, eyes, lips,
+/// the mouth between the inner lip line). Without them the head is one
+/// skin colour, and a face crop shows neither where it looks nor how far
+/// the jaw is open: the lip band stretches as the jaw drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaceFeature {
+    Brow,
+    Eye,
+    Lip,
+    Mouth,
 }
 
 impl BodyParts {
@@ -1233,8 +1247,10 @@ impl BodyParts {
         };
         let head = rest_joint(idx::HEAD);
         let eye_level = rest_joint(idx::LEFT_EYE_SMPLHF)[1];
+        let dominant = dominant_joints(&model.weights, NUM_JOINTS);
         Self {
-            dominant: dominant_joints(&model.weights, NUM_JOINTS),
+            features: face_features(model, &dominant, head),
+            dominant,
             rest: model
                 .v_template
                 .chunks_exact(3)
@@ -1259,8 +1275,24 @@ impl Outfit {
             .dominant
             .iter()
             .zip(&parts.rest)
-            .map(|(&j, &p)| self.part_color(j, p, parts.head, parts.eye_level, parts.head_height))
+            .zip(&parts.features)
+            .map(|((&j, &p), feature)| match feature {
+                Some(f) => self.feature_color(*f),
+                None => self.part_color(j, p, parts.head, parts.eye_level, parts.head_height),
+            })
             .collect()
+    }
+
+    fn feature_color(&self, feature: FaceFeature) -> [f32; 3] {
+        let [r, g, b] = self.skin;
+        match feature {
+            // Brows are hair; a bald head still has dark brows.
+            FaceFeature::Brow if self.has_hair => self.hair.map(|c| 0.8 * c),
+            FaceFeature::Brow => [0.12, 0.08, 0.06],
+            FaceFeature::Eye => [0.06, 0.05, 0.05],
+            FaceFeature::Lip => [0.85 * r, 0.5 * g, 0.5 * b],
+            FaceFeature::Mouth => [0.25, 0.06, 0.06],
+        }
     }
 
     fn part_color(
@@ -1294,6 +1326,100 @@ impl Outfit {
             _ => self.skin, // forearms, wrists and fingers
         }
     }
+}
+
+/// Which face feature each vertex lies in: the front of the head seen along
+/// the rest pose's view axis (+z), tested against the landmarks' outlines
+/// (static landmarks in the reference order: brows 0–9, eyes 19–30, outer
+/// lip 31–42, inner lip 43–50).
+fn face_features(
+    model: &SmplxData,
+    dominant: &[usize],
+    head: [f32; 3],
+) -> Vec<Option<FaceFeature>> {
+    let v = model.num_vertices();
+    let mut features = vec![None; v];
+    let landmarks: Vec<[f32; 3]> = (0..model.lmk_faces_idx.len())
+        .filter_map(|l| {
+            let tri = model.faces.get(model.lmk_faces_idx[l] as usize)?;
+            let bary = model.lmk_bary_coords.get(l * 3..l * 3 + 3)?;
+            let mut p = [0f32; 3];
+            for (corner, w) in tri.iter().zip(bary) {
+                let c = model
+                    .v_template
+                    .get(*corner as usize * 3..*corner as usize * 3 + 3)?;
+                (0..3).for_each(|k| p[k] += w * c[k]);
+            }
+            Some(p)
+        })
+        .collect();
+    if landmarks.len() != crate::smplx::data::NUM_STATIC_LANDMARKS {
+        return features; // no usable landmark embedding: a plain head
+    }
+    let outline = |range: std::ops::RangeInclusive<usize>| -> Vec<[f32; 2]> {
+        range.map(|l| [landmarks[l][0], landmarks[l][1]]).collect()
+    };
+    let (right_eye, left_eye) = (outline(19..=24), outline(25..=30));
+    let (outer_lip, inner_lip) = (outline(31..=42), outline(43..=50));
+    let brows = [outline(0..=4), outline(5..=9)];
+    // Only the skin in front of the face's landmarks (not the back of the head).
+    let front = landmarks.iter().map(|p| p[2]).fold(f32::INFINITY, f32::min) - 0.02;
+    for (i, feature) in features.iter_mut().enumerate() {
+        let p = &model.v_template[i * 3..i * 3 + 3];
+        let on_head = matches!(
+            dominant[i],
+            idx::HEAD | idx::JAW | idx::LEFT_EYE_SMPLHF | idx::RIGHT_EYE_SMPLHF
+        );
+        if !on_head || p[2] < front || p[2] < head[2] {
+            continue;
+        }
+        let q = [p[0], p[1]];
+        *feature = if inside(&q, &right_eye) || inside(&q, &left_eye) {
+            Some(FaceFeature::Eye)
+        } else if inside(&q, &inner_lip) {
+            Some(FaceFeature::Mouth)
+        } else if inside(&q, &outer_lip) || near_polygon(&q, &outer_lip, 0.0015) {
+            Some(FaceFeature::Lip)
+        } else if brows.iter().any(|b| near_polyline(&q, b, 0.0035)) {
+            Some(FaceFeature::Brow)
+        } else {
+            None
+        };
+    }
+    features
+}
+
+/// Even–odd point-in-polygon test.
+fn inside(q: &[f32; 2], polygon: &[[f32; 2]]) -> bool {
+    let mut odd = false;
+    for (a, b) in polygon.iter().zip(polygon.iter().cycle().skip(1)) {
+        if (a[1] > q[1]) != (b[1] > q[1]) {
+            let x = a[0] + (q[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0]);
+            if q[0] < x {
+                odd = !odd;
+            }
+        }
+    }
+    odd
+}
+
+fn segment_distance(q: &[f32; 2], a: &[f32; 2], b: &[f32; 2]) -> f32 {
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let t = (((q[0] - a[0]) * dx + (q[1] - a[1]) * dy) / (dx * dx + dy * dy).max(1e-12))
+        .clamp(0.0, 1.0);
+    ((q[0] - a[0] - t * dx).powi(2) + (q[1] - a[1] - t * dy).powi(2)).sqrt()
+}
+
+fn near_polyline(q: &[f32; 2], line: &[[f32; 2]], r: f32) -> bool {
+    line.windows(2)
+        .any(|w| segment_distance(q, &w[0], &w[1]) < r)
+}
+
+fn near_polygon(q: &[f32; 2], polygon: &[[f32; 2]], r: f32) -> bool {
+    polygon
+        .iter()
+        .zip(polygon.iter().cycle().skip(1))
+        .any(|(a, b)| segment_distance(q, a, b) < r)
 }
 
 // ------------------------------------------------------ keypoint overlays

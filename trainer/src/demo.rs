@@ -131,6 +131,7 @@ impl BackendJob for DemoArgs {
             supersample: 2,
             overlays: false,
             contact_sheet: Some(self.out.join("test_samples.png")),
+            framing: crate::synth::Subject::Body,
             backend: self.backend,
         })?;
         let student = config.out.join("student.furpe");

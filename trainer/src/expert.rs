@@ -19,7 +19,8 @@ use furpe::dataset::{read_annotations, Annotation};
 use furpe::experts::{
     body_target, camera_frame_orientation, camera_view, expert_loss, face_target,
     fit_weak_perspective, hand_target, in_plane_rotation, joint_global_rotation, loss_weights,
-    mean_target, prediction_rows, target_tensors, ExpertTarget, HeldOutReport,
+    mean_target, prediction_rows, target_tensors, ExpertTarget, ExpressionGeometry, HeldOutReport,
+    PartMesh,
 };
 use furpe::keypoints::{openpose137_to_smplx, NUM_BODY25};
 use furpe::nets::part_expert::{self, Expert, ExpertConfig, Part};
@@ -80,6 +81,10 @@ pub struct ExpertTrainArgs {
     /// zoom, turn and colour jitter.
     #[arg(long)]
     pub no_augment: bool,
+    /// Also write this PNG: the first 64 crops as the expert sees them
+    /// (the keypoints' windows, before augmentation), 8 per row.
+    #[arg(long, value_name = "PNG")]
+    pub crop_sheet: Option<PathBuf>,
     /// Share of images held out for the report (the last ones).
     #[arg(long, default_value_t = 0.2)]
     pub held_out: f64,
@@ -267,11 +272,16 @@ impl BackendJob for ExpertTrainArgs {
             .map(|i| cut(i, &samples[i].crop))
             .collect();
 
+        if let Some(path) = &self.crop_sheet {
+            write_crop_sheet(path, &fixed, self.crop)?;
+        }
         let train_targets: Vec<ExpertTarget> =
             train_ids.iter().map(|&i| targets[i].clone()).collect();
         let baseline = mean_target(&train_targets).context("no training targets")?;
         // Each loss group counts as much as any other at the baseline.
-        let weights = loss_weights(self.part, &train_targets, &baseline);
+        // The face's expression is scored on the mesh it makes.
+        let geometry = ExpressionGeometry::new(&model);
+        let weights = loss_weights(self.part, &train_targets, &baseline, geometry.as_ref());
 
         type AD<B> = Autodiff<B>;
         AD::<B>::seed(&device, self.seed);
@@ -330,7 +340,14 @@ impl BackendJob for ExpertTrainArgs {
                 let (rot, rest) =
                     target_tensors::<AD<B>>(&batch_targets.iter().collect::<Vec<_>>(), &device);
                 let prediction = expert.forward(images);
-                let loss = expert_loss(self.part, &prediction, rot, rest, &weights);
+                let loss = expert_loss(
+                    self.part,
+                    &prediction,
+                    rot,
+                    rest,
+                    &weights,
+                    geometry.as_ref(),
+                );
                 let value: f64 = loss.clone().into_scalar().elem();
                 if !value.is_finite() {
                     anyhow::bail!(
@@ -357,11 +374,16 @@ impl BackendJob for ExpertTrainArgs {
         // the training targets on the same crops: held out, and (to see
         // over-fitting) as many training crops, un-augmented.
         let expert = expert.valid();
+        let g = geometry.as_ref();
+        let mesh = PartMesh::<B>::new(&model, &device).ok();
+        let m = mesh.as_ref();
         let report = evaluate(
-            &expert, &test_ids, &fixed, &targets, &baseline, &self, &device,
+            &expert, &test_ids, &fixed, &targets, &baseline, g, m, &self, &device,
         );
         let seen = &train_ids[..test_ids.len().min(train_ids.len())];
-        let train_report = evaluate(&expert, seen, &fixed, &targets, &baseline, &self, &device);
+        let train_report = evaluate(
+            &expert, seen, &fixed, &targets, &baseline, g, m, &self, &device,
+        );
         let summary = ExpertSummary {
             out: self.out.clone(),
             report,
@@ -395,19 +417,42 @@ impl BackendJob for ExpertTrainArgs {
     }
 }
 
+/// Up to 64 crops (`[3, S, S]`, values in [0, 1]) in rows of 8.
+fn write_crop_sheet(path: &Path, crops: &[Vec<f32>], side: usize) -> anyhow::Result<()> {
+    let shown = crops.len().min(64);
+    let (cols, rows) = (shown.min(8), shown.div_ceil(8));
+    let mut sheet = image::RgbImage::new((cols * side) as u32, (rows * side) as u32);
+    for (k, crop) in crops.iter().take(shown).enumerate() {
+        let (x0, y0) = ((k % 8) * side, (k / 8) * side);
+        for y in 0..side {
+            for x in 0..side {
+                let px = [0, 1, 2].map(|c| (crop[c * side * side + y * side + x] * 255.0) as u8);
+                sheet.put_pixel((x0 + x) as u32, (y0 + y) as u32, image::Rgb(px));
+            }
+        }
+    }
+    sheet
+        .save(path)
+        .with_context(|| format!("{}: cannot write the crop sheet", path.display()))
+}
+
 /// The expert's errors and the baseline's on the crops `ids` (their fixed windows).
+#[allow(clippy::too_many_arguments)]
 fn evaluate<B: Backend>(
     expert: &Expert<B>,
     ids: &[usize],
     crops: &[Vec<f32>],
     targets: &[ExpertTarget],
     baseline: &ExpertTarget,
+    geometry: Option<&ExpressionGeometry>,
+    mesh: Option<&PartMesh<B>>,
     args: &ExpertTrainArgs,
     device: &B::Device,
 ) -> HeldOutReport {
     let predictions = predict(expert, ids, crops, args, device);
     let wanted: Vec<ExpertTarget> = ids.iter().map(|&i| targets[i].clone()).collect();
-    HeldOutReport::new(args.part, &predictions, &wanted, baseline)
+    let mesh = mesh.and_then(|m| m.error(args.part, &predictions, &wanted, baseline));
+    HeldOutReport::new(args.part, &predictions, &wanted, baseline, geometry).with_mesh(mesh)
 }
 
 /// The expert's predictions on the crops `ids`.

@@ -98,6 +98,7 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
         supersample: 2,
         overlays: false,
         contact_sheet: None,
+        framing: crate::synth::Subject::Body,
         backend: args.backend,
     })?;
     timings.push(("synth".to_string(), t.elapsed().as_secs_f64()));
@@ -129,6 +130,7 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
             lr: 1e-3,
             held_out: 0.2,
             no_augment: false,
+            crop_sheet: None,
             model: None,
             backend: args.backend,
         })?);

@@ -54,9 +54,24 @@ pub struct SynthArgs {
     /// Also write one PNG with the first (up to 4) images above their overlays.
     #[arg(long, value_name = "PNG")]
     pub contact_sheet: Option<PathBuf>,
+    /// What the camera frames: the whole body (the world FuRPE labels), or
+    /// close-ups of the face or of one hand, the kind of pictures the face
+    /// and hand experts are trained on (DECA and FrankMocap learn from face
+    /// and hand datasets, not from full-body photos).
+    #[arg(long, value_enum, default_value_t = Subject::Body)]
+    pub framing: Subject,
     /// Backend of the body model's forward pass (rendering always uses wgpu).
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
+}
+
+/// What a synthetic picture is of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Subject {
+    Body,
+    Face,
+    Hand,
 }
 
 #[cfg(not(feature = "render"))]
@@ -84,7 +99,7 @@ mod imp {
     use furpe::smplx::{SmplxConfig, SmplxInput, SmplxParams};
 
     use super::detector::{Observation, SimulatedOpenPose, KEYPOINT_SOURCE};
-    use super::{pose, scene, SynthArgs};
+    use super::{pose, scene, Subject, SynthArgs};
     use crate::backend::{with_backend, BackendJob};
     use crate::body::load_model;
     use crate::rng::Rng;
@@ -171,6 +186,7 @@ mod imp {
                         &mut renderer,
                         size,
                         ss,
+                        self.framing,
                         &mut rng,
                     )?;
                     let name = format!("{i:06}.png");
@@ -239,6 +255,39 @@ mod imp {
         }
     }
 
+    fn part_vertices(
+        vertices: &[[f32; 3]],
+        parts: &BodyParts,
+        part: fn(usize) -> bool,
+    ) -> Vec<[f32; 3]> {
+        let chosen: Vec<[f32; 3]> = vertices
+            .iter()
+            .zip(parts.dominant())
+            .filter(|(_, &j)| part(j))
+            .map(|(v, _)| *v)
+            .collect();
+        if chosen.is_empty() {
+            vertices.to_vec() // a model without that part: frame the body
+        } else {
+            chosen
+        }
+    }
+
+    fn is_head_joint(j: usize) -> bool {
+        use furpe::smplx::joints::idx::*;
+        matches!(j, HEAD | JAW | LEFT_EYE_SMPLHF | RIGHT_EYE_SMPLHF)
+    }
+
+    /// The left wrist and fingers (SMPL-X joints 20 and 25..40).
+    fn is_left_hand_joint(j: usize) -> bool {
+        j == furpe::smplx::joints::idx::LEFT_WRIST || (25..40).contains(&j)
+    }
+
+    /// The right wrist and fingers (SMPL-X joints 21 and 40..55).
+    fn is_right_hand_joint(j: usize) -> bool {
+        j == furpe::smplx::joints::idx::RIGHT_WRIST || (40..55).contains(&j)
+    }
+
     /// One posed body on the host.
     struct Body<'a> {
         params: &'a SmplxParams,
@@ -264,13 +313,26 @@ mod imp {
         renderer: &mut OffscreenRenderer,
         size: u32,
         ss: u32,
+        subject: Subject,
         rng: &mut Rng,
     ) -> anyhow::Result<Synthesized> {
+        // A close-up frames the vertices of the head or of one hand.
+        let close_up: Option<Vec<[f32; 3]>> = match subject {
+            Subject::Body => None,
+            Subject::Face => Some(part_vertices(body.vertices, parts, is_head_joint)),
+            Subject::Hand if rng.chance(0.5) => {
+                Some(part_vertices(body.vertices, parts, is_left_hand_joint))
+            }
+            Subject::Hand => Some(part_vertices(body.vertices, parts, is_right_hand_joint)),
+        };
         // Truncation leaves most of the body in view, so a miss is not
         // expected; draw again rather than write an empty picture.
         let mut tries = 0;
         let (framing, person_box) = loop {
-            let framing = scene::place_camera(rng, body.vertices, size);
+            let framing = match &close_up {
+                None => scene::place_camera(rng, body.vertices, size),
+                Some(points) => scene::place_close_up(rng, points, size),
+            };
             if let Some(b) = scene::person_box(&framing.camera, body.vertices, size) {
                 break (framing, b);
             }

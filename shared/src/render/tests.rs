@@ -422,3 +422,45 @@ fn colour_read_without_blocking_matches_the_blocking_read() {
     );
     assert_eq!(again.rgba, expected.rgba);
 }
+
+/// The mannequin's face gets brows, eyes and lips where its landmarks say,
+/// in that order from top to bottom, and the mouth line between the lips.
+#[test]
+fn face_features_follow_the_landmarks() {
+    let model = crate::smplx::mannequin::mannequin();
+    let parts = BodyParts::new(&model);
+    let mean_height = |f: FaceFeature| -> (usize, f32) {
+        let ys: Vec<f32> = parts
+            .features
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| **g == Some(f))
+            .map(|(i, _)| model.v_template[i * 3 + 1])
+            .collect();
+        (ys.len(), ys.iter().sum::<f32>() / ys.len().max(1) as f32)
+    };
+    let (brows, brow_y) = mean_height(FaceFeature::Brow);
+    let (eyes, eye_y) = mean_height(FaceFeature::Eye);
+    let (lips, lip_y) = mean_height(FaceFeature::Lip);
+    for (name, count) in [("brow", brows), ("eye", eyes), ("lip", lips)] {
+        assert!(count >= 10, "{count} {name} vertices");
+    }
+    assert!(
+        brow_y > eye_y && eye_y > lip_y + 0.04,
+        "{brow_y} {eye_y} {lip_y}"
+    );
+    // Painted vertices are on the front of the head only.
+    let head_z = parts.head[2];
+    for (i, f) in parts.features.iter().enumerate() {
+        if f.is_some() {
+            assert!(model.v_template[i * 3 + 2] > head_z, "vertex {i}");
+        }
+    }
+    let colors = Outfit::default().vertex_colors(&parts);
+    let lip = parts
+        .features
+        .iter()
+        .position(|f| *f == Some(FaceFeature::Lip))
+        .unwrap();
+    assert_ne!(colors[lip], Outfit::default().skin);
+}

@@ -72,6 +72,48 @@ pub fn place_camera(rng: &mut Rng, vertices: &[[f32; 3]], size: u32) -> Framing 
     Framing { camera, truncated }
 }
 
+/// A close-up of `points` (a head or a hand, world metres): the same camera
+/// model, elevation and roll as [`place_camera`], at the distance where the
+/// part's largest extent fills 35–65 % of the image, shifted a little; the
+/// rest of the body is wherever it falls (mostly out of the frame).
+pub fn place_close_up(rng: &mut Rng, points: &[[f32; 3]], size: u32) -> Framing {
+    let s = size as f64;
+    let focal = s * rng.range(1.1, 1.3);
+    let center = (s - 1.0) / 2.0;
+    let elevation = rng.normal_clipped(0.0, 12f64.to_radians(), -0.45, 0.45);
+    let roll = rng.normal_clipped(0.0, 6f64.to_radians(), -0.2, 0.2);
+    let rotation = matmul(
+        &axis_angle_to_matrix([0.0, 0.0, roll]),
+        &matmul(&axis_angle_to_matrix([elevation, 0.0, 0.0]), &FACING),
+    );
+    let rotated: Vec<[f64; 3]> = points
+        .iter()
+        .map(|v| furpe::rotation::host::apply(&rotation, v.map(f64::from)))
+        .collect();
+    let (lo, hi) = bounds(&rotated);
+    let mid = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
+    let extent = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(1e-3);
+    let fill = rng.range(0.35, 0.65);
+    // The part's near side stays in front of the camera.
+    let distance = (focal * extent / (fill * s)).max(hi[2] - mid[2] + 0.05);
+    let slack = (1.0 - fill) * s;
+    let shift = [0, 1].map(|_| rng.range(-0.25, 0.25) * slack);
+    let translation = [
+        -mid[0] + shift[0] * distance / focal,
+        -mid[1] + shift[1] * distance / focal,
+        distance - mid[2],
+    ];
+    Framing {
+        camera: PinholeCamera {
+            focal: [focal, focal],
+            center: [center, center],
+            rotation,
+            translation,
+        },
+        truncated: false,
+    }
+}
+
 fn bounds(points: &[[f64; 3]]) -> ([f64; 3], [f64; 3]) {
     let mut lo = [f64::INFINITY; 3];
     let mut hi = [f64::NEG_INFINITY; 3];
