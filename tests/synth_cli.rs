@@ -210,3 +210,47 @@ fn synth_cli_rejects_bad_arguments() {
     }
     let _ = std::fs::remove_dir_all(out);
 }
+
+/// `--framing face|hand`: the part fills a good share of the picture (as in
+/// the face and hand datasets the experts learn from), its keypoints are in
+/// the frame, and the ground truth still projects onto them.
+#[test]
+fn synth_cli_close_ups_frame_the_part() {
+    let dir = scratch("synth-close-ups");
+    for (framing, points) in [("face", 67..137), ("hand", 25..67)] {
+        let out = dir.join(framing);
+        synth(&out, &["--framing", framing, "--backend", "ndarray"]);
+        let annotations = read_annotations(&out.join("annotations.jsonl")).unwrap();
+        let mut framed = 0;
+        for a in &annotations {
+            // The largest extent of the part's seen points (one hand for hands).
+            let extent = |range: std::ops::Range<usize>| -> f32 {
+                let seen: Vec<[f32; 3]> = a.keypoints[range]
+                    .iter()
+                    .copied()
+                    .filter(|k| k[2] > 0.0)
+                    .collect();
+                if seen.len() < 5 {
+                    return 0.0;
+                }
+                let span = |c: usize| {
+                    let lo = seen.iter().map(|k| k[c]).fold(f32::INFINITY, f32::min);
+                    let hi = seen.iter().map(|k| k[c]).fold(f32::NEG_INFINITY, f32::max);
+                    hi - lo
+                };
+                span(0).max(span(1))
+            };
+            let e = if framing == "face" {
+                extent(points.clone())
+            } else {
+                extent(25..46).max(extent(46..67))
+            };
+            // A body picture at 128 px shows a face ~13 px and a hand ~15 px wide.
+            if e > 0.2 * SIZE as f32 {
+                framed += 1;
+            }
+        }
+        assert!(framed >= 2, "{framing}: {framed} of 4 pictures frame the part");
+    }
+    std::fs::remove_dir_all(dir).ok();
+}

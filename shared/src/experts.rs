@@ -422,6 +422,67 @@ pub fn expert_loss<B: Backend>(
     loss
 }
 
+/// SPIN's 2D keypoint term for the body expert: its 22 SMPL-X body joints
+/// (posed from its global orientation, 21 body rotations and β; the rest of
+/// the body at rest) through its weak-perspective camera `(s, tx, ty)`,
+/// `u = s·(x + tx)`, against the true joints in crop coordinates
+/// (`keypoints` `[batch, 22, 3]`: u, v, weight); the weighted mean squared
+/// distance. Rotation targets alone barely teach a small network the pose
+/// (a twist the image cannot show costs as much as a bent elbow); where
+/// the joints land in the crop is what the pixels do show.
+pub fn body_keypoint_loss<B: Backend>(
+    prediction: &ExpertPrediction<B>,
+    layer: &crate::smplx::Smplx<B>,
+    keypoints: Tensor<B, 3>,
+) -> Tensor<B, 1> {
+    use crate::smplx::joints::NUM_JOINTS;
+    const BODY_JOINTS: usize = 22;
+    let [batch, _, _, _] = prediction.rotations.dims();
+    let device = prediction.rotations.device();
+    let Some(rest) = &prediction.rest else {
+        return Tensor::zeros([1], &device);
+    };
+    let identity = Tensor::<B, 2>::eye(3, &device)
+        .reshape([1, 1, 3, 3])
+        .expand([batch, NUM_JOINTS - BODY_JOINTS, 3, 3]);
+    let rotations = Tensor::cat(
+        vec![
+            prediction
+                .rotations
+                .clone()
+                .slice([0..batch, 0..BODY_JOINTS]),
+            identity,
+        ],
+        1,
+    ); // [batch, 55, 3, 3]
+    let betas = rest.clone().slice([0..batch, 0..10]);
+    let expression = layer.config.num_expression;
+    let shape = Tensor::cat(
+        vec![
+            betas.slice([0..batch, 0..layer.config.num_betas.min(10)]),
+            Tensor::zeros([batch, expression], &device),
+        ],
+        1,
+    );
+    let joints = layer
+        .posed_joints(shape, rotations)
+        .slice([0..batch, 0..BODY_JOINTS, 0..2]); // [batch, 22, 2]
+    let camera = rest.clone().slice([0..batch, 10..13]); // [batch, 3]
+    let scale = camera
+        .clone()
+        .slice([0..batch, 0..1])
+        .reshape([batch, 1, 1]);
+    let shift = camera.slice([0..batch, 1..3]).reshape([batch, 1, 2]);
+    let projected = (joints + shift) * scale; // [batch, 22, 2]
+    let target = keypoints.clone().slice([0..batch, 0..BODY_JOINTS, 0..2]);
+    let weight = keypoints.slice([0..batch, 0..BODY_JOINTS, 2..3]); // [batch, 22, 1]
+    let squared = (projected - target).square().sum_dim(2) * weight.clone(); // [batch, 22, 1]
+    squared
+        .sum()
+        .div(weight.sum().add_scalar(1e-6))
+        .reshape([1])
+}
+
 /// The prediction on the host, in the target layout, one per batch row.
 pub fn prediction_rows<B: Backend>(prediction: &ExpertPrediction<B>) -> Vec<ExpertTarget> {
     let [n, r, _, _] = prediction.rotations.dims();
@@ -1014,6 +1075,74 @@ mod tests {
         assert!(
             (got - want).abs() < 1e-3 * want,
             "{got} mm vs the mesh's {want} mm"
+        );
+    }
+
+    /// At the true pose and camera the keypoint term is zero; a camera
+    /// shifted by d costs (s·d)² per joint.
+    #[test]
+    fn body_keypoint_loss_measures_the_projection() {
+        use crate::smplx::{ParamWidths, SmplxConfig, SmplxInput, SmplxParams};
+        type B = burn::backend::NdArray<f32>;
+        let device = Default::default();
+        let model = crate::smplx::mannequin::mannequin();
+        let layer = SmplxConfig::new().init::<B>(&model, &device).unwrap();
+        let mut params = SmplxParams::zeros(1, ParamWidths::default());
+        params.global_orient[0] = vec![3.0, 0.2, 0.1];
+        params.body_pose[0][0] = 0.4; // left hip
+        params.body_pose[0][3 * 17 + 1] = -1.0; // left elbow (joint 18) bent
+        params.betas[0][0] = 1.0;
+        let joints = layer
+            .forward(SmplxInput::from_params(&params, &device))
+            .joints
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let camera = [0.9f32, 0.05, 0.3];
+        let keypoints: Vec<f32> = (0..22)
+            .flat_map(|j| {
+                let (x, y) = (joints[j * 3], joints[j * 3 + 1]);
+                [
+                    camera[0] * (x + camera[1]),
+                    camera[0] * (y + camera[2]),
+                    1.0,
+                ]
+            })
+            .collect();
+        let keypoints = Tensor::<B, 3>::from_data(TensorData::new(keypoints, [1, 22, 3]), &device);
+        let target = body_target(
+            &aa(&params.global_orient[0]),
+            &params.body_pose[0],
+            &params.betas[0],
+            camera,
+        );
+        let loss_for = |cam: [f32; 3]| -> f32 {
+            let mut t = target.clone();
+            t.rest[10..13].copy_from_slice(&cam);
+            let (rotations, rest) = target_tensors::<B>(&[&t], &device);
+            let prediction = ExpertPrediction {
+                rotations,
+                rest,
+                feature: Tensor::zeros([1, 1], &device),
+                raw: crate::nets::RawPrediction::Face(crate::nets::DecaOutput {
+                    code: Tensor::zeros([1, 1], &device),
+                    shape: Tensor::zeros([1, 1], &device),
+                    tex: Tensor::zeros([1, 1], &device),
+                    exp: Tensor::zeros([1, 1], &device),
+                    pose: Tensor::zeros([1, 1], &device),
+                    camera: Tensor::zeros([1, 1], &device),
+                    light: Tensor::zeros([1, 1, 1], &device),
+                    feature: Tensor::zeros([1, 1], &device),
+                }),
+            };
+            body_keypoint_loss(&prediction, &layer, keypoints.clone()).into_scalar()
+        };
+        assert!(loss_for(camera) < 1e-9, "{}", loss_for(camera));
+        let shifted = loss_for([camera[0], camera[1] + 0.1, camera[2]]);
+        let want = (camera[0] * 0.1).powi(2);
+        assert!(
+            (shifted - want).abs() < 1e-4 * want.max(1.0),
+            "{shifted} vs {want}"
         );
     }
 

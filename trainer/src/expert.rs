@@ -13,14 +13,14 @@ use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
-use burn::tensor::ElementConversion;
+use burn::tensor::{ElementConversion, Tensor, TensorData};
 use furpe::crop::{CropTransform, PartCrops};
 use furpe::dataset::{read_annotations, Annotation};
 use furpe::experts::{
-    body_target, camera_frame_orientation, camera_view, expert_loss, face_target,
-    fit_weak_perspective, hand_target, in_plane_rotation, joint_global_rotation, loss_weights,
-    mean_target, prediction_rows, target_tensors, ExpertTarget, ExpressionGeometry, HeldOutReport,
-    PartMesh,
+    body_keypoint_loss, body_target, camera_frame_orientation, camera_view, expert_loss,
+    face_target, fit_weak_perspective, hand_target, in_plane_rotation, joint_global_rotation,
+    loss_weights, mean_target, prediction_rows, target_tensors, ExpertTarget, ExpressionGeometry,
+    HeldOutReport, PartMesh,
 };
 use furpe::keypoints::{openpose137_to_smplx, NUM_BODY25};
 use furpe::nets::part_expert::{self, Expert, ExpertConfig, Part};
@@ -81,6 +81,12 @@ pub struct ExpertTrainArgs {
     /// zoom, turn and colour jitter.
     #[arg(long)]
     pub no_augment: bool,
+    /// Body expert: add SPIN's 2D keypoint loss (the true body joints in the
+    /// crop against the expert's joints through its camera) to the
+    /// rotation, β and camera targets. Off by default: at CPU sizes (1000
+    /// images, 12 epochs) it did not help (README, Data pipeline).
+    #[arg(long)]
+    pub keypoint_loss: bool,
     /// Also write this PNG: the first 64 crops as the expert sees them
     /// (the keypoints' windows, before augmentation), 8 per row.
     #[arg(long, value_name = "PNG")]
@@ -140,6 +146,10 @@ enum Truth {
         /// weak-perspective camera fit in the crop.
         xy: Vec<[f32; 2]>,
         pixels: Vec<[f32; 2]>,
+        /// The pelvis's camera-frame x, y: the body turns about it.
+        pelvis: [f32; 2],
+        /// Pixels of the 22 SMPL-X body joints (the 2D keypoint loss).
+        joint_pixels: Vec<Option<[f32; 2]>>,
     },
     Face {
         jaw: Vec<f32>,
@@ -168,11 +178,17 @@ impl Sample {
                 betas,
                 xy,
                 pixels,
+                pelvis,
+                ..
             } => {
+                // The global orientation turns about the pelvis, so do the joints.
                 let (s, c) = crop.rotation.sin_cos();
                 let xy: Vec<[f32; 2]> = xy
                     .iter()
-                    .map(|p| [c * p[0] - s * p[1], s * p[0] + c * p[1]])
+                    .map(|p| {
+                        let (x, y) = (p[0] - pelvis[0], p[1] - pelvis[1]);
+                        [c * x - s * y + pelvis[0], s * x + c * y + pelvis[1]]
+                    })
                     .collect();
                 let uv: Vec<[f32; 2]> = pixels.iter().map(|&p| crop.to_crop(p)).collect();
                 let cam = fit_weak_perspective(&xy, &uv)?;
@@ -183,6 +199,24 @@ impl Sample {
                 Some(hand_target(&matmul(&q, wrist), fingers, crop.flip))
             }
         }
+    }
+}
+
+impl Sample {
+    /// The body joints in crop coordinates with a weight (`[22]` of u, v, w;
+    /// w = 0 for a joint behind the camera or far outside the window), for
+    /// [`body_keypoint_loss`]; empty for the other parts.
+    fn keypoints(&self, crop: &CropTransform) -> Vec<[f32; 3]> {
+        let Truth::Body { joint_pixels, .. } = &self.truth else {
+            return Vec::new();
+        };
+        joint_pixels
+            .iter()
+            .map(|p| match p.map(|p| crop.to_crop(p)) {
+                Some([u, v]) if u.abs() < 1.5 && v.abs() < 1.5 => [u, v, 1.0],
+                _ => [0.0; 3],
+            })
+            .collect()
     }
 }
 
@@ -292,6 +326,11 @@ impl BackendJob for ExpertTrainArgs {
                 .init(&device)
                 .start_at_mean(&baseline.rotations, &baseline.rest, 0.01);
         let mut optim = AdamConfig::new().init::<AD<B>, Expert<AD<B>>>();
+        // SPIN's 2D keypoint loss through the body model (body expert, on request).
+        let skeleton = (self.part == Part::Body && self.keypoint_loss)
+            .then(|| SmplxConfig::new().init::<AD<B>>(&model, &device))
+            .transpose()?;
+        let mut keypoint_weight: Option<f64> = None;
         let mut rng = Rng::new(self.seed ^ 0x5eed_e2e7);
         let mut order = train_ids.clone();
         let mut final_loss = f64::NAN;
@@ -311,6 +350,7 @@ impl BackendJob for ExpertTrainArgs {
                 }
                 let mut crops = Vec::with_capacity(chunk.len());
                 let mut batch_targets = Vec::with_capacity(chunk.len());
+                let mut batch_keypoints: Vec<[f32; 3]> = Vec::new();
                 for &i in chunk {
                     let s = &samples[i];
                     let window = if self.no_augment {
@@ -325,10 +365,12 @@ impl BackendJob for ExpertTrainArgs {
                             colour_jitter(&mut crop, &mut rng);
                             crops.push(crop);
                             batch_targets.push(t);
+                            batch_keypoints.extend(s.keypoints(&w));
                         }
                         None => {
                             crops.push(fixed[i].clone());
                             batch_targets.push(targets[i].clone());
+                            batch_keypoints.extend(s.keypoints(&s.crop));
                         }
                     }
                 }
@@ -340,7 +382,7 @@ impl BackendJob for ExpertTrainArgs {
                 let (rot, rest) =
                     target_tensors::<AD<B>>(&batch_targets.iter().collect::<Vec<_>>(), &device);
                 let prediction = expert.forward(images);
-                let loss = expert_loss(
+                let mut loss = expert_loss(
                     self.part,
                     &prediction,
                     rot,
@@ -348,6 +390,20 @@ impl BackendJob for ExpertTrainArgs {
                     &weights,
                     geometry.as_ref(),
                 );
+                if let Some(layer) = &skeleton {
+                    let n = chunk.len();
+                    let flat: Vec<f32> = batch_keypoints.iter().flatten().copied().collect();
+                    let keypoints = Tensor::<AD<B>, 3>::from_data(
+                        TensorData::new(flat, [n, 22, 3]).convert::<f32>(),
+                        &device,
+                    );
+                    let term = body_keypoint_loss(&prediction, layer, keypoints);
+                    // Weighted to count 1 at the start (the mean-parameter
+                    // network), as every other group does.
+                    let value: f64 = term.clone().into_scalar().elem();
+                    let w = *keypoint_weight.get_or_insert(1.0 / value.max(1e-8));
+                    loss = loss + term.mul_scalar(w);
+                }
                 let value: f64 = loss.clone().into_scalar().elem();
                 if !value.is_finite() {
                     anyhow::bail!(
@@ -572,6 +628,8 @@ fn samples<B: Backend>(
                         betas: row(&p.betas, 10),
                         xy,
                         pixels,
+                        pelvis: [rel[0][0], rel[0][1]],
+                        joint_pixels: projected.iter().take(22).copied().collect(),
                     },
                 });
             }

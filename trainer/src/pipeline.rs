@@ -131,6 +131,7 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
             held_out: 0.2,
             no_augment: false,
             crop_sheet: None,
+            keypoint_loss: false,
             model: None,
             backend: args.backend,
         })?);

@@ -437,6 +437,23 @@ impl<B: Backend> Smplx<B> {
         }
     }
 
+    /// The 55 posed skeleton joints `[B, 55, 3]` alone (no vertices, no
+    /// translation): what a 2D keypoint loss on the skeleton needs, at a
+    /// fraction of [`Self::forward_rotations`]'s cost. Same inputs.
+    pub fn posed_joints(
+        &self,
+        shape_coeffs: Tensor<B, 2>,
+        rotations: Tensor<B, 4>,
+    ) -> Tensor<B, 3> {
+        let batch = rotations.dims()[0];
+        let rest_joints = (self.joint_template.clone()
+            + shape_coeffs.matmul(self.joint_shapedirs.clone()))
+        .reshape([batch, NUM_JOINTS, 3]);
+        self.chain(rotations, rest_joints)
+            .slice([0..batch, 0..NUM_JOINTS, 0..3, 3..4])
+            .reshape([batch, NUM_JOINTS, 3])
+    }
+
     /// World transforms `[B, 55, 3, 4]` of every joint: Gₖ = G_parent(k) · [Rₖ | jₖ − j_parent(k)].
     fn chain(&self, rotations: Tensor<B, 4>, rest_joints: Tensor<B, 3>) -> Tensor<B, 4> {
         let batch = rotations.dims()[0];
