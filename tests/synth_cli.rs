@@ -250,7 +250,10 @@ fn synth_cli_close_ups_frame_the_part() {
                 framed += 1;
             }
         }
-        assert!(framed >= 2, "{framing}: {framed} of 4 pictures frame the part");
+        assert!(
+            framed >= 2,
+            "{framing}: {framed} of 4 pictures frame the part"
+        );
     }
     std::fs::remove_dir_all(dir).ok();
 }
