@@ -55,8 +55,9 @@ enum Command {
     /// FuRPE's three-step selection of pseudo labels (keypoint confidence,
     /// invalid expert output, reprojection error).
     Select(select::SelectArgs),
-    /// The main job on the embedded defaults (currently: the mannequin and a
-    /// posed sequence of meshes; grows into the full pipeline).
+    /// The main job on the embedded defaults: the mannequin and a posed
+    /// sequence, a synthetic world, three part experts, pseudo labels, the
+    /// selection, a FuRPE student and its evaluation on an unseen world.
     Demo(demo::DemoArgs),
     /// Errors between predicted and ground-truth points (.npy [N, K, 3],
     /// metres): mean distance with and without similarity Procrustes, per
