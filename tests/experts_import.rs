@@ -174,6 +174,35 @@ fn frankmocap_checkpoint() {
     assert!(common::max_abs_diff(&right[..45], &params[6..51]) < TOL);
 }
 
+/// FrankMocap's `mean_mano_params.pkl` layout (generator:
+/// gen_mean_mano_params.py) gives the same start as the twin's mean: the
+/// loaded checkpoint reproduces its outputs; a file without `mean_pose`
+/// names the file, the key and the shape.
+#[test]
+fn frankmocap_mean_mano_params_file() {
+    let device = Default::default();
+    let hand = FrankMocapHandConfig::new()
+        .with_backbone(expert_backbone())
+        .with_feature_dim(32)
+        .init::<B>(&device)
+        .load_checkpoint(&dir().join("frankmocap_pose_shape_best.pth"))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .with_mean_mano_params(&dir().join("mean_mano_params.pkl"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    check("hand__params", hand.forward(input()).params);
+
+    let bad = dir().join("mean_mano_params_bad.pkl");
+    let text = furpe::nets::frankmocap::read_mean_mano_params(&bad)
+        .expect_err("no mean_pose")
+        .to_string();
+    assert!(
+        text.contains("mean_mano_params_bad.pkl")
+            && text.contains("'mean_pose'")
+            && text.contains("[48]"),
+        "{text}"
+    );
+}
+
 #[test]
 fn missing_key_names_file_key_and_shape() {
     let device = Default::default();

@@ -52,6 +52,11 @@ pub struct LabelArgs {
     /// Hand expert: a file from `furpe expert train`, or FrankMocap's `pose_shape_best.pth`.
     #[arg(long)]
     pub hand: Option<PathBuf>,
+    /// FrankMocap's `mean_mano_params.pkl`, the finger pose its regressor
+    /// starts from (with `--hand pose_shape_best.pth`; the checkpoint does
+    /// not hold it). Without it the published hand starts from a flat hand.
+    #[arg(long, value_name = "PKL")]
+    pub hand_mean: Option<PathBuf>,
     /// This process's share: `i/N` labels the images with index % N == i.
     #[arg(long, default_value = "0/1")]
     pub shard: String,
@@ -110,17 +115,31 @@ struct Loaded<B: Backend> {
 fn load_expert<B: Backend>(
     part: Part,
     path: &Path,
+    hand_mean: Option<&Path>,
     device: &B::Device,
 ) -> anyhow::Result<Loaded<B>> {
     let bytes = std::fs::read(path)
         .with_context(|| format!("{}: cannot read the {} expert", path.display(), part.name()))?;
     let name = path.display().to_string();
     let (expert, config) = if part_expert::is_expert_file(&bytes) {
+        if let Some(mean) = hand_mean {
+            anyhow::bail!(
+                "--hand-mean {}: only for FrankMocap's published checkpoint; {name} is a `furpe expert train` file, which carries its own start",
+                mean.display()
+            );
+        }
         let (expert, config, _) = part_expert::from_bytes::<B>(&bytes, &name, device)?;
         (expert, config)
     } else {
-        part_expert::load_published::<B>(part, path, device)
-            .with_context(|| format!("{name}: neither a `furpe expert train` file nor a loadable published {} checkpoint", part.name()))?
+        let (expert, config) = part_expert::load_published::<B>(part, path, device)
+            .with_context(|| format!("{name}: neither a `furpe expert train` file nor a loadable published {} checkpoint", part.name()))?;
+        match (expert, hand_mean) {
+            (part_expert::Expert::Hand(net), Some(mean)) => (
+                part_expert::Expert::Hand(net.with_mean_mano_params(mean)?),
+                config,
+            ),
+            (expert, _) => (expert, config),
+        }
     };
     if config.part() != part {
         anyhow::bail!(
@@ -172,7 +191,8 @@ impl BackendJob for LabelArgs {
             (Part::Hand, &self.hand),
         ] {
             if let Some(path) = path {
-                experts.push((part, load_expert::<B>(part, path, &device)?));
+                let hand_mean = self.hand_mean.as_deref().filter(|_| part == Part::Hand);
+                experts.push((part, load_expert::<B>(part, path, hand_mean, &device)?));
                 let (len, hash) = fnv1a(path)?;
                 manifest_experts.push((
                     part.name().to_string(),

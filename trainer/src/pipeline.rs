@@ -144,6 +144,7 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
         body: Some(experts[0].out.clone()),
         face: Some(experts[1].out.clone()),
         hand: Some(experts[2].out.clone()),
+        hand_mean: None,
         shard: "0/1".into(),
         batch: 32,
         chunk: 64,

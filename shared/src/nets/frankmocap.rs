@@ -18,6 +18,45 @@ use burn::tensor::activation::relu;
 use burn::tensor::{backend::Backend, Tensor};
 
 use super::regressor::{IterativeRegressor, IterativeRegressorConfig};
+
+/// The finger pose FrankMocap starts its regressor from: `mean_pose[3:]` of
+/// its `mean_mano_params.pkl` (a pickled dict of NumPy arrays; `mean_pose`
+/// holds 48 values, the global rotation then 15 finger joints × 3), as its
+/// `H3DWModel.load_params` takes it.
+#[cfg(feature = "import")]
+pub fn read_mean_mano_params(
+    path: &std::path::Path,
+) -> Result<[f32; 45], super::import::ImportError> {
+    use super::import::ImportError;
+    let file = path.display().to_string();
+    let arrays = crate::pickle::read_pickle_file(path).map_err(|e| ImportError::Read {
+        file: file.clone(),
+        reason: e.to_string(),
+    })?;
+    let keys: Vec<&str> = arrays.iter().map(|(k, _)| k.as_str()).collect();
+    let Some((_, pose)) = arrays.iter().find(|(k, _)| k == "mean_pose") else {
+        return Err(ImportError::MissingKey {
+            file,
+            key: "mean_pose".into(),
+            expected: vec![48],
+            more: 0,
+            hint: format!("the file holds {keys:?}"),
+        });
+    };
+    let values = pose
+        .to_f32()
+        .filter(|v| v.len() == 48)
+        .ok_or(ImportError::Shape {
+            file,
+            key: "mean_pose".into(),
+            found: pose.shape.clone(),
+            expected: vec![48],
+            more: 0,
+        })?;
+    let mut fingers = [0f32; 45];
+    fingers.copy_from_slice(&values[3..]);
+    Ok(fingers)
+}
 use super::resnet::{ResNet, ResNetConfig};
 
 /// Weak-perspective camera (s, tx, ty).
@@ -209,6 +248,14 @@ impl<B: Backend> FrankMocapHand<B> {
     ) -> Result<Self, super::import::ImportError> {
         let checkpoint = super::import::Checkpoint::open(path)?;
         super::import::load_module(self, &checkpoint, Self::checkpoint_key)
+    }
+
+    /// [`Self::set_mean_hand_pose`] from FrankMocap's `mean_mano_params.pkl`.
+    pub fn with_mean_mano_params(
+        self,
+        path: &std::path::Path,
+    ) -> Result<Self, super::import::ImportError> {
+        Ok(self.set_mean_hand_pose(read_mean_mano_params(path)?))
     }
 }
 
