@@ -154,18 +154,22 @@ fn deca_checkpoint() {
     }
 }
 
-#[test]
-fn frankmocap_checkpoint() {
-    let device = Default::default();
-    let (_, mean) = reference("hand__mean_finger_pose");
-    let mean: [f32; 45] = mean.try_into().expect("45 values");
-    let hand = FrankMocapHandConfig::new()
+/// The tiny FrankMocap twin of gen_expert_checkpoints.py, loaded (its mean
+/// parameters at FrankMocap's defaults until set).
+fn frankmocap_twin() -> FrankMocapHand<B> {
+    FrankMocapHandConfig::new()
         .with_backbone(expert_backbone())
         .with_feature_dim(32)
-        .init::<B>(&device)
+        .init::<B>(&Default::default())
         .load_checkpoint(&dir().join("frankmocap_pose_shape_best.pth"))
         .unwrap_or_else(|e| panic!("{e}"))
-        .set_mean_hand_pose(mean);
+}
+
+#[test]
+fn frankmocap_checkpoint() {
+    let (_, mean) = reference("hand__mean_finger_pose");
+    let mean: [f32; 45] = mean.try_into().expect("45 values");
+    let hand = frankmocap_twin().set_mean_hand_pose(mean);
     let out = hand.forward(input());
     check("hand__params", out.params.clone());
     check("hand__feature", out.feature.clone());
@@ -180,13 +184,7 @@ fn frankmocap_checkpoint() {
 /// names the file, the key and the shape.
 #[test]
 fn frankmocap_mean_mano_params_file() {
-    let device = Default::default();
-    let hand = FrankMocapHandConfig::new()
-        .with_backbone(expert_backbone())
-        .with_feature_dim(32)
-        .init::<B>(&device)
-        .load_checkpoint(&dir().join("frankmocap_pose_shape_best.pth"))
-        .unwrap_or_else(|e| panic!("{e}"))
+    let hand = frankmocap_twin()
         .with_mean_mano_params(&dir().join("mean_mano_params.pkl"))
         .unwrap_or_else(|e| panic!("{e}"));
     check("hand__params", hand.forward(input()).params);

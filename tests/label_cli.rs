@@ -20,6 +20,10 @@ fn furpe(args: &[&str]) -> String {
 }
 
 fn synth(out: &Path, count: usize, size: u32, seed: u64) {
+    synth_framed(out, count, size, seed, "body");
+}
+
+fn synth_framed(out: &Path, count: usize, size: u32, seed: u64, framing: &str) {
     furpe(&[
         "synth",
         "--out",
@@ -30,6 +34,8 @@ fn synth(out: &Path, count: usize, size: u32, seed: u64) {
         &size.to_string(),
         "--seed",
         &seed.to_string(),
+        "--framing",
+        framing,
         "--backend",
         "ndarray",
     ]);
@@ -140,19 +146,7 @@ fn body_and_face_experts_beat_the_mean_baseline() {
     assert_beats_baseline("body", &body);
     // DECA learns from face pictures, not from full-body photos: so does ours.
     let faces = dir.join("faces");
-    furpe(&[
-        "synth",
-        "--out",
-        &faces.display().to_string(),
-        "--count",
-        "4000",
-        "--size",
-        "128",
-        "--framing",
-        "face",
-        "--backend",
-        "ndarray",
-    ]);
+    synth_framed(&faces, 4000, 128, 5, "face");
     let face = train_with(
         &faces,
         "face",

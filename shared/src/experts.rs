@@ -887,6 +887,32 @@ pub fn body_label_error_deg(
 mod tests {
     use super::*;
 
+    /// A prediction with the given supervised outputs (the raw network
+    /// output, unused by the losses, is an empty DECA code).
+    fn prediction_of<B: Backend>(
+        rotations: Tensor<B, 4>,
+        rest: Option<Tensor<B, 2>>,
+    ) -> ExpertPrediction<B> {
+        let n = rotations.dims()[0];
+        let device = rotations.device();
+        let zeros = || Tensor::<B, 2>::zeros([n, 1], &device);
+        ExpertPrediction {
+            rotations,
+            rest,
+            feature: zeros(),
+            raw: crate::nets::RawPrediction::Face(crate::nets::DecaOutput {
+                code: zeros(),
+                shape: zeros(),
+                tex: zeros(),
+                exp: zeros(),
+                pose: zeros(),
+                camera: zeros(),
+                light: Tensor::zeros([n, 1, 1], &device),
+                feature: zeros(),
+            }),
+        }
+    }
+
     #[test]
     fn weak_perspective_fit_recovers_the_camera() {
         let xy = [[0.1f32, -0.5], [0.3, 0.2], [-0.2, 0.4], [0.05, 0.9]];
@@ -993,21 +1019,7 @@ mod tests {
         let (rot, rest) = target_tensors::<B>(&refs, &device);
         let means = vec![&mean; 4];
         let (mrot, mrest) = target_tensors::<B>(&means, &device);
-        let prediction = ExpertPrediction {
-            rotations: mrot,
-            rest: mrest,
-            feature: Tensor::zeros([4, 1], &device),
-            raw: crate::nets::RawPrediction::Face(crate::nets::DecaOutput {
-                code: Tensor::zeros([4, 1], &device),
-                shape: Tensor::zeros([4, 1], &device),
-                tex: Tensor::zeros([4, 1], &device),
-                exp: Tensor::zeros([4, 1], &device),
-                pose: Tensor::zeros([4, 1], &device),
-                camera: Tensor::zeros([4, 1], &device),
-                light: Tensor::zeros([4, 1, 1], &device),
-                feature: Tensor::zeros([4, 1], &device),
-            }),
-        };
+        let prediction = prediction_of(mrot, mrest);
         let loss: f32 =
             expert_loss(Part::Face, &prediction, rot.clone(), rest.clone(), &w, None).into_scalar();
         assert!((loss - 2.0).abs() < 1e-3, "{loss}");
@@ -1120,21 +1132,7 @@ mod tests {
             let mut t = target.clone();
             t.rest[10..13].copy_from_slice(&cam);
             let (rotations, rest) = target_tensors::<B>(&[&t], &device);
-            let prediction = ExpertPrediction {
-                rotations,
-                rest,
-                feature: Tensor::zeros([1, 1], &device),
-                raw: crate::nets::RawPrediction::Face(crate::nets::DecaOutput {
-                    code: Tensor::zeros([1, 1], &device),
-                    shape: Tensor::zeros([1, 1], &device),
-                    tex: Tensor::zeros([1, 1], &device),
-                    exp: Tensor::zeros([1, 1], &device),
-                    pose: Tensor::zeros([1, 1], &device),
-                    camera: Tensor::zeros([1, 1], &device),
-                    light: Tensor::zeros([1, 1, 1], &device),
-                    feature: Tensor::zeros([1, 1], &device),
-                }),
-            };
+            let prediction = prediction_of(rotations, rest);
             body_keypoint_loss(&prediction, &layer, keypoints.clone()).into_scalar()
         };
         assert!(loss_for(camera) < 1e-9, "{}", loss_for(camera));

@@ -200,9 +200,7 @@ impl Sample {
             }
         }
     }
-}
 
-impl Sample {
     /// The body joints in crop coordinates with a weight (`[22]` of u, v, w;
     /// w = 0 for a joint behind the camera or far outside the window), for
     /// [`body_keypoint_loss`]; empty for the other parts.
@@ -314,7 +312,9 @@ impl BackendJob for ExpertTrainArgs {
         let baseline = mean_target(&train_targets).context("no training targets")?;
         // Each loss group counts as much as any other at the baseline.
         // The face's expression is scored on the mesh it makes.
-        let geometry = ExpressionGeometry::new(&model);
+        let geometry = (self.part == Part::Face)
+            .then(|| ExpressionGeometry::new(&model))
+            .flatten();
         let weights = loss_weights(self.part, &train_targets, &baseline, geometry.as_ref());
 
         type AD<B> = Autodiff<B>;
@@ -399,9 +399,14 @@ impl BackendJob for ExpertTrainArgs {
                     );
                     let term = body_keypoint_loss(&prediction, layer, keypoints);
                     // Weighted to count 1 at the start (the mean-parameter
-                    // network), as every other group does.
-                    let value: f64 = term.clone().into_scalar().elem();
-                    let w = *keypoint_weight.get_or_insert(1.0 / value.max(1e-8));
+                    // network), as every other group does: read once.
+                    let w = match keypoint_weight {
+                        Some(w) => w,
+                        None => {
+                            let value: f64 = term.clone().into_scalar().elem();
+                            *keypoint_weight.insert(1.0 / value.max(1e-8))
+                        }
+                    };
                     loss = loss + term.mul_scalar(w);
                 }
                 let value: f64 = loss.clone().into_scalar().elem();

@@ -293,6 +293,9 @@ impl<B: Backend> Expert<B> {
             l.bias = l.bias.map(|b| scaled(b, gain));
             l
         }
+        fn scale_heads<B: Backend>(heads: Vec<Linear<B>>, gain: f32) -> Vec<Linear<B>> {
+            heads.into_iter().map(|h| scale_linear(h, gain)).collect()
+        }
         let aa = |m: &[f32; 9]| -> [f32; 3] {
             let mut r = [[0.0f64; 3]; 3];
             for (i, row) in r.iter_mut().enumerate() {
@@ -317,12 +320,7 @@ impl<B: Backend> Expert<B> {
                     net.init_shape = buffer(&rest[..SPIN_BETAS], &device);
                     net.init_cam = buffer(&rest[SPIN_BETAS..], &device);
                 }
-                net.regressor.heads = net
-                    .regressor
-                    .heads
-                    .into_iter()
-                    .map(|h| scale_linear(h, head_gain))
-                    .collect();
+                net.regressor.heads = scale_heads(net.regressor.heads, head_gain);
                 Expert::Body(net)
             }
             Expert::Face(mut net) => {
@@ -361,12 +359,7 @@ impl<B: Backend> Expert<B> {
                     mean[HAND_CAMERA + 3 * j..HAND_CAMERA + 3 * j + 3].copy_from_slice(&aa(m));
                 }
                 net.mean_params = buffer(&mean, &device);
-                net.regressor.heads = net
-                    .regressor
-                    .heads
-                    .into_iter()
-                    .map(|h| scale_linear(h, head_gain))
-                    .collect();
+                net.regressor.heads = scale_heads(net.regressor.heads, head_gain);
                 Expert::Hand(net)
             }
         }

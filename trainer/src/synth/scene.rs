@@ -22,23 +22,61 @@ pub struct Framing {
     pub truncated: bool,
 }
 
+/// A camera's intrinsics and orientation before it is placed, and `points`
+/// turned into its frame.
+struct View {
+    focal: f64,
+    center: f64,
+    rotation: Mat3,
+    rotated: Vec<[f64; 3]>,
+}
+
+/// Focal length ≈ 1.2 × image size, the image centre, and a random
+/// elevation and roll (each `(sd, limit)` in radians) about facing the body.
+fn view(
+    rng: &mut Rng,
+    points: &[[f32; 3]],
+    size: u32,
+    elevation: (f64, f64),
+    roll: (f64, f64),
+) -> View {
+    let s = size as f64;
+    let focal = s * rng.range(1.1, 1.3);
+    let elevation = rng.normal_clipped(0.0, elevation.0, -elevation.1, elevation.1);
+    let roll = rng.normal_clipped(0.0, roll.0, -roll.1, roll.1);
+    let rotation = matmul(
+        &axis_angle_to_matrix([0.0, 0.0, roll]),
+        &matmul(&axis_angle_to_matrix([elevation, 0.0, 0.0]), &FACING),
+    );
+    let rotated = points
+        .iter()
+        .map(|v| furpe::rotation::host::apply(&rotation, v.map(f64::from)))
+        .collect();
+    View {
+        focal,
+        center: (s - 1.0) / 2.0,
+        rotation,
+        rotated,
+    }
+}
+
 /// Places a camera 2–5 m from the posed body (`vertices` in world metres)
 /// with focal length ≈ 1.2 × image size, a slight random elevation and roll,
 /// and the body framed inside the image or, sometimes, partly outside it.
 pub fn place_camera(rng: &mut Rng, vertices: &[[f32; 3]], size: u32) -> Framing {
     let s = size as f64;
-    let focal = s * rng.range(1.1, 1.3);
-    let center = (s - 1.0) / 2.0;
-    let elevation = rng.normal_clipped(0.0, 8f64.to_radians(), -0.35, 0.35);
-    let roll = rng.normal_clipped(0.0, 3f64.to_radians(), -0.1, 0.1);
-    let rotation = matmul(
-        &axis_angle_to_matrix([0.0, 0.0, roll]),
-        &matmul(&axis_angle_to_matrix([elevation, 0.0, 0.0]), &FACING),
+    let View {
+        focal,
+        center,
+        rotation,
+        rotated,
+    } = view(
+        rng,
+        vertices,
+        size,
+        (8f64.to_radians(), 0.35),
+        (3f64.to_radians(), 0.1),
     );
-    let rotated: Vec<[f64; 3]> = vertices
-        .iter()
-        .map(|v| furpe::rotation::host::apply(&rotation, v.map(f64::from)))
-        .collect();
     let (lo, hi) = bounds(&rotated);
     let mid = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
     let distance = rng.range(2.0, 5.0);
@@ -78,18 +116,18 @@ pub fn place_camera(rng: &mut Rng, vertices: &[[f32; 3]], size: u32) -> Framing 
 /// rest of the body is wherever it falls (mostly out of the frame).
 pub fn place_close_up(rng: &mut Rng, points: &[[f32; 3]], size: u32) -> Framing {
     let s = size as f64;
-    let focal = s * rng.range(1.1, 1.3);
-    let center = (s - 1.0) / 2.0;
-    let elevation = rng.normal_clipped(0.0, 12f64.to_radians(), -0.45, 0.45);
-    let roll = rng.normal_clipped(0.0, 6f64.to_radians(), -0.2, 0.2);
-    let rotation = matmul(
-        &axis_angle_to_matrix([0.0, 0.0, roll]),
-        &matmul(&axis_angle_to_matrix([elevation, 0.0, 0.0]), &FACING),
+    let View {
+        focal,
+        center,
+        rotation,
+        rotated,
+    } = view(
+        rng,
+        points,
+        size,
+        (12f64.to_radians(), 0.45),
+        (6f64.to_radians(), 0.2),
     );
-    let rotated: Vec<[f64; 3]> = points
-        .iter()
-        .map(|v| furpe::rotation::host::apply(&rotation, v.map(f64::from)))
-        .collect();
     let (lo, hi) = bounds(&rotated);
     let mid = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
     let extent = (hi[0] - lo[0]).max(hi[1] - lo[1]).max(1e-3);
