@@ -254,6 +254,51 @@ fn synth_cli_close_ups_frame_the_part() {
             framed >= 2,
             "{framing}: {framed} of 4 pictures frame the part"
         );
+        if framing == "face" {
+            // Face datasets show faces: the camera stands in front of the
+            // face, within 40° of yaw, 20° of pitch, plus its elevation.
+            for a in &annotations {
+                let gt = a.ground_truth.as_ref().unwrap();
+                let params = gt.smplx_params("face close-up").unwrap();
+                let root = furpe::experts::camera_frame_orientation(
+                    &gt.camera.unwrap(),
+                    &params.global_orient[0],
+                );
+                let head =
+                    furpe::experts::joint_global_rotation(&root, &params.body_pose[0], idx::HEAD);
+                // The face's forward (+z of the head) against the way back to the camera (−z).
+                let towards = -head[2][2];
+                let angle = towards.clamp(-1.0, 1.0).acos().to_degrees();
+                assert!(angle < 70.0, "{}: the face turns {angle:.0}° away", a.image);
+            }
+        }
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn synth_cli_studio_has_a_plain_backdrop_and_no_occluders() {
+    let dir = scratch("synth-studio");
+    synth(&dir, &["--scene", "studio", "--backend", "ndarray"]);
+    for i in 0..4 {
+        let name = format!("{i:06}.png");
+        let (_, _, channels, rgb) = decode(&dir.join("images").join(&name));
+        let (_, _, _, mask) = decode(&dir.join("masks").join(&name));
+        assert!(
+            !mask.contains(&128),
+            "{name}: a studio picture has nothing in front of the person"
+        );
+        // The backdrop: one colour, a gentle gradient and grain.
+        let backdrop: Vec<f32> = mask
+            .iter()
+            .enumerate()
+            .filter(|&(_, &m)| m == 0)
+            .map(|(p, _)| (0..3).map(|c| rgb[p * channels + c] as f32).sum::<f32>() / 765.0)
+            .collect();
+        let mean = backdrop.iter().sum::<f32>() / backdrop.len() as f32;
+        let sd = (backdrop.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / backdrop.len() as f32)
+            .sqrt();
+        assert!(sd < 0.06, "{name}: backdrop brightness varies by {sd:.3}");
     }
     std::fs::remove_dir_all(dir).ok();
 }

@@ -422,26 +422,18 @@ pub fn expert_loss<B: Backend>(
     loss
 }
 
-/// SPIN's 2D keypoint term for the body expert: its 22 SMPL-X body joints
-/// (posed from its global orientation, 21 body rotations and β; the rest of
-/// the body at rest) through its weak-perspective camera `(s, tx, ty)`,
-/// `u = s·(x + tx)`, against the true joints in crop coordinates
-/// (`keypoints` `[batch, 22, 3]`: u, v, weight); the weighted mean squared
-/// distance. Rotation targets alone barely teach a small network the pose
-/// (a twist the image cannot show costs as much as a bent elbow); where
-/// the joints land in the crop is what the pixels do show.
-pub fn body_keypoint_loss<B: Backend>(
+/// The expert's 22 SMPL-X body joints `[batch, 22, 3]`, camera frame, zero
+/// translation (as [`camera_view`]'s): posed from its global orientation,
+/// 21 body rotations and β, the rest of the body at rest. `None` for the
+/// parts without a body (`rest` absent).
+fn predicted_body_joints<B: Backend>(
     prediction: &ExpertPrediction<B>,
     layer: &crate::smplx::Smplx<B>,
-    keypoints: Tensor<B, 3>,
-) -> Tensor<B, 1> {
+) -> Option<Tensor<B, 3>> {
     use crate::smplx::joints::NUM_JOINTS;
-    const BODY_JOINTS: usize = 22;
     let [batch, _, _, _] = prediction.rotations.dims();
     let device = prediction.rotations.device();
-    let Some(rest) = &prediction.rest else {
-        return Tensor::zeros([1], &device);
-    };
+    let rest = prediction.rest.as_ref()?;
     let identity = Tensor::<B, 2>::eye(3, &device)
         .reshape([1, 1, 3, 3])
         .expand([batch, NUM_JOINTS - BODY_JOINTS, 3, 3]);
@@ -456,17 +448,44 @@ pub fn body_keypoint_loss<B: Backend>(
         1,
     ); // [batch, 55, 3, 3]
     let betas = rest.clone().slice([0..batch, 0..10]);
-    let expression = layer.config.num_expression;
     let shape = Tensor::cat(
         vec![
             betas.slice([0..batch, 0..layer.config.num_betas.min(10)]),
-            Tensor::zeros([batch, expression], &device),
+            Tensor::zeros([batch, layer.config.num_expression], &device),
         ],
         1,
     );
-    let joints = layer
-        .posed_joints(shape, rotations)
-        .slice([0..batch, 0..BODY_JOINTS, 0..2]); // [batch, 22, 2]
+    Some(
+        layer
+            .posed_joints(shape, rotations)
+            .slice([0..batch, 0..BODY_JOINTS]),
+    )
+}
+
+/// The body expert's joints: the pelvis and the 21 joints of the body pose.
+pub const BODY_JOINTS: usize = 22;
+
+/// SPIN's 2D keypoint term for the body expert: its body joints
+/// ([`predicted_body_joints`]) through its weak-perspective camera
+/// `(s, tx, ty)`, `u = s·(x + tx)`, against the true joints in crop
+/// coordinates (`keypoints` `[batch, 22, 3]`: u, v, weight); the weighted
+/// mean squared distance. Rotation targets alone barely teach a small
+/// network the pose (a twist the image cannot show costs as much as a bent
+/// elbow); where the joints land in the crop is what the pixels do show.
+pub fn body_keypoint_loss<B: Backend>(
+    prediction: &ExpertPrediction<B>,
+    layer: &crate::smplx::Smplx<B>,
+    keypoints: Tensor<B, 3>,
+) -> Tensor<B, 1> {
+    let device = prediction.rotations.device();
+    let (Some(joints), Some(rest)) = (
+        predicted_body_joints(prediction, layer),
+        prediction.rest.as_ref(),
+    ) else {
+        return Tensor::zeros([1], &device);
+    };
+    let [batch, _, _] = joints.dims();
+    let joints = joints.slice([0..batch, 0..BODY_JOINTS, 0..2]); // [batch, 22, 2]
     let camera = rest.clone().slice([0..batch, 10..13]); // [batch, 3]
     let scale = camera
         .clone()
@@ -480,6 +499,33 @@ pub fn body_keypoint_loss<B: Backend>(
     squared
         .sum()
         .div(weight.sum().add_scalar(1e-6))
+        .reshape([1])
+}
+
+/// SPIN's 3D keypoint term for the body expert: its body joints
+/// ([`predicted_body_joints`]) against the true camera-frame joints
+/// (`joints` `[batch, 22, 3]`), both taken relative to the pelvis; the mean
+/// squared distance (m²). This scores the pose by where the limbs are, which
+/// is what the image shows and what PA-MPJPE measures, where the rotation
+/// targets spend as much on a twist no pixel shows as on a bent knee.
+pub fn body_joint_loss<B: Backend>(
+    prediction: &ExpertPrediction<B>,
+    layer: &crate::smplx::Smplx<B>,
+    joints: Tensor<B, 3>,
+) -> Tensor<B, 1> {
+    let device = prediction.rotations.device();
+    let Some(predicted) = predicted_body_joints(prediction, layer) else {
+        return Tensor::zeros([1], &device);
+    };
+    let [batch, _, _] = predicted.dims();
+    let relative = |j: Tensor<B, 3>| {
+        let pelvis = j.clone().slice([0..batch, 0..1]);
+        j - pelvis
+    }; // [batch, 22, 3]
+    (relative(predicted) - relative(joints))
+        .square()
+        .sum_dim(2)
+        .mean()
         .reshape([1])
 }
 
@@ -1092,6 +1138,59 @@ mod tests {
 
     /// At the true pose and camera the keypoint term is zero; a camera
     /// shifted by d costs (s·d)² per joint.
+    #[test]
+    fn body_joint_loss_measures_the_pelvis_relative_joints() {
+        use crate::smplx::{ParamWidths, SmplxConfig, SmplxInput, SmplxParams};
+        type B = burn::backend::NdArray<f32>;
+        let device = Default::default();
+        let model = crate::smplx::mannequin::mannequin();
+        let layer = SmplxConfig::new().init::<B>(&model, &device).unwrap();
+        let mut params = SmplxParams::zeros(1, ParamWidths::default());
+        params.global_orient[0] = vec![0.3, 0.5, 0.1];
+        params.body_pose[0][0] = 0.4; // left hip
+        params.betas[0][0] = 1.0;
+        let joints_of = |p: &SmplxParams| -> Vec<f32> {
+            let all = layer
+                .forward(SmplxInput::from_params(p, &device))
+                .joints
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap();
+            all[..BODY_JOINTS * 3].to_vec()
+        };
+        let truth = joints_of(&params);
+        // The same joints anywhere in space: only where they are relative to the pelvis counts.
+        let moved: Vec<f32> = truth
+            .iter()
+            .enumerate()
+            .map(|(k, v)| v + [0.5, -0.2, 2.0][k % 3])
+            .collect();
+        let loss_for = |p: &SmplxParams| -> f32 {
+            let t = body_target(
+                &aa(&p.global_orient[0]),
+                &p.body_pose[0],
+                &p.betas[0],
+                [1.0, 0.0, 0.0],
+            );
+            let (rotations, rest) = target_tensors::<B>(&[&t], &device);
+            let joints = Tensor::<B, 3>::from_data(
+                TensorData::new(moved.clone(), [1, BODY_JOINTS, 3]),
+                &device,
+            );
+            body_joint_loss(&prediction_of(rotations, rest), &layer, joints).into_scalar()
+        };
+        assert!(loss_for(&params) < 1e-9, "{}", loss_for(&params));
+        // Bending the left elbow (joint 18) moves the left wrist (joint 20) only.
+        let mut bent = params.clone();
+        bent.body_pose[0][3 * 17 + 1] = -1.0;
+        let wrist = |j: &[f32]| [60, 61, 62].map(|k| j[k]);
+        let (a, b) = (wrist(&truth), wrist(&joints_of(&bent)));
+        let want = (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>() / BODY_JOINTS as f32;
+        let got = loss_for(&bent);
+        assert!(want > 1e-3, "the bend should move the wrist: {want}");
+        assert!((got - want).abs() < 1e-4 * want, "{got} vs {want}");
+    }
+
     #[test]
     fn body_keypoint_loss_measures_the_projection() {
         use crate::smplx::{ParamWidths, SmplxConfig, SmplxInput, SmplxParams};

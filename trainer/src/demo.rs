@@ -33,6 +33,11 @@ pub struct DemoArgs {
     /// Student epochs (default: configs/cpu-small.toml's).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Label with the experts in DIR (body.expert, face.expert,
+    /// hand.expert; e.g. models/experts, the default world's) instead of
+    /// training three small ones on the new world.
+    #[arg(long, value_name = "DIR")]
+    pub experts: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -106,6 +111,7 @@ impl BackendJob for DemoArgs {
             hand_epochs: 12,
             width: 8,
             selection_config: Some(selection),
+            experts: self.experts.clone(),
             backend: self.backend,
         })
         .map_err(|e| {
@@ -132,6 +138,7 @@ impl BackendJob for DemoArgs {
             overlays: false,
             contact_sheet: Some(self.out.join("test_samples.png")),
             framing: crate::synth::Subject::Body,
+            scene: crate::synth::Setting::Wild,
             backend: self.backend,
         })?;
         let student = config.out.join("student.furpe");

@@ -17,10 +17,10 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 use furpe::crop::{CropTransform, PartCrops};
 use furpe::dataset::{read_annotations, Annotation};
 use furpe::experts::{
-    body_keypoint_loss, body_target, camera_frame_orientation, camera_view, expert_loss,
-    face_target, fit_weak_perspective, hand_target, in_plane_rotation, joint_global_rotation,
-    loss_weights, mean_target, prediction_rows, target_tensors, ExpertTarget, ExpressionGeometry,
-    HeldOutReport, PartMesh,
+    body_joint_loss, body_keypoint_loss, body_target, camera_frame_orientation, camera_view,
+    expert_loss, face_target, fit_weak_perspective, hand_target, in_plane_rotation,
+    joint_global_rotation, loss_weights, mean_target, prediction_rows, target_tensors,
+    ExpertTarget, ExpressionGeometry, HeldOutReport, PartMesh, BODY_JOINTS,
 };
 use furpe::keypoints::{openpose137_to_smplx, NUM_BODY25};
 use furpe::nets::part_expert::{self, Expert, ExpertConfig, Part};
@@ -39,11 +39,16 @@ pub enum ExpertCommand {
     /// synthetic world) and report held-out errors against the
     /// mean-parameter baseline.
     Train(ExpertTrainArgs),
+    /// Score an expert (a `furpe expert train` file or a published
+    /// checkpoint) on every image of a dataset with ground truth, against
+    /// the mean of that dataset's own targets.
+    Eval(ExpertEvalArgs),
 }
 
 pub fn run(command: ExpertCommand) -> anyhow::Result<()> {
     match command {
         ExpertCommand::Train(args) => train(args).map(|_| ()),
+        ExpertCommand::Eval(args) => with_backend(args.backend, args).map(|_| ()),
     }
 }
 
@@ -87,6 +92,11 @@ pub struct ExpertTrainArgs {
     /// images, 12 epochs) it did not help (README, Data pipeline).
     #[arg(long)]
     pub keypoint_loss: bool,
+    /// Body expert: add SPIN's 3D keypoint loss (the expert's body joints
+    /// against the true camera-frame joints, both relative to the pelvis)
+    /// to the rotation, β and camera targets.
+    #[arg(long)]
+    pub joint_loss: bool,
     /// Also write this PNG: the first 64 crops as the expert sees them
     /// (the keypoints' windows, before augmentation), 8 per row.
     #[arg(long, value_name = "PNG")]
@@ -99,6 +109,112 @@ pub struct ExpertTrainArgs {
     pub model: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExpertEvalArgs {
+    /// body (SPIN), face (DECA coarse encoder) or hand (FrankMocap).
+    #[arg(long, value_parser = parse_part)]
+    pub part: Part,
+    /// The expert: a `furpe expert train` file or the published checkpoint.
+    #[arg(long)]
+    pub expert: PathBuf,
+    /// FrankMocap's `mean_mano_params.pkl`, with the published hand checkpoint.
+    #[arg(long)]
+    pub hand_mean: Option<PathBuf>,
+    /// Dataset with ground truth (annotations.jsonl, images/); every image is scored.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Also write the report here (JSON).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[arg(long, default_value_t = 32)]
+    pub batch: usize,
+    /// Body model the ground truth refers to; default: the embedded mannequin.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
+    pub backend: BackendKind,
+}
+
+impl BackendJob for ExpertEvalArgs {
+    type Output = HeldOutReport;
+    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<HeldOutReport> {
+        let loaded = crate::label::load_expert::<B>(
+            self.part,
+            &self.expert,
+            self.hand_mean.as_deref(),
+            &device,
+        )?;
+        let crop = loaded.config.crop_size;
+        let annotations = read_annotations(&self.data.join("annotations.jsonl"))?;
+        let model = crate::body::load_model(self.model.as_deref())?;
+        let samples = samples::<B>(self.part, &annotations, &model, &self.data, &device)?;
+        let (mut ids, mut targets) = (Vec::new(), Vec::new());
+        for (i, s) in samples.iter().enumerate() {
+            if let Some(t) = s.target(&s.crop) {
+                ids.push(i);
+                targets.push(t);
+            }
+        }
+        let mut crops = Vec::with_capacity(ids.len());
+        let mut decoded: Option<(usize, RgbImage)> = None;
+        for &i in &ids {
+            let image = samples[i].image;
+            if decoded.as_ref().map(|(k, _)| *k) != Some(image) {
+                let path = self.data.join(&annotations[image].image);
+                decoded = Some((image, RgbImage::load(&path)?));
+            }
+            if let Some((_, decoded)) = &decoded {
+                crops.push(decoded.crop(&samples[i].crop, crop));
+            }
+        }
+        // The set's own mean: a baseline that knows the test set's average.
+        let baseline = mean_target(&targets).with_context(|| {
+            format!(
+                "{}: no {} crops with ground truth",
+                self.data.display(),
+                self.part.name()
+            )
+        })?;
+        let geometry = (self.part == Part::Face)
+            .then(|| ExpressionGeometry::new(&model))
+            .flatten();
+        let mesh = PartMesh::<B>::new(&model, &device).ok();
+        let all: Vec<usize> = (0..crops.len()).collect();
+        let scoring = Scoring {
+            part: self.part,
+            crop,
+            batch: self.batch,
+        };
+        let report = evaluate(
+            &loaded.expert,
+            &all,
+            &crops,
+            &targets,
+            &baseline,
+            geometry.as_ref(),
+            mesh.as_ref(),
+            &scoring,
+            &device,
+        );
+        if let Some(path) = &self.report {
+            furpe::io::write_bytes_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
+        }
+        print!("{}", report.table());
+        println!(
+            "(baseline: the mean of these {} crops' own targets)",
+            report.crops
+        );
+        Ok(report)
+    }
+}
+
+/// What scoring needs to know of the expert.
+struct Scoring {
+    part: Part,
+    crop: usize,
+    batch: usize,
 }
 
 /// What training produced.
@@ -150,6 +266,8 @@ enum Truth {
         pelvis: [f32; 2],
         /// Pixels of the 22 SMPL-X body joints (the 2D keypoint loss).
         joint_pixels: Vec<Option<[f32; 2]>>,
+        /// The 22 body joints in the camera frame (the 3D keypoint loss).
+        joints: Vec<[f32; 3]>,
     },
     Face {
         jaw: Vec<f32>,
@@ -182,14 +300,7 @@ impl Sample {
                 ..
             } => {
                 // The global orientation turns about the pelvis, so do the joints.
-                let (s, c) = crop.rotation.sin_cos();
-                let xy: Vec<[f32; 2]> = xy
-                    .iter()
-                    .map(|p| {
-                        let (x, y) = (p[0] - pelvis[0], p[1] - pelvis[1]);
-                        [c * x - s * y + pelvis[0], s * x + c * y + pelvis[1]]
-                    })
-                    .collect();
+                let xy: Vec<[f32; 2]> = xy.iter().map(|&p| turn(crop, p, *pelvis)).collect();
                 let uv: Vec<[f32; 2]> = pixels.iter().map(|&p| crop.to_crop(p)).collect();
                 let cam = fit_weak_perspective(&xy, &uv)?;
                 Some(body_target(&matmul(&q, global), body_pose, betas, cam))
@@ -199,6 +310,22 @@ impl Sample {
                 Some(hand_target(&matmul(&q, wrist), fingers, crop.flip))
             }
         }
+    }
+
+    /// The 22 body joints in the camera frame as seen through `crop` (a
+    /// turned window turns them about the optical axis), flattened, for
+    /// [`body_joint_loss`]; empty for the other parts.
+    fn joints(&self, crop: &CropTransform) -> Vec<f32> {
+        let Truth::Body { joints, .. } = &self.truth else {
+            return Vec::new();
+        };
+        joints
+            .iter()
+            .flat_map(|p| {
+                let [x, y] = turn(crop, [p[0], p[1]], [0.0; 2]);
+                [x, y, p[2]]
+            })
+            .collect()
     }
 
     /// The body joints in crop coordinates with a weight (`[22]` of u, v, w;
@@ -216,6 +343,13 @@ impl Sample {
             })
             .collect()
     }
+}
+
+/// `p` (camera-frame x, y) turned about `centre` as `crop` turns the view.
+fn turn(crop: &CropTransform, p: [f32; 2], centre: [f32; 2]) -> [f32; 2] {
+    let (s, c) = crop.rotation.sin_cos();
+    let (x, y) = (p[0] - centre[0], p[1] - centre[1]);
+    [c * x - s * y + centre[0], s * x + c * y + centre[1]]
 }
 
 /// A randomly shifted, zoomed and turned version of `crop` (what a keypoint
@@ -326,11 +460,14 @@ impl BackendJob for ExpertTrainArgs {
                 .init(&device)
                 .start_at_mean(&baseline.rotations, &baseline.rest, 0.01);
         let mut optim = AdamConfig::new().init::<AD<B>, Expert<AD<B>>>();
-        // SPIN's 2D keypoint loss through the body model (body expert, on request).
-        let skeleton = (self.part == Part::Body && self.keypoint_loss)
+        // SPIN's 2D and 3D keypoint losses through the body model (body
+        // expert, on request), each weighted to count 1 at the start (the
+        // mean-parameter network) as every other group does: read once.
+        let skeleton = (self.part == Part::Body && (self.keypoint_loss || self.joint_loss))
             .then(|| SmplxConfig::new().init::<AD<B>>(&model, &device))
             .transpose()?;
         let mut keypoint_weight: Option<f64> = None;
+        let mut joint_weight: Option<f64> = None;
         let mut rng = Rng::new(self.seed ^ 0x5eed_e2e7);
         let mut order = train_ids.clone();
         let mut final_loss = f64::NAN;
@@ -351,6 +488,7 @@ impl BackendJob for ExpertTrainArgs {
                 let mut crops = Vec::with_capacity(chunk.len());
                 let mut batch_targets = Vec::with_capacity(chunk.len());
                 let mut batch_keypoints: Vec<[f32; 3]> = Vec::new();
+                let mut batch_joints: Vec<f32> = Vec::new();
                 for &i in chunk {
                     let s = &samples[i];
                     let window = if self.no_augment {
@@ -366,11 +504,13 @@ impl BackendJob for ExpertTrainArgs {
                             crops.push(crop);
                             batch_targets.push(t);
                             batch_keypoints.extend(s.keypoints(&w));
+                            batch_joints.extend(s.joints(&w));
                         }
                         None => {
                             crops.push(fixed[i].clone());
                             batch_targets.push(targets[i].clone());
                             batch_keypoints.extend(s.keypoints(&s.crop));
+                            batch_joints.extend(s.joints(&s.crop));
                         }
                     }
                 }
@@ -392,22 +532,21 @@ impl BackendJob for ExpertTrainArgs {
                 );
                 if let Some(layer) = &skeleton {
                     let n = chunk.len();
-                    let flat: Vec<f32> = batch_keypoints.iter().flatten().copied().collect();
-                    let keypoints = Tensor::<AD<B>, 3>::from_data(
-                        TensorData::new(flat, [n, 22, 3]).convert::<f32>(),
-                        &device,
-                    );
-                    let term = body_keypoint_loss(&prediction, layer, keypoints);
-                    // Weighted to count 1 at the start (the mean-parameter
-                    // network), as every other group does: read once.
-                    let w = match keypoint_weight {
-                        Some(w) => w,
-                        None => {
-                            let value: f64 = term.clone().into_scalar().elem();
-                            *keypoint_weight.insert(1.0 / value.max(1e-8))
-                        }
+                    let rows = |flat: Vec<f32>| {
+                        Tensor::<AD<B>, 3>::from_data(
+                            TensorData::new(flat, [n, BODY_JOINTS, 3]).convert::<f32>(),
+                            &device,
+                        )
                     };
-                    loss = loss + term.mul_scalar(w);
+                    if self.keypoint_loss {
+                        let flat = batch_keypoints.iter().flatten().copied().collect();
+                        let term = body_keypoint_loss(&prediction, layer, rows(flat));
+                        loss = loss + normalised(term, &mut keypoint_weight);
+                    }
+                    if self.joint_loss {
+                        let term = body_joint_loss(&prediction, layer, rows(batch_joints));
+                        loss = loss + normalised(term, &mut joint_weight);
+                    }
                 }
                 let value: f64 = loss.clone().into_scalar().elem();
                 if !value.is_finite() {
@@ -438,12 +577,17 @@ impl BackendJob for ExpertTrainArgs {
         let g = geometry.as_ref();
         let mesh = PartMesh::<B>::new(&model, &device).ok();
         let m = mesh.as_ref();
+        let scoring = Scoring {
+            part: self.part,
+            crop: self.crop,
+            batch: self.batch,
+        };
         let report = evaluate(
-            &expert, &test_ids, &fixed, &targets, &baseline, g, m, &self, &device,
+            &expert, &test_ids, &fixed, &targets, &baseline, g, m, &scoring, &device,
         );
         let seen = &train_ids[..test_ids.len().min(train_ids.len())];
         let train_report = evaluate(
-            &expert, seen, &fixed, &targets, &baseline, g, m, &self, &device,
+            &expert, seen, &fixed, &targets, &baseline, g, m, &scoring, &device,
         );
         let summary = ExpertSummary {
             out: self.out.clone(),
@@ -478,6 +622,18 @@ impl BackendJob for ExpertTrainArgs {
     }
 }
 
+/// `term` times the weight that made its first value 1 (set then, kept after).
+fn normalised<B: Backend>(term: Tensor<B, 1>, weight: &mut Option<f64>) -> Tensor<B, 1> {
+    let w = match weight {
+        Some(w) => *w,
+        None => {
+            let value: f64 = term.clone().into_scalar().elem();
+            *weight.insert(1.0 / value.max(1e-8))
+        }
+    };
+    term.mul_scalar(w)
+}
+
 /// Up to 64 crops (`[3, S, S]`, values in [0, 1]) in rows of 8.
 fn write_crop_sheet(path: &Path, crops: &[Vec<f32>], side: usize) -> anyhow::Result<()> {
     let shown = crops.len().min(64);
@@ -507,7 +663,7 @@ fn evaluate<B: Backend>(
     baseline: &ExpertTarget,
     geometry: Option<&ExpressionGeometry>,
     mesh: Option<&PartMesh<B>>,
-    args: &ExpertTrainArgs,
+    args: &Scoring,
     device: &B::Device,
 ) -> HeldOutReport {
     let predictions = predict(expert, ids, crops, args, device);
@@ -521,7 +677,7 @@ fn predict<B: Backend>(
     expert: &Expert<B>,
     ids: &[usize],
     crops: &[Vec<f32>],
-    args: &ExpertTrainArgs,
+    args: &Scoring,
     device: &B::Device,
 ) -> Vec<ExpertTarget> {
     let mut predictions = Vec::with_capacity(ids.len());
@@ -634,7 +790,8 @@ fn samples<B: Backend>(
                         xy,
                         pixels,
                         pelvis: [rel[0][0], rel[0][1]],
-                        joint_pixels: projected.iter().take(22).copied().collect(),
+                        joint_pixels: projected.iter().take(BODY_JOINTS).copied().collect(),
+                        joints: rel.iter().take(BODY_JOINTS).copied().collect(),
                     },
                 });
             }

@@ -107,12 +107,14 @@ fn parse_shard(spec: &str) -> anyhow::Result<(usize, usize)> {
 }
 
 /// A loaded expert and where it came from.
-struct Loaded<B: Backend> {
-    expert: Expert<B>,
-    config: ExpertConfig,
+pub(crate) struct Loaded<B: Backend> {
+    pub expert: Expert<B>,
+    pub config: ExpertConfig,
 }
 
-fn load_expert<B: Backend>(
+/// A `furpe expert train` file or a published checkpoint (`hand_mean`:
+/// FrankMocap's `mean_mano_params.pkl` for the latter) as the `part` expert.
+pub(crate) fn load_expert<B: Backend>(
     part: Part,
     path: &Path,
     hand_mean: Option<&Path>,

@@ -53,6 +53,11 @@ pub struct PrepareArgs {
     /// JSON overriding selection settings (see `furpe select --config`).
     #[arg(long)]
     pub selection_config: Option<PathBuf>,
+    /// Label with the experts in DIR (body.expert, face.expert, hand.expert
+    /// from `furpe expert train`, e.g. the default world's in models/experts)
+    /// instead of training three on the new world.
+    #[arg(long, value_name = "DIR")]
+    pub experts: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -99,12 +104,19 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
         overlays: false,
         contact_sheet: None,
         framing: crate::synth::Subject::Body,
+        scene: crate::synth::Setting::Wild,
         backend: args.backend,
     })?;
     timings.push(("synth".to_string(), t.elapsed().as_secs_f64()));
 
     let mut experts = Vec::new();
     for part in Part::ALL {
+        if let Some(dir) = &args.experts {
+            experts.push(trained_expert(
+                &dir.join(format!("{}.expert", part.name())),
+            )?);
+            continue;
+        }
         let t = Instant::now();
         let out = args
             .out
@@ -132,6 +144,7 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
             no_augment: false,
             crop_sheet: None,
             keypoint_loss: false,
+            joint_loss: false,
             model: None,
             backend: args.backend,
         })?);
@@ -191,6 +204,17 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
         println!("  {step:<12} {s:>7.1} s");
     }
     println!("wrote {}", path.display());
+    Ok(summary)
+}
+
+/// A `furpe expert train` file and the report it carries.
+fn trained_expert(path: &std::path::Path) -> anyhow::Result<ExpertSummary> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).with_context(|| format!("{name}: cannot read the expert"))?;
+    let note = furpe::nets::part_expert::note_of(&bytes, &name)?;
+    let mut summary: ExpertSummary = serde_json::from_str(&note)
+        .with_context(|| format!("{name}: its header holds no `furpe expert train` report"))?;
+    summary.out = path.to_path_buf();
     Ok(summary)
 }
 

@@ -60,9 +60,24 @@ pub struct SynthArgs {
     /// and hand datasets, not from full-body photos).
     #[arg(long, value_enum, default_value_t = Subject::Body)]
     pub framing: Subject,
+    /// Where the pictures are taken: procedural rooms, outdoors and patterns
+    /// with occluders (the unannotated world FuRPE labels), or a studio
+    /// with a plain backdrop and nothing in front of the person, as the
+    /// motion-capture sets the body expert's 3D supervision comes from
+    /// (SPIN: Human3.6M, MPI-INF-3DHP).
+    #[arg(long, value_enum, default_value_t = Setting::Wild)]
+    pub scene: Setting,
     /// Backend of the body model's forward pass (rendering always uses wgpu).
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
+}
+
+/// Where a synthetic picture is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Setting {
+    Wild,
+    Studio,
 }
 
 /// What a synthetic picture is of.
@@ -96,10 +111,12 @@ mod imp {
         draw_keypoints, vertex_normals, Background, BodyParts, MeshData, OffscreenRenderer, Scene,
         View,
     };
+    use furpe::rotation::host::axis_angle_to_matrix;
+    use furpe::smplx::joints::idx;
     use furpe::smplx::{SmplxConfig, SmplxInput, SmplxParams};
 
     use super::detector::{Observation, SimulatedOpenPose, KEYPOINT_SOURCE};
-    use super::{pose, scene, Subject, SynthArgs};
+    use super::{pose, scene, Setting, Subject, SynthArgs};
     use crate::backend::{with_backend, BackendJob};
     use crate::body::load_model;
     use crate::rng::Rng;
@@ -187,6 +204,7 @@ mod imp {
                         size,
                         ss,
                         self.framing,
+                        self.scene,
                         &mut rng,
                     )?;
                     let name = format!("{i:06}.png");
@@ -314,6 +332,7 @@ mod imp {
         size: u32,
         ss: u32,
         subject: Subject,
+        setting: Setting,
         rng: &mut Rng,
     ) -> anyhow::Result<Synthesized> {
         // A close-up frames the vertices of the head or of one hand.
@@ -325,13 +344,21 @@ mod imp {
             }
             Subject::Hand => Some(part_vertices(body.vertices, parts, is_right_hand_joint)),
         };
+        // Face close-ups look at the face (its head's global rotation).
+        let facing = (subject == Subject::Face).then(|| {
+            let p = body.params;
+            let root = axis_angle_to_matrix(
+                [0, 1, 2].map(|k| p.global_orient[0].get(k).copied().unwrap_or(0.0) as f64),
+            );
+            furpe::experts::joint_global_rotation(&root, &p.body_pose[0], idx::HEAD)
+        });
         // Truncation leaves most of the body in view, so a miss is not
         // expected; draw again rather than write an empty picture.
         let mut tries = 0;
         let (framing, person_box) = loop {
             let framing = match &close_up {
                 None => scene::place_camera(rng, body.vertices, size),
-                Some(points) => scene::place_close_up(rng, points, size),
+                Some(points) => scene::place_close_up(rng, points, size, facing.as_ref()),
             };
             if let Some(b) = scene::person_box(&framing.camera, body.vertices, size) {
                 break (framing, b);
@@ -346,7 +373,10 @@ mod imp {
         let camera = framing.camera;
         let lighting = scene::sample_lighting(rng, &camera);
         let outfit = scene::sample_outfit(rng);
-        let background = scene::sample_background(rng, size);
+        let background = match setting {
+            Setting::Wild => scene::sample_background(rng, size),
+            Setting::Studio => scene::studio_backdrop(rng, size),
+        };
         let colors = outfit.vertex_colors(parts);
         let normals = vertex_normals(body.vertices, faces);
 
@@ -374,7 +404,12 @@ mod imp {
         })?;
         let frame = frame.downsampled(ss);
         let mut rgba = frame.rgba;
-        let occluders = scene::add_occluders(rng, &mut rgba, size, person_box);
+        let occluders = match setting {
+            Setting::Wild => scene::add_occluders(rng, &mut rgba, size, person_box),
+            Setting::Studio => scene::Occluders {
+                mask: vec![false; (size * size) as usize],
+            },
+        };
         let surface_depth: Vec<Option<f32>> =
             frame.depth.iter().map(|&d| view.linear_depth(d)).collect();
         let keypoints = detector.detect(

@@ -382,6 +382,11 @@ pub fn is_expert_file(bytes: &[u8]) -> bool {
     weights_file::has_magic(bytes, &KIND)
 }
 
+/// The free-form provenance an expert file carries (its training report).
+pub fn note_of(bytes: &[u8], name: &str) -> Result<String, WeightsFileError> {
+    Ok(weights_file::read_header(bytes, &KIND, name)?.0.note)
+}
+
 /// Rebuilds the expert an expert file describes.
 pub fn from_bytes<B: Backend>(
     bytes: &[u8],

@@ -12,6 +12,12 @@ use crate::rng::Rng;
 
 /// OpenCV camera looking along world −z from the +z side (the body faces +z):
 /// camera x = world x, camera y = −world y (down), camera z = −world z.
+const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
+fn transpose(m: &Mat3) -> Mat3 {
+    [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[c][r]))
+}
+
 const FACING: Mat3 = [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]];
 
 /// How the body sits in the frame.
@@ -32,13 +38,17 @@ struct View {
 }
 
 /// Focal length ≈ 1.2 × image size, the image centre, and a random
-/// elevation and roll (each `(sd, limit)` in radians) about facing the body.
+/// elevation and roll (each `(sd, limit)` in radians) about facing `aim`'s
+/// front (`aim`: world → the frame whose +z the camera looks back along;
+/// the identity faces the world's +z, where a body with no global rotation
+/// looks).
 fn view(
     rng: &mut Rng,
     points: &[[f32; 3]],
     size: u32,
     elevation: (f64, f64),
     roll: (f64, f64),
+    aim: &Mat3,
 ) -> View {
     let s = size as f64;
     let focal = s * rng.range(1.1, 1.3);
@@ -46,7 +56,10 @@ fn view(
     let roll = rng.normal_clipped(0.0, roll.0, -roll.1, roll.1);
     let rotation = matmul(
         &axis_angle_to_matrix([0.0, 0.0, roll]),
-        &matmul(&axis_angle_to_matrix([elevation, 0.0, 0.0]), &FACING),
+        &matmul(
+            &axis_angle_to_matrix([elevation, 0.0, 0.0]),
+            &matmul(&FACING, aim),
+        ),
     );
     let rotated = points
         .iter()
@@ -76,6 +89,7 @@ pub fn place_camera(rng: &mut Rng, vertices: &[[f32; 3]], size: u32) -> Framing 
         size,
         (8f64.to_radians(), 0.35),
         (3f64.to_radians(), 0.1),
+        &IDENTITY,
     );
     let (lo, hi) = bounds(&rotated);
     let mid = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
@@ -113,8 +127,28 @@ pub fn place_camera(rng: &mut Rng, vertices: &[[f32; 3]], size: u32) -> Framing 
 /// A close-up of `points` (a head or a hand, world metres): the same camera
 /// model, elevation and roll as [`place_camera`], at the distance where the
 /// part's largest extent fills 35–65 % of the image, shifted a little; the
-/// rest of the body is wherever it falls (mostly out of the frame).
-pub fn place_close_up(rng: &mut Rng, points: &[[f32; 3]], size: u32) -> Framing {
+/// rest of the body is wherever it falls (mostly out of the frame). With
+/// `facing` (the part's global rotation) the camera stands in front of the
+/// part, up to 40° to either side and 20° above or below, as face datasets
+/// show faces; without it, in front of the world's +z, as for the body.
+pub fn place_close_up(
+    rng: &mut Rng,
+    points: &[[f32; 3]],
+    size: u32,
+    facing: Option<&Mat3>,
+) -> Framing {
+    let aim = match facing {
+        Some(part) => {
+            let yaw = rng.range(-40f64.to_radians(), 40f64.to_radians());
+            let pitch = rng.range(-20f64.to_radians(), 20f64.to_radians());
+            let offset = matmul(
+                &axis_angle_to_matrix([0.0, yaw, 0.0]),
+                &axis_angle_to_matrix([pitch, 0.0, 0.0]),
+            );
+            transpose(&matmul(part, &offset))
+        }
+        None => IDENTITY,
+    };
     let s = size as f64;
     let View {
         focal,
@@ -127,6 +161,7 @@ pub fn place_close_up(rng: &mut Rng, points: &[[f32; 3]], size: u32) -> Framing 
         size,
         (12f64.to_radians(), 0.45),
         (6f64.to_radians(), 0.2),
+        &aim,
     );
     let (lo, hi) = bounds(&rotated);
     let mid = [0, 1, 2].map(|k| (lo[k] + hi[k]) / 2.0);
@@ -551,6 +586,21 @@ fn outdoor(rng: &mut Rng, noise: &Noise, size: u32) -> Image {
             let depth = ((y - ridge) / (1.0 - ridge).max(1e-3)).clamp(0.0, 1.0);
             mix(far, ground, depth.sqrt()).map(|v| v * (0.8 + 0.4 * n as f32))
         }
+    })
+}
+
+/// A studio's plain backdrop: one muted colour, a little lighter at the top,
+/// with sensor grain.
+pub fn studio_backdrop(rng: &mut Rng, size: u32) -> Image {
+    let grain = Noise {
+        seed: rng.next_u64(),
+    };
+    let bottom = random_color(rng, 0.15, 0.6);
+    let top = mix(bottom, [1.0; 3], rng.range(0.0, 0.15));
+    let amount = rng.range(0.0, 0.015);
+    Image::from_fn(size, size, |x, y| {
+        let g = (grain.value(x * size as f64, y * size as f64) - 0.5) * 2.0 * amount;
+        mix(top, bottom, y).map(|c| c + g as f32)
     })
 }
 
