@@ -73,22 +73,25 @@ fn train_with(data: &Path, part: &str, out: &Path, options: &[&str]) -> Value {
     ];
     args.extend_from_slice(options);
     furpe(&args);
-    let report = std::fs::read_to_string(format!("{out}.report.json")).unwrap();
-    serde_json::from_str(&report).unwrap()
+    read_json(Path::new(&format!("{out}.report.json")))
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Asserts that an expert's held-out errors beat the mean-parameter
 /// baseline's by at least 10% (mean expert/baseline ratio over its groups).
-fn assert_beats_baseline(part: &str, summary: &Value) {
-    let relative = summary["report"]["relative"].as_f64().unwrap();
+fn assert_beats_baseline(part: &str, report: &Value) {
+    let relative = report["relative"].as_f64().unwrap();
     assert!(
         relative < 0.9,
         "the {part} expert should beat the mean-parameter baseline by at least 10% on held-out crops \
          (mean expert/baseline error ratio over its groups {relative:.3}): {:#}",
-        summary["report"]["groups"]
+        report["groups"]
     );
     // And on the mesh its prediction makes (joints' PA-MPJPE, face PA-V2V).
-    let mesh = &summary["report"]["mesh"];
+    let mesh = &report["mesh"];
     let ratio = mesh["expert"].as_f64().unwrap() / mesh["baseline"].as_f64().unwrap();
     assert!(ratio < 0.95, "{part} mesh error {mesh:#}");
 }
@@ -113,7 +116,7 @@ fn hand_expert_beats_the_mean_baseline() {
     synth(&data, 1000, 256, 5);
     let expert = dir.join("hand.expert");
     let summary = train_with(&data, "hand", &expert, &["--epochs", "24", "--crop", "32"]);
-    assert_beats_baseline("hand", &summary);
+    assert_beats_baseline("hand", &summary["report"]);
     let mesh = &summary["report"]["mesh"];
     for group in summary["report"]["groups"]
         .as_array()
@@ -163,9 +166,7 @@ fn default_experts_beat_the_mean_baseline_on_a_fresh_world() {
             "--backend",
             "ndarray",
         ]);
-        let report: Value =
-            serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        assert_beats_baseline(part, &serde_json::json!({ "report": report }));
+        assert_beats_baseline(part, &read_json(&report));
     }
     std::fs::remove_dir_all(dir).ok();
 }
@@ -245,9 +246,7 @@ fn pipeline(name: &str, check_selection: bool) {
         "--backend",
         "ndarray",
     ]);
-    let selection: Value =
-        serde_json::from_str(&std::fs::read_to_string(data.join("selection.json")).unwrap())
-            .unwrap();
+    let selection = read_json(&data.join("selection.json"));
     let labels = furpe::pseudo::load_dir(&data.join("labels")).unwrap();
     let annotations = furpe::dataset::read_annotations(&data.join("annotations.jsonl")).unwrap();
     let (mut kept, mut dropped) = (Vec::new(), Vec::new());

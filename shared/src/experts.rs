@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::camera::PinholeCamera;
 use crate::nets::{ExpertPrediction, Part};
-use crate::rotation::host::{axis_angle_to_matrix, matmul, Mat3};
+use crate::rotation::host::{axis_angle_to_matrix, matmul, Mat3, IDENTITY};
 use crate::smplx::joints::PARENTS;
 use crate::smplx::SmplxData;
 
@@ -52,8 +52,6 @@ fn flat(m: &Mat3) -> [f32; 9] {
 fn aa(v: &[f32]) -> Mat3 {
     axis_angle_to_matrix([v[0] as f64, v[1] as f64, v[2] as f64])
 }
-
-const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
 
 /// The face expert's expression error measured on the face, not on the
 /// coefficients: for a coefficient error `d`, `dᵀ·G·d` is the mean squared
@@ -1136,36 +1134,52 @@ mod tests {
         );
     }
 
-    /// At the true pose and camera the keypoint term is zero; a camera
-    /// shifted by d costs (s·d)² per joint.
-    #[test]
-    fn body_joint_loss_measures_the_pelvis_relative_joints() {
-        use crate::smplx::{ParamWidths, SmplxConfig, SmplxInput, SmplxParams};
-        type B = burn::backend::NdArray<f32>;
-        let device = Default::default();
+    type Nd = burn::backend::NdArray<f32>;
+
+    /// The mannequin's layer, and one body with a hip raised and β₀ = 1.
+    fn mannequin_body(
+        global_orient: [f32; 3],
+    ) -> (crate::smplx::Smplx<Nd>, crate::smplx::SmplxParams) {
+        use crate::smplx::{ParamWidths, SmplxConfig, SmplxParams};
         let model = crate::smplx::mannequin::mannequin();
-        let layer = SmplxConfig::new().init::<B>(&model, &device).unwrap();
+        let layer = SmplxConfig::new()
+            .init::<Nd>(&model, &Default::default())
+            .unwrap();
         let mut params = SmplxParams::zeros(1, ParamWidths::default());
-        params.global_orient[0] = vec![0.3, 0.5, 0.1];
+        params.global_orient[0] = global_orient.to_vec();
         params.body_pose[0][0] = 0.4; // left hip
         params.betas[0][0] = 1.0;
-        let joints_of = |p: &SmplxParams| -> Vec<f32> {
-            let all = layer
-                .forward(SmplxInput::from_params(p, &device))
-                .joints
-                .into_data()
-                .to_vec::<f32>()
-                .unwrap();
-            all[..BODY_JOINTS * 3].to_vec()
-        };
-        let truth = joints_of(&params);
+        (layer, params)
+    }
+
+    /// The posed body's joints, flattened `[joints · 3]`.
+    fn joints_of(layer: &crate::smplx::Smplx<Nd>, params: &crate::smplx::SmplxParams) -> Vec<f32> {
+        layer
+            .forward(crate::smplx::SmplxInput::from_params(
+                params,
+                &Default::default(),
+            ))
+            .joints
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap()
+    }
+
+    #[test]
+    fn body_joint_loss_measures_the_pelvis_relative_joints() {
+        type B = Nd;
+        let device = Default::default();
+        let (layer, params) = mannequin_body([0.3, 0.5, 0.1]);
+        let body_joints =
+            |p: &crate::smplx::SmplxParams| joints_of(&layer, p)[..BODY_JOINTS * 3].to_vec();
+        let truth = body_joints(&params);
         // The same joints anywhere in space: only where they are relative to the pelvis counts.
         let moved: Vec<f32> = truth
             .iter()
             .enumerate()
             .map(|(k, v)| v + [0.5, -0.2, 2.0][k % 3])
             .collect();
-        let loss_for = |p: &SmplxParams| -> f32 {
+        let loss_for = |p: &crate::smplx::SmplxParams| -> f32 {
             let t = body_target(
                 &aa(&p.global_orient[0]),
                 &p.body_pose[0],
@@ -1184,31 +1198,22 @@ mod tests {
         let mut bent = params.clone();
         bent.body_pose[0][3 * 17 + 1] = -1.0;
         let wrist = |j: &[f32]| [60, 61, 62].map(|k| j[k]);
-        let (a, b) = (wrist(&truth), wrist(&joints_of(&bent)));
+        let (a, b) = (wrist(&truth), wrist(&body_joints(&bent)));
         let want = (0..3).map(|k| (a[k] - b[k]).powi(2)).sum::<f32>() / BODY_JOINTS as f32;
         let got = loss_for(&bent);
         assert!(want > 1e-3, "the bend should move the wrist: {want}");
         assert!((got - want).abs() < 1e-4 * want, "{got} vs {want}");
     }
 
+    /// At the true pose and camera the keypoint term is zero; a camera
+    /// shifted by d costs (s·d)² per joint.
     #[test]
     fn body_keypoint_loss_measures_the_projection() {
-        use crate::smplx::{ParamWidths, SmplxConfig, SmplxInput, SmplxParams};
-        type B = burn::backend::NdArray<f32>;
+        type B = Nd;
         let device = Default::default();
-        let model = crate::smplx::mannequin::mannequin();
-        let layer = SmplxConfig::new().init::<B>(&model, &device).unwrap();
-        let mut params = SmplxParams::zeros(1, ParamWidths::default());
-        params.global_orient[0] = vec![3.0, 0.2, 0.1];
-        params.body_pose[0][0] = 0.4; // left hip
+        let (layer, mut params) = mannequin_body([3.0, 0.2, 0.1]);
         params.body_pose[0][3 * 17 + 1] = -1.0; // left elbow (joint 18) bent
-        params.betas[0][0] = 1.0;
-        let joints = layer
-            .forward(SmplxInput::from_params(&params, &device))
-            .joints
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap();
+        let joints = joints_of(&layer, &params);
         let camera = [0.9f32, 0.05, 0.3];
         let keypoints: Vec<f32> = (0..22)
             .flat_map(|j| {

@@ -149,6 +149,13 @@ fn components<B: Backend>(v: Tensor<B, 2>) -> [Tensor<B, 2>; 3] {
 pub mod host {
     pub type Mat3 = [[f64; 3]; 3];
 
+    pub const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+
+    /// The transpose, which for a rotation is its inverse.
+    pub fn transpose(m: &Mat3) -> Mat3 {
+        [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[c][r]))
+    }
+
     pub fn axis_angle_to_matrix(r: [f64; 3]) -> Mat3 {
         let t2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2];
         let (a, b) = if t2 < 1e-12 {

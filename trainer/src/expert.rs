@@ -149,26 +149,18 @@ impl BackendJob for ExpertEvalArgs {
         let crop = loaded.config.crop_size;
         let annotations = read_annotations(&self.data.join("annotations.jsonl"))?;
         let model = crate::body::load_model(self.model.as_deref())?;
-        let samples = samples::<B>(self.part, &annotations, &model, &self.data, &device)?;
-        let (mut ids, mut targets) = (Vec::new(), Vec::new());
-        for (i, s) in samples.iter().enumerate() {
-            if let Some(t) = s.target(&s.crop) {
-                ids.push(i);
-                targets.push(t);
-            }
-        }
-        let mut crops = Vec::with_capacity(ids.len());
-        let mut decoded: Option<(usize, RgbImage)> = None;
-        for &i in &ids {
-            let image = samples[i].image;
-            if decoded.as_ref().map(|(k, _)| *k) != Some(image) {
-                let path = self.data.join(&annotations[image].image);
-                decoded = Some((image, RgbImage::load(&path)?));
-            }
-            if let Some((_, decoded)) = &decoded {
-                crops.push(decoded.crop(&samples[i].crop, crop));
-            }
-        }
+        let (samples, targets) = with_targets(samples::<B>(
+            self.part,
+            &annotations,
+            &model,
+            &self.data,
+            &device,
+        )?);
+        let images = decode_images(&samples, &annotations, &self.data)?;
+        let crops: Vec<Vec<f32>> = samples
+            .iter()
+            .map(|s| cut_window(&images, s, &s.crop, crop))
+            .collect();
         // The set's own mean: a baseline that knows the test set's average.
         let baseline = mean_target(&targets).with_context(|| {
             format!(
@@ -391,16 +383,13 @@ impl BackendJob for ExpertTrainArgs {
         let start = Instant::now();
         let annotations = read_annotations(&self.data.join("annotations.jsonl"))?;
         let model = crate::body::load_model(self.model.as_deref())?;
-        let mut samples = samples::<B>(self.part, &annotations, &model, &self.data, &device)?;
-        // Targets through the keypoints' windows; a sample whose camera fit fails is left out.
-        let mut targets = Vec::with_capacity(samples.len());
-        samples.retain(|s| match s.target(&s.crop) {
-            Some(t) => {
-                targets.push(t);
-                true
-            }
-            None => false,
-        });
+        let (samples, targets) = with_targets(samples::<B>(
+            self.part,
+            &annotations,
+            &model,
+            &self.data,
+            &device,
+        )?);
         let held_from =
             annotations.len() - (annotations.len() as f64 * self.held_out).ceil() as usize;
         let train_ids: Vec<usize> = (0..samples.len())
@@ -421,19 +410,9 @@ impl BackendJob for ExpertTrainArgs {
         }
         // Decode every image once; training crops are cut anew each epoch
         // (augmented unless --no-augment), the evaluation crops once.
-        let mut images: Vec<Option<RgbImage>> = (0..annotations.len()).map(|_| None).collect();
-        for s in &samples {
-            if images[s.image].is_none() {
-                let path = self.data.join(&annotations[s.image].image);
-                images[s.image] = Some(RgbImage::load(&path)?);
-            }
-        }
-        let cut = |i: usize, crop: &CropTransform| -> Vec<f32> {
-            match &images[samples[i].image] {
-                Some(image) => image.crop(crop, self.crop),
-                None => vec![0.0; 3 * self.crop * self.crop],
-            }
-        };
+        let images = decode_images(&samples, &annotations, &self.data)?;
+        let cut =
+            |i: usize, crop: &CropTransform| cut_window(&images, &samples[i], crop, self.crop);
         let fixed: Vec<Vec<f32>> = (0..samples.len())
             .map(|i| cut(i, &samples[i].crop))
             .collect();
@@ -497,21 +476,26 @@ impl BackendJob for ExpertTrainArgs {
                         let w = jitter(&s.crop, &mut rng);
                         s.target(&w).map(|t| (w, t))
                     };
-                    match window {
+                    let seen = match window {
                         Some((w, t)) => {
                             let mut crop = cut(i, &w);
                             colour_jitter(&mut crop, &mut rng);
                             crops.push(crop);
                             batch_targets.push(t);
-                            batch_keypoints.extend(s.keypoints(&w));
-                            batch_joints.extend(s.joints(&w));
+                            w
                         }
                         None => {
                             crops.push(fixed[i].clone());
                             batch_targets.push(targets[i].clone());
-                            batch_keypoints.extend(s.keypoints(&s.crop));
-                            batch_joints.extend(s.joints(&s.crop));
+                            s.crop
                         }
+                    };
+                    // The keypoint terms' targets, only when they are on.
+                    if self.keypoint_loss {
+                        batch_keypoints.extend(s.keypoints(&seen));
+                    }
+                    if self.joint_loss {
+                        batch_joints.extend(s.joints(&seen));
                     }
                 }
                 let images = batch::<AD<B>>(
@@ -693,6 +677,48 @@ fn predict<B: Backend>(
         predictions.extend(prediction_rows(&expert.forward(images)));
     }
     predictions
+}
+
+/// The samples with a target through their keypoints' window, and those
+/// targets; a sample whose camera fit fails is left out.
+fn with_targets(mut samples: Vec<Sample>) -> (Vec<Sample>, Vec<ExpertTarget>) {
+    let mut targets = Vec::with_capacity(samples.len());
+    samples.retain(|s| match s.target(&s.crop) {
+        Some(t) => {
+            targets.push(t);
+            true
+        }
+        None => false,
+    });
+    (samples, targets)
+}
+
+/// Every image a sample comes from, decoded once (`None` for the others).
+fn decode_images(
+    samples: &[Sample],
+    annotations: &[Annotation],
+    data: &Path,
+) -> anyhow::Result<Vec<Option<RgbImage>>> {
+    let mut images: Vec<Option<RgbImage>> = (0..annotations.len()).map(|_| None).collect();
+    for s in samples {
+        if images[s.image].is_none() {
+            images[s.image] = Some(RgbImage::load(&data.join(&annotations[s.image].image))?);
+        }
+    }
+    Ok(images)
+}
+
+/// The window `crop` of the sample's image at `side × side` (`[3, S, S]`).
+fn cut_window(
+    images: &[Option<RgbImage>],
+    sample: &Sample,
+    crop: &CropTransform,
+    side: usize,
+) -> Vec<f32> {
+    match &images[sample.image] {
+        Some(image) => image.crop(crop, side),
+        None => vec![0.0; 3 * side * side],
+    }
 }
 
 /// `OUT` → `OUT.report.json`.

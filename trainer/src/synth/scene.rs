@@ -4,7 +4,7 @@
 
 use furpe::camera::PinholeCamera;
 use furpe::render::{Light, Lighting, Outfit};
-use furpe::rotation::host::{axis_angle_to_matrix, matmul, Mat3};
+use furpe::rotation::host::{axis_angle_to_matrix, matmul, transpose, Mat3, IDENTITY};
 
 use crate::rng::Rng;
 
@@ -12,12 +12,6 @@ use crate::rng::Rng;
 
 /// OpenCV camera looking along world −z from the +z side (the body faces +z):
 /// camera x = world x, camera y = −world y (down), camera z = −world z.
-const IDENTITY: Mat3 = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-
-fn transpose(m: &Mat3) -> Mat3 {
-    [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[c][r]))
-}
-
 const FACING: Mat3 = [[1.0, 0.0, 0.0], [0.0, -1.0, 0.0], [0.0, 0.0, -1.0]];
 
 /// How the body sits in the frame.
