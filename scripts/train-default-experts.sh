@@ -17,14 +17,14 @@ cargo build --release -p furpe-trainer
 furpe="$CARGO_TARGET_DIR/release/furpe"
 mkdir -p "$work" models/experts
 
-"$furpe" synth --out "$work/body" --count 8000 --size 128 --seed 21 --backend ndarray
+"$furpe" synth --out "$work/body" --count 8000 --size 128 --seed 21 --backend flex
 "$furpe" expert train --part body --data "$work/body" --out models/experts/body.expert \
-    --epochs 16 --crop 48 --lr 2e-3 --backend ndarray
+    --epochs 16 --crop 48 --lr 2e-3 --backend flex
 
-"$furpe" synth --out "$work/face" --count 6000 --size 128 --seed 31 --framing face --backend ndarray
+"$furpe" synth --out "$work/face" --count 6000 --size 128 --seed 31 --framing face --backend flex
 "$furpe" expert train --part face --data "$work/face" --out models/experts/face.expert \
-    --epochs 16 --crop 48 --backend ndarray
+    --epochs 16 --crop 48 --backend flex
 
-"$furpe" synth --out "$work/hand" --count 2000 --size 256 --seed 51 --backend ndarray
+"$furpe" synth --out "$work/hand" --count 2000 --size 256 --seed 51 --backend flex
 "$furpe" expert train --part hand --data "$work/hand" --out models/experts/hand.expert \
-    --epochs 24 --crop 32 --backend ndarray
+    --epochs 24 --crop 32 --backend flex

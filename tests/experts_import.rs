@@ -9,7 +9,7 @@ mod common;
 
 use std::path::PathBuf;
 
-use burn::backend::NdArray;
+use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use common::fixtures;
 use furpe::nets::import::{param_entries, ImportError};
@@ -21,7 +21,7 @@ use furpe::nets::{
 use furpe::npz::NpzArchive;
 use furpe::rotation::axis_angle_to_matrix;
 
-type B = NdArray<f32>;
+type B = Flex;
 
 /// Parity tolerance: absolute for values of order one, relative to the
 /// largest magnitude otherwise.

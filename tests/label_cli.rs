@@ -37,7 +37,7 @@ fn synth_framed(out: &Path, count: usize, size: u32, seed: u64, framing: &str) {
         "--framing",
         framing,
         "--backend",
-        "ndarray",
+        "flex",
     ]);
 }
 
@@ -69,7 +69,7 @@ fn train_with(data: &Path, part: &str, out: &Path, options: &[&str]) -> Value {
         "--out",
         &out,
         "--backend",
-        "ndarray",
+        "flex",
     ];
     args.extend_from_slice(options);
     furpe(&args);
@@ -102,7 +102,7 @@ fn label_args(data: &Path, experts: &Path) -> Vec<String> {
         args.push(format!("--{part}"));
         args.push(experts.join(format!("{part}.expert")).display().to_string());
     }
-    args.extend(["--chunk", "16", "--batch", "8", "--backend", "ndarray"].map(String::from));
+    args.extend(["--chunk", "16", "--batch", "8", "--backend", "flex"].map(String::from));
     args
 }
 
@@ -164,7 +164,7 @@ fn default_experts_beat_the_mean_baseline_on_a_fresh_world() {
             "--report",
             &report.display().to_string(),
             "--backend",
-            "ndarray",
+            "flex",
         ]);
         assert_beats_baseline(part, &read_json(&report));
     }
@@ -244,7 +244,7 @@ fn pipeline(name: &str, check_selection: bool) {
         "--config",
         &config.display().to_string(),
         "--backend",
-        "ndarray",
+        "flex",
     ]);
     let selection = read_json(&data.join("selection.json"));
     let labels = furpe::pseudo::load_dir(&data.join("labels")).unwrap();
@@ -314,7 +314,7 @@ fn bad_inputs_give_clear_errors() {
         "--width",
         "4",
         "--backend",
-        "ndarray",
+        "flex",
     ]);
     let label = |data: &Path, flag: &str, expert: &Path| {
         run_furpe(&[
@@ -324,7 +324,7 @@ fn bad_inputs_give_clear_errors() {
             flag,
             &expert.display().to_string(),
             "--backend",
-            "ndarray",
+            "flex",
         ])
     };
 
@@ -394,7 +394,7 @@ fn bad_inputs_give_clear_errors() {
         "--out",
         &dir.join("h.expert").display().to_string(),
         "--backend",
-        "ndarray",
+        "flex",
     ]);
     assert!(!ok && text.contains("no ground_truth"), "{text}");
     std::fs::remove_dir_all(dir).ok();

@@ -4,11 +4,11 @@
 
 mod common;
 
-use burn::backend::{Autodiff, NdArray};
+use burn::backend::{Autodiff, Flex};
 use burn::tensor::{Tensor, TensorData};
 use furpe::losses::{self, KeypointReduction, RotationLoss};
 
-type B = Autodiff<NdArray<f32>>;
+type B = Autodiff<Flex>;
 
 fn floats(v: &serde_json::Value) -> Vec<f32> {
     v.as_array()

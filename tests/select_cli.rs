@@ -5,7 +5,7 @@ mod common;
 
 use std::process::Command;
 
-use burn::backend::NdArray;
+use burn::backend::Flex;
 use common::{scratch, write_random_model};
 use furpe::dataset::{write_annotations, Annotation};
 use furpe::keypoints::openpose137_to_smplx;
@@ -13,7 +13,7 @@ use furpe::pseudo::PseudoLabels;
 use furpe::smplx::{ParamWidths, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
 use serde_json::Value;
 
-type B = NdArray<f32>;
+type B = Flex;
 
 const BOX: [f32; 4] = [100.0, 50.0, 300.0, 250.0];
 const CAMERA: [f32; 3] = [0.4, 0.05, -0.1];

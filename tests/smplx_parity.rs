@@ -9,7 +9,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use burn::backend::NdArray;
+use burn::backend::Flex;
 use common::{fixtures, max_abs_diff, scratch, write_random_model};
 use furpe::npz::NpzArchive;
 use furpe::smplx::{ParamWidths, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
@@ -111,7 +111,7 @@ fn widths(config: &SmplxConfig) -> ParamWidths {
 
 #[test]
 fn forward_matches_reference_package() {
-    type B = NdArray<f32>;
+    type B = Flex;
     let device = Default::default();
     let dir = scratch("parity");
     let cases = cases();

@@ -8,7 +8,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use burn::backend::NdArray;
+use burn::backend::Flex;
 use common::scratch;
 use furpe::dataset::read_annotations;
 use furpe::keypoints::{openpose137_to_smplx, NUM_BODY25, NUM_OPENPOSE137};
@@ -77,7 +77,7 @@ fn synth_cli_deterministic_images_keypoints_and_ground_truth() {
     let device = Default::default();
     let layer = SmplxConfig::new()
         .with_flat_hand_mean(true)
-        .init::<NdArray<f32>>(&model, &device)
+        .init::<Flex>(&model, &device)
         .expect("layer");
     let s = SIZE as f64;
     let mut images = Vec::new();
@@ -219,7 +219,7 @@ fn synth_cli_close_ups_frame_the_part() {
     let dir = scratch("synth-close-ups");
     for (framing, points) in [("face", 67..137), ("hand", 25..67)] {
         let out = dir.join(framing);
-        synth(&out, &["--framing", framing, "--backend", "ndarray"]);
+        synth(&out, &["--framing", framing, "--backend", "flex"]);
         let annotations = read_annotations(&out.join("annotations.jsonl")).unwrap();
         let mut framed = 0;
         for a in &annotations {
@@ -279,7 +279,7 @@ fn synth_cli_close_ups_frame_the_part() {
 #[test]
 fn synth_cli_studio_has_a_plain_backdrop_and_no_occluders() {
     let dir = scratch("synth-studio");
-    synth(&dir, &["--scene", "studio", "--backend", "ndarray"]);
+    synth(&dir, &["--scene", "studio", "--backend", "flex"]);
     for i in 0..4 {
         let name = format!("{i:06}.png");
         let (_, _, channels, rgb) = decode(&dir.join("images").join(&name));

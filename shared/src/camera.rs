@@ -148,8 +148,8 @@ impl PinholeCamera {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     #[test]
     fn pinhole_tensor_matches_host() {

@@ -1058,7 +1058,7 @@ mod tests {
         assert!((w[1] - 1.0 / 11.25).abs() < 1e-5, "{w:?}");
         // The baseline's weighted loss is 1 per group.
         let device = Default::default();
-        type B = burn::backend::NdArray<f32>;
+        type B = burn::backend::Flex;
         let refs: Vec<&ExpertTarget> = targets.iter().collect();
         let (rot, rest) = target_tensors::<B>(&refs, &device);
         let means = vec![&mean; 4];
@@ -1096,7 +1096,7 @@ mod tests {
     #[test]
     fn expression_geometry_is_the_faces_displacement() {
         use crate::smplx::{ParamWidths, SmplxConfig, SmplxInput, SmplxParams};
-        type B = burn::backend::NdArray<f32>;
+        type B = burn::backend::Flex;
         let device = Default::default();
         let model = crate::smplx::mannequin::mannequin();
         let geometry = ExpressionGeometry::new(&model).unwrap();
@@ -1134,7 +1134,7 @@ mod tests {
         );
     }
 
-    type Nd = burn::backend::NdArray<f32>;
+    type Nd = burn::backend::Flex;
 
     /// The mannequin's layer, and one body with a hip raised and β₀ = 1.
     fn mannequin_body(

@@ -268,8 +268,8 @@ mod tests {
     use super::*;
     use crate::nets::{BlockKind, ResNetConfig};
     use crate::smplx::SmplxConfig;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     #[test]
     fn a_frame_gives_a_finite_body_and_a_next_crop() {

@@ -314,8 +314,8 @@ pub fn supervised<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     fn t2(v: &[f32], shape: [usize; 2]) -> Tensor<B, 2> {
         Tensor::from_data(

@@ -238,8 +238,8 @@ pub mod host {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::{Autodiff, NdArray};
-    type B = NdArray<f32>;
+    use burn::backend::{Autodiff, Flex};
+    type B = Flex;
 
     fn tensor2(rows: &[[f32; 3]]) -> Tensor<B, 2> {
         let flat: Vec<f32> = rows.iter().flatten().copied().collect();

@@ -1,6 +1,6 @@
 //! Compute backends the `furpe` binary was built with, chosen at run time.
 //!
-//! Backends are cargo features (`ndarray` default, `wgpu`, `cuda`). Commands
+//! Backends are cargo features (`flex` default, `ndarray`, `wgpu`, `cuda`). Commands
 //! are written once, generic over Burn's `Backend`, and run through
 //! [`with_backend`].
 
@@ -8,7 +8,10 @@ use burn::tensor::backend::Backend;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum BackendKind {
-    /// CPU, pure Rust (burn-ndarray).
+    /// CPU, pure Rust (burn-flex: gemm matmul, SIMD, all cores). The default CPU backend.
+    Flex,
+    /// CPU, pure Rust (burn-ndarray), the previous CPU backend; slower (BENCHMARKS.md),
+    /// kept for side-by-side measurement.
     Ndarray,
     /// GPU through wgpu (Vulkan, Metal, DX12; lavapipe on CPU-only machines).
     Wgpu,
@@ -17,12 +20,14 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    /// The fastest backend compiled in: cuda, then wgpu, then ndarray.
+    /// The fastest backend compiled in: cuda, then wgpu, then flex, then ndarray.
     pub fn best_available() -> Self {
         if cfg!(feature = "cuda") {
             Self::Cuda
         } else if cfg!(feature = "wgpu") {
             Self::Wgpu
+        } else if cfg!(feature = "flex") || !cfg!(feature = "ndarray") {
+            Self::Flex
         } else {
             Self::Ndarray
         }
@@ -38,6 +43,8 @@ pub trait BackendJob {
 /// Runs `job` on the chosen backend, or says how to build one that is missing.
 pub fn with_backend<J: BackendJob>(kind: BackendKind, job: J) -> anyhow::Result<J::Output> {
     match kind {
+        #[cfg(feature = "flex")]
+        BackendKind::Flex => job.run::<burn::backend::Flex>(Default::default()),
         #[cfg(feature = "ndarray")]
         BackendKind::Ndarray => job.run::<burn::backend::NdArray<f32>>(Default::default()),
         #[cfg(feature = "wgpu")]
@@ -66,6 +73,8 @@ pub fn with_devices<J: DevicesJob>(
     job: J,
 ) -> anyhow::Result<J::Output> {
     match kind {
+        #[cfg(feature = "flex")]
+        BackendKind::Flex => job.run::<burn::backend::Flex>(vec![Default::default(); count]),
         #[cfg(feature = "ndarray")]
         BackendKind::Ndarray => {
             job.run::<burn::backend::NdArray<f32>>(vec![Default::default(); count])

@@ -257,7 +257,7 @@ pub struct ExportArgs {
 }
 
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
-    type B = burn::backend::NdArray<f32>;
+    type B = burn::backend::Flex;
     let device = Default::default();
     let bytes = std::fs::read(&args.student)
         .with_context(|| format!("{}: cannot read", args.student.display()))?;

@@ -15,7 +15,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::js_error;
 
-type Cpu = burn::backend::NdArray<f32>;
+type Cpu = burn::backend::Flex;
 
 /// The 55 skeleton joints (metres, flattened `[55 * 3]`) of one body given
 /// as SMPL-X parameter JSON (the `furpe body forward --params` format; a

@@ -9,7 +9,7 @@
 //! the GPU is involved: WebGPU devices are requested asynchronously and
 //! tensors are read with `into_data_async` (a synchronous read panics in
 //! wasm). Without WebGPU (no `navigator.gpu`, or no adapter) the same code
-//! runs on Burn's ndarray CPU backend and the CPU rasteriser.
+//! runs on Burn's flex CPU backend (SIMD128) and the CPU rasteriser.
 //!
 //! The browser code only exists on wasm32; natively the crate is empty so
 //! `cargo test --workspace` does not build web-only APIs.

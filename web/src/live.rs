@@ -30,7 +30,7 @@ use crate::display::{Display, Gpu};
 use crate::{js_error, now};
 
 type GpuBackend = burn::backend::Wgpu<f32, i32, u32>;
-type CpuBackend = burn::backend::NdArray<f32>;
+type CpuBackend = burn::backend::Flex;
 
 /// The network and body model on the chosen backend.
 /// Built once per model or student change and kept behind an `Rc`, so the
@@ -313,7 +313,7 @@ impl LiveEngine {
         match (&self.inner.gpu, &self.inner.fallback_reason) {
             (Some((gpu, _)), _) => gpu.describe(),
             (None, reason) => format!(
-                "CPU (WebAssembly, Burn ndarray){}",
+                "CPU (WebAssembly, Burn flex, SIMD128){}",
                 reason
                     .as_ref()
                     .map(|r| format!(": {r}"))

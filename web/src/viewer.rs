@@ -23,7 +23,7 @@ use web_sys::HtmlCanvasElement;
 use crate::display::Display;
 use crate::js_error;
 
-type Cpu = burn::backend::NdArray<f32>;
+type Cpu = burn::backend::Flex;
 /// Points per frame: posed vertices or joints.
 type Frames = Vec<Vec<[f32; 3]>>;
 /// Bodies posed per forward call: bounds memory for long sequences.
@@ -73,7 +73,7 @@ impl Viewer {
     /// asynchronously (see `display.rs`); `_prefer_gpu` is kept in the API
     /// for when the viewer draws on WebGPU too.
     pub async fn create(canvas: HtmlCanvasElement, _prefer_gpu: bool) -> Result<Viewer, JsValue> {
-        let backend = "CPU (WebAssembly: Burn ndarray + CPU rasteriser)".to_string();
+        let backend = "CPU (WebAssembly: Burn flex + SIMD128 + CPU rasteriser)".to_string();
         let display = Display::new(canvas).map_err(js_error)?;
         let model = furpe::smplx::mannequin::mannequin();
         let colors = Outfit::default().vertex_colors(&BodyParts::new(&model));

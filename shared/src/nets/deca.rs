@@ -173,8 +173,8 @@ impl<B: Backend> DecaEncoder<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     #[test]
     fn shapes_and_split() {

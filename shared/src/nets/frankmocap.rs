@@ -262,8 +262,8 @@ impl<B: Backend> FrankMocapHand<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         t.into_data().to_vec::<f32>().unwrap_or_default()

@@ -422,8 +422,8 @@ pub fn load_published<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     #[test]
     fn every_part_round_trips_through_its_file() {

@@ -124,9 +124,9 @@ impl<B: Backend> IterativeRegressor<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use burn::backend::Flex;
     use burn::module::Param;
-    type B = NdArray<f32>;
+    type B = Flex;
 
     #[test]
     fn shapes_and_stages() {

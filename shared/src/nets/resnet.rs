@@ -303,8 +303,8 @@ pub fn load_torchvision<B: Backend>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     #[test]
     fn resnet_shapes_at_small_width() {

@@ -219,8 +219,8 @@ impl<B: Backend> Spin<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     fn small() -> SpinConfig {
         SpinConfig::new()

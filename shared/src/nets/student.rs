@@ -523,8 +523,8 @@ fn mirror_rot6d<B: Backend>(rot6d: Tensor<B, 2>) -> Tensor<B, 2> {
 mod tests {
     use super::*;
     use crate::rotation::matrix_to_rot6d;
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     fn tiny(kind: StudentKind) -> StudentConfig {
         let small =

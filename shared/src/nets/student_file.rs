@@ -57,8 +57,8 @@ pub fn from_bytes<B: Backend>(
 mod tests {
     use super::*;
     use crate::nets::{BlockKind, ResNetConfig};
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     fn config(width: usize) -> StudentConfig {
         StudentConfig::new()

@@ -569,8 +569,8 @@ fn int1<B: Backend>(values: &[usize], device: &B::Device) -> Tensor<B, 1, Int> {
 mod tests {
     use super::*;
     use crate::smplx::{mannequin::mannequin, ParamWidths};
-    use burn::backend::NdArray;
-    type B = NdArray<f32>;
+    use burn::backend::Flex;
+    type B = Flex;
 
     /// Skeleton joint that mirrors each of the 55 joints.
     fn mirror_joint(j: usize) -> usize {

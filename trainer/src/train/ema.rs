@@ -68,9 +68,9 @@ impl<B: Backend> ModuleMapper<B> for Blend<B> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use burn::backend::NdArray;
+    use burn::backend::Flex;
     use burn::nn::{Linear, LinearConfig};
-    type B = NdArray<f32>;
+    type B = Flex;
 
     #[test]
     fn blends_parameters_and_follows_the_schedule() {
