@@ -74,7 +74,7 @@ fn ehf_baseline_parts_and_predictions() {
         "--root",
         root.to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -107,7 +107,7 @@ fn ehf_baseline_parts_and_predictions() {
         "--root",
         root.to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
         "--parts",
         parts.to_str().unwrap(),
         "--out",
@@ -166,7 +166,7 @@ fn threedpw_freihand_now() {
         "--root",
         bench("3dpw").to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -188,7 +188,7 @@ fn threedpw_freihand_now() {
         "--root",
         bench("3dpw").to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
         "--limit",
         "2",
         "--worst",
@@ -208,7 +208,7 @@ fn threedpw_freihand_now() {
         "--root",
         bench("freihand").to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -230,7 +230,7 @@ fn threedpw_freihand_now() {
         "--root",
         bench("freihand").to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
         "--parts",
         parts.to_str().unwrap(),
         "--out",
@@ -253,7 +253,7 @@ fn threedpw_freihand_now() {
         "--root",
         bench("now").to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -294,7 +294,7 @@ fn synthetic_world_ground_truth_and_perturbed_predictions() {
         "--root",
         root,
         "--baseline",
-        "mean",
+        "zero-body",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -450,7 +450,7 @@ fn clear_errors() {
         "--root",
         bench("freihand").to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
     ]);
     assert!(
         err.contains("does not look like EHF") && err.contains("NN_align.ply"),
@@ -462,7 +462,7 @@ fn clear_errors() {
         "--root",
         ehf.to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
     ]);
     assert!(err.contains("sequenceFiles/test/"), "{err}");
     let err = run(&[
@@ -471,7 +471,7 @@ fn clear_errors() {
         "--root",
         ehf.to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
     ]);
     assert!(err.contains("evaluation_K.json"), "{err}");
     let err = run(&[
@@ -480,7 +480,7 @@ fn clear_errors() {
         "--root",
         ehf.to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
     ]);
     assert!(err.contains("imagepathsvalidation.txt"), "{err}");
     let err = run(&[
@@ -489,7 +489,7 @@ fn clear_errors() {
         "--root",
         ehf.to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
     ]);
     assert!(err.contains("annotations.jsonl"), "{err}");
     // A missing file inside a valid layout.
@@ -508,7 +508,7 @@ fn clear_errors() {
         "--root",
         frei.to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
     ]);
     assert!(
         err.contains("00000000.jpg") && err.contains("missing"),
@@ -520,7 +520,7 @@ fn clear_errors() {
         "--root",
         dir.join("nowhere").to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
     ]);
     assert!(err.contains("nowhere") && err.contains("missing"), "{err}");
     // A missing student file is named.
@@ -545,7 +545,7 @@ fn clear_errors() {
         "--root",
         ehf.to_str().unwrap(),
         "--baseline",
-        "mean",
+        "zero-body",
     ]);
     assert!(err.contains("unknown dataset 'h36m'"), "{err}");
     let _ = std::fs::remove_dir_all(dir);

@@ -137,6 +137,7 @@ fn trains_logs_checkpoints_and_exports() {
         "curves.png",
         "student.furpe",
         "config.toml",
+        "label_mean.json",
         "checkpoints/latest",
     ] {
         assert!(run.join(file).is_file(), "missing {file}: {out}");
@@ -217,6 +218,105 @@ fn trains_logs_checkpoints_and_exports() {
     // Running again into the same directory must not overwrite it.
     let (ok, out) = run_furpe(&["train", "--config", cfg.to_str().unwrap()]);
     assert!(!ok && out.contains("--resume"), "{out}");
+}
+
+/// Epochs of the can-it-learn runs (`FURPE_LEARN_EPOCHS` overrides it, to
+/// explore).
+fn learn_epochs(default: usize) -> String {
+    std::env::var("FURPE_LEARN_EPOCHS").unwrap_or_else(|_| default.to_string())
+}
+
+/// PA-MPJPE of the student and of the best constant (the training labels'
+/// mean) on the images the student was trained on.
+fn fit_error(dir: &Path, student: &str) -> (f64, f64, String) {
+    let run = dir.join("run");
+    let eval = dir.join("eval-fit");
+    let (ok, out) = run_furpe(&[
+        "eval",
+        "--dataset",
+        "synthetic",
+        "--root",
+        dir.join("data").to_str().unwrap(),
+        "--checkpoint",
+        run.join("student.furpe").to_str().unwrap(),
+        "--constant",
+        run.join("label_mean.json").to_str().unwrap(),
+        "--out",
+        eval.to_str().unwrap(),
+    ]);
+    assert!(ok, "{student}: {out}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(eval.join("report.json")).unwrap()).unwrap();
+    let constant = &report["constants"][0];
+    assert!(
+        constant["name"].as_str().unwrap().starts_with("best constant"),
+        "{report}"
+    );
+    let md = std::fs::read_to_string(eval.join("report.md")).unwrap();
+    (
+        report["mean"]["pa_mpjpe_mm"].as_f64().unwrap(),
+        constant["mean"]["pa_mpjpe_mm"].as_f64().unwrap(),
+        md,
+    )
+}
+
+/// Can it learn: on 64 images with exact labels, a student fits them far
+/// below the best constant (the mean of those labels) on the same images. A
+/// student that ignores its pixels can do no better than the constant, so
+/// this fails on any bug that cuts the image off from the prediction (a
+/// wrong crop, a dead gradient, labels paired with the wrong images).
+fn can_it_learn(name: &str, student: &str, epochs: usize) {
+    let dir = world(name, 64);
+    let path = dir.join("train.toml");
+    std::fs::write(
+        &path,
+        format!(
+            r#"data = {:?}
+out = {:?}
+use_selection = false
+epochs = {}
+lr_drop_epoch = 1000
+batch = 16
+lr = 2e-3
+checkpoint_every = 100000
+log_every = 10
+holdout_every = 100000
+workers = 2
+distill = false
+[ema]
+enabled = false
+[augment]
+flip = 0.0
+rotation_deg = 0.0
+scale = 0.0
+color = 0.0
+noise = 0.0
+[student]
+{student}
+"#,
+            dir.join("data"),
+            dir.join("run"),
+            learn_epochs(epochs)
+        ),
+    )
+    .unwrap();
+    let (ok, out) = run_furpe(&["train", "--config", path.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let (fit, constant, md) = fit_error(&dir, student);
+    eprintln!("{name}: student {fit:.1} mm, best constant {constant:.1} mm\n{md}");
+    assert!(
+        fit <= 0.3 * constant,
+        "{name}: PA-MPJPE on its own 64 training images {fit:.1} mm, the best constant's {constant:.1} mm (must be ≤ 0.3×)\n{md}"
+    );
+}
+
+#[test]
+fn one_stage_student_fits_a_small_set_far_below_the_best_constant() {
+    can_it_learn(
+        "learn-one-stage",
+        "depth = 18\nlayers = [1, 1, 1, 1]\nwidth = 8\ncrop = 32\nhidden = [64]\ndropout = 0.0",
+        40,
+    );
 }
 
 #[test]

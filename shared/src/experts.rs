@@ -574,7 +574,7 @@ pub fn rotation_angle_deg(a: &[f32; 9], b: &[f32; 9]) -> f64 {
     (2.0 * half.asin()).to_degrees()
 }
 
-/// The mean-parameter baseline: per rotation the chordal mean (the average
+/// The best constant (the targets' mean): per rotation the chordal mean (the average
 /// matrix projected back onto rotations), per other value the mean.
 pub fn mean_target(targets: &[ExpertTarget]) -> Option<ExpertTarget> {
     let first = targets.first()?;
@@ -585,13 +585,9 @@ pub fn mean_target(targets: &[ExpertTarget]) -> Option<ExpertTarget> {
             for t in targets {
                 sum += Matrix3::from_row_slice(&t.rotations[j].map(f64::from));
             }
-            let svd = sum.svd(true, true);
-            let (u, vt) = (
-                svd.u.unwrap_or_else(Matrix3::identity),
-                svd.v_t.unwrap_or_else(Matrix3::identity),
-            );
-            let d = (u * vt).determinant().signum();
-            let r = u * Matrix3::from_diagonal(&nalgebra::Vector3::new(1.0, 1.0, d)) * vt;
+            // The chordal mean (crate::baseline), by the Jacobi SVD that
+            // metrics trusts (nalgebra's own loses accuracy on near-rank-deficient sums).
+            let r = crate::metrics::nearest_rotation(&sum);
             let mut m = [0.0f32; 9];
             for i in 0..3 {
                 for k in 0..3 {
@@ -607,7 +603,7 @@ pub fn mean_target(targets: &[ExpertTarget]) -> Option<ExpertTarget> {
     Some(ExpertTarget { rotations, rest })
 }
 
-/// One reported error: expert vs mean-parameter baseline on the same crops.
+/// One reported error: expert vs the best constant on the same crops.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupError {
     pub name: String,
@@ -731,7 +727,7 @@ impl HeldOutReport {
         );
         for g in &self.groups {
             s += &format!(
-                "  {:<11} expert {:>9.4} {:<3}   mean-parameter baseline {:>9.4} {:<3}  ({:.0}%)\n",
+                "  {:<11} expert {:>9.4} {:<3}   best constant {:>9.4} {:<3}  ({:.0}%)\n",
                 g.name,
                 g.expert,
                 g.unit,
@@ -742,7 +738,7 @@ impl HeldOutReport {
         }
         if let Some(g) = &self.mesh {
             s += &format!(
-                "  {} expert {:.2} mm, mean-parameter baseline {:.2} mm ({:.0}%)\n",
+                "  {} expert {:.2} mm, best constant {:.2} mm ({:.0}%)\n",
                 g.name,
                 g.expert,
                 g.baseline,

@@ -3,6 +3,7 @@
 //! Compiles natively and for `wasm32-unknown-unknown`; the trainer and the
 //! browser both build on it. Checkpoint import needs the `import` feature.
 
+pub mod baseline;
 pub mod benchmarks;
 pub mod camera;
 pub mod crop;

@@ -227,6 +227,17 @@ fn svd3(m: &Matrix3<f64>) -> (Matrix3<f64>, Vector3<f64>, Matrix3<f64>) {
     (u, sigma, v)
 }
 
+/// The rotation nearest to `m` in Frobenius norm (`U diag(1, 1, ±1) Vᵀ`,
+/// the sign keeping det +1), through [`svd3`].
+pub fn nearest_rotation(m: &Matrix3<f64>) -> Matrix3<f64> {
+    let (u, sigma, v) = svd3(m);
+    let mut d = Vector3::new(1.0, 1.0, 1.0);
+    if u.determinant() * v.determinant() < 0.0 {
+        d[sigma.imin()] = -1.0;
+    }
+    u * Matrix3::from_diagonal(&d) * v.transpose()
+}
+
 /// The least-squares similarity taking `pred` onto `gt` (see the module
 /// documentation for the formula and the degenerate cases).
 pub fn similarity_transform(pred: &[Point], gt: &[Point]) -> Result<Similarity> {

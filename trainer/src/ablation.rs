@@ -58,9 +58,12 @@ pub fn run(args: AblationArgs) -> anyhow::Result<()> {
         base.epochs = base.epochs.max(s);
     }
     let mut rows = Vec::new();
+    let mut ground_truth_spread = f64::NAN;
     for (name, selection, ema, distill) in VARIANTS {
         let mut v2v = Vec::new();
         let mut mpjpe = Vec::new();
+        let mut constant = Vec::new();
+        let mut spread = Vec::new();
         for seed in 0..args.seeds {
             let mut config = base.clone();
             config.use_selection = selection;
@@ -82,8 +85,13 @@ pub fn run(args: AblationArgs) -> anyhow::Result<()> {
             };
             v2v.push(summary["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN));
             mpjpe.push(summary["pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN));
+            constant.push(summary["baseline_pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN));
+            spread.push(summary["spread_mm"].as_f64().unwrap_or(f64::NAN));
+            ground_truth_spread = summary["ground_truth_spread_mm"]
+                .as_f64()
+                .unwrap_or(ground_truth_spread);
         }
-        rows.push((name, v2v, mpjpe));
+        rows.push((name, v2v, mpjpe, constant, spread));
     }
     let stats = |v: &[f64]| {
         let n = v.len() as f64;
@@ -91,19 +99,30 @@ pub fn run(args: AblationArgs) -> anyhow::Result<()> {
         let sd = (v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0)).sqrt();
         (mean, sd)
     };
+    // Each variant's best constant is the mean of its own training labels
+    // (with the selection, of fewer rows); a variant that does not beat it
+    // has learnt nothing from the pixels.
     let mut md = String::from(
-        "| variant | held-out PA-V2V (mm) | held-out PA-MPJPE (mm) | runs |\n|---|---|---|---|\n",
+        "| variant | held-out PA-V2V (mm) | held-out PA-MPJPE (mm) | best constant's PA-MPJPE (mm) | spread of the predictions (mm) | runs |\n|---|---|---|---|---|---|\n",
     );
     let mut out = Vec::new();
-    for (name, v2v, mpjpe) in &rows {
+    for (name, v2v, mpjpe, constant, spread) in &rows {
         let (a, sa) = stats(v2v);
         let (b, sb) = stats(mpjpe);
+        let (c, sc) = stats(constant);
+        let (d, sd) = stats(spread);
         md.push_str(&format!(
-            "| {name} | {a:.1} ± {sa:.1} | {b:.1} ± {sb:.1} | {} |\n",
+            "| {name} | {a:.1} ± {sa:.1} | {b:.1} ± {sb:.1} | {c:.1} ± {sc:.1} | {d:.1} ± {sd:.1} | {} |\n",
             v2v.len()
         ));
-        out.push(json!({ "variant": name, "pa_v2v_mm": v2v, "pa_mpjpe_mm": mpjpe }));
+        out.push(json!({
+            "variant": name, "pa_v2v_mm": v2v, "pa_mpjpe_mm": mpjpe,
+            "best_constant_pa_mpjpe_mm": constant, "spread_mm": spread,
+        }));
     }
+    md.push_str(&format!(
+        "\nSpread: the held-out joints' mean Procrustes distance to their own mean shape (the ground truth's: {ground_truth_spread:.1} mm); a student that ignores its input scores 0.\n"
+    ));
     std::fs::create_dir_all(&args.out)?;
     furpe::io::write_bytes_atomic(&args.out.join("ablation.md"), md.as_bytes())?;
     furpe::io::write_bytes_atomic(

@@ -3,8 +3,8 @@
 //! Writes the stand-in mannequin, its rest mesh and a posed sequence, then
 //! runs FuRPE end to end on the synthetic world: part experts trained on
 //! part crops, pseudo labels, the three-step selection, the student
-//! (configs/cpu-small.toml), and its evaluation against the mean-parameter
-//! baseline on an unseen world. Rerunning resumes the student's training.
+//! (configs/cpu-small.toml), and its evaluation against the best constant
+//! (the mean of its training labels) on an unseen world. Rerunning resumes the student's training.
 
 use std::path::PathBuf;
 
@@ -146,11 +146,21 @@ impl BackendJob for DemoArgs {
         for (name, predictor) in [
             (
                 "eval_student",
-                vec!["--checkpoint".to_string(), student.display().to_string()],
+                vec![
+                    "--checkpoint".to_string(),
+                    student.display().to_string(),
+                    "--constant".to_string(),
+                    config.out.join("label_mean.json").display().to_string(),
+                ],
             ),
             (
                 "eval_baseline",
-                vec!["--baseline".to_string(), "mean".to_string()],
+                vec![
+                    "--baseline".to_string(),
+                    "constant".to_string(),
+                    "--constant".to_string(),
+                    config.out.join("label_mean.json").display().to_string(),
+                ],
             ),
         ] {
             let status = std::process::Command::new(&exe)

@@ -69,7 +69,30 @@ pub struct EvalReport {
     pub notes: Vec<String>,
     pub num_samples: usize,
     pub mean: MeanScores,
+    /// Constant predictors scored on the same samples: the best constant
+    /// (the training labels' mean, when given), the predictor's own mean
+    /// prediction used for every sample, the zero-parameter body.
+    pub constants: Vec<ConstantRow>,
+    /// Input dependence: how much the predictions differ from one another,
+    /// next to how much the ground truth does.
+    pub spread: Option<Spread>,
     pub per_sample: Vec<SampleScore>,
+}
+
+/// One constant predictor's means.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ConstantRow {
+    pub name: String,
+    pub mean: MeanScores,
+}
+
+/// [`crate::baseline::spread_mm`] of the predictions and of the ground truth,
+/// on the points PA-MPJPE compares.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spread {
+    pub predictions_mm: f64,
+    pub ground_truth_mm: f64,
+    pub points: String,
 }
 
 fn cell(v: Option<f64>, digits: usize) -> String {
@@ -112,7 +135,34 @@ impl EvalReport {
             rule += "---|---|---|";
             row += &format!(" {:.2} | {:.2} | {:.2} |", s.mean, s.median, s.std);
         }
-        out += &format!("{header}\n{rule}\n{row}\n\n");
+        out += &format!("{header}\n{rule}\n{row}\n");
+        for c in &self.constants {
+            let m = &c.mean;
+            out += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                c.name,
+                cell(m.pa_v2v_mm, 1),
+                cell(m.body_mm, 1),
+                cell(m.left_hand_mm, 1),
+                cell(m.right_hand_mm, 1),
+                cell(m.face_mm, 1),
+                cell(m.pa_mpjpe_mm, 1)
+            );
+            if m.f_score_5mm.is_some() {
+                out += &format!(" {} | {} |", cell(m.f_score_5mm, 3), cell(m.f_score_15mm, 3));
+            }
+            if let Some(s) = &m.scan_to_mesh_mm {
+                out += &format!(" {:.2} | {:.2} | {:.2} |", s.mean, s.median, s.std);
+            }
+            out += "\n";
+        }
+        out += "\n";
+        if let Some(s) = &self.spread {
+            out += &format!(
+                "Input dependence ({}): the predictions differ from their own mean shape by {:.1} mm on average, the ground truth by {:.1} mm (a predictor that ignores its input scores 0).\n\n",
+                s.points, s.predictions_mm, s.ground_truth_mm
+            );
+        }
         out += &format!("- body model: {}\n", self.model);
         out += &format!("- part vertices: {}\n", self.part_vertex_source);
         if let Some(h) = &self.hand_vertex_source {
@@ -196,7 +246,16 @@ mod tests {
             hand_vertex_source: None,
             notes: vec![],
             num_samples: 2,
-            mean,
+            mean: mean.clone(),
+            constants: vec![ConstantRow {
+                name: "own mean".into(),
+                mean,
+            }],
+            spread: Some(Spread {
+                predictions_mm: 1.5,
+                ground_truth_mm: 80.0,
+                points: "22 body joints".into(),
+            }),
             per_sample,
         };
         let md = report.markdown();
@@ -204,6 +263,8 @@ mod tests {
             md.contains("| m | 20.0 | 21.0 | 2.0 | 3.0 | — | 10.0 |"),
             "{md}"
         );
+        assert!(md.contains("| own mean | 20.0 | 21.0 |"), "{md}");
+        assert!(md.contains("by 1.5 mm on average, the ground truth by 80.0 mm"), "{md}");
         let csv = report.csv();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3);

@@ -60,6 +60,7 @@ pub struct Scorer<'a> {
 }
 
 /// A posed prediction on the host, metres.
+#[derive(Clone, Copy)]
 pub struct Posed<'a> {
     /// `[V, 3]`.
     pub vertices: &'a [Point],
@@ -155,6 +156,39 @@ impl<'a> Scorer<'a> {
                 p
             })
             .collect()
+    }
+
+    /// The points PA-MPJPE compares, of the prediction and of the target
+    /// (body joints, or the hand's 21 keypoints); `None` for a face scan,
+    /// which has no joints. [`crate::baseline::spread_mm`] reads them.
+    pub fn pa_points(
+        &self,
+        target: &Target,
+        pred: Posed,
+    ) -> Result<Option<(Vec<Point>, Vec<Point>)>, MetricsError> {
+        let n = SMPL_SMPLX_COMMON_JOINTS;
+        Ok(match target {
+            Target::SmplxMesh(gt) => {
+                if pred.vertices.len() != gt.len() || self.j_regressor.len() != NUM_JOINTS * gt.len() {
+                    return Err(MetricsError::Invalid(format!(
+                        "the body model has {} vertices, the ground-truth mesh {} and the joint regressor {} weights",
+                        pred.vertices.len(),
+                        gt.len(),
+                        self.j_regressor.len()
+                    )));
+                }
+                Some((self.regress(pred.vertices, n), self.regress(gt, n)))
+            }
+            Target::SmplJoints(gt) => {
+                Some((joints(pred.joints, n)?.to_vec(), gt[..n.min(gt.len())].to_vec()))
+            }
+            Target::RightHand { joints: gt, .. } => {
+                joints(pred.joints, 76)?;
+                let p = SMPLIFYX_RHAND.iter().map(|&i| pred.joints[i]).collect();
+                Some((p, gt.clone()))
+            }
+            Target::FaceScan { .. } | Target::SmplxParams { .. } => None,
+        })
     }
 
     /// Scores `pred` against `target` (an [`Target::SmplxParams`] must have

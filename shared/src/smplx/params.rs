@@ -133,7 +133,7 @@ impl SmplxParams {
         })
     }
 
-    fn field_mut(&mut self, name: &str) -> Option<&mut Vec<Vec<f32>>> {
+    pub fn field_mut(&mut self, name: &str) -> Option<&mut Vec<Vec<f32>>> {
         Some(match name {
             "betas" => &mut self.betas,
             "expression" => &mut self.expression,

@@ -10,22 +10,26 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use burn::tensor::backend::Backend;
-use furpe::benchmarks::report::{EvalReport, MeanScores};
+use furpe::benchmarks::report::{ConstantRow, EvalReport, MeanScores, Spread};
 use furpe::benchmarks::score::{Posed, SampleScore, Scorer};
 use furpe::benchmarks::{Benchmark, EvalSample, Target};
 use furpe::metrics::{PartSource, PartVertices, Point};
 use furpe::smplx::{ParamWidths, Smplx, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
-use predict::{EvalInput, MeanBaseline, PredictionDir, Predictor};
+use predict::{ConstantPredictor, EvalInput, PredictionDir, Predictor};
 
 /// Samples posed per forward pass.
 const CHUNK: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Baseline {
-    /// Zero pose, zero shape and expression (the mean body) for every image.
-    Mean,
+    /// The best constant: the body in `--constant FILE` (e.g. the training
+    /// labels' mean, `label_mean.json` in a `furpe train` run) for every image.
+    Constant,
+    /// Zero pose, shape and expression (the model's template in its T-pose)
+    /// for every image: a weak reference any average pose beats.
+    ZeroBody,
 }
 
 #[derive(Debug, clap::Args)]
@@ -49,6 +53,12 @@ pub struct EvalArgs {
     /// A baseline predictor instead of predictions.
     #[arg(long, value_enum)]
     pub baseline: Option<Baseline>,
+    /// The best constant: one body's SMPL-X parameters (JSON, as `--pred`
+    /// files), normally the mean of the training labels (`label_mean.json`
+    /// of a `furpe train` run). Scored as `--baseline constant`, or as an
+    /// extra row beside any other predictor.
+    #[arg(long, value_name = "FILE")]
+    pub constant: Option<PathBuf>,
     /// A FuRPE student checkpoint (not available in this build yet).
     #[arg(long, value_name = "C")]
     pub checkpoint: Option<PathBuf>,
@@ -128,6 +138,13 @@ impl BackendJob for EvalArgs {
             max_betas: 10.min(model.num_shape_space()),
             max_expression: 10.min(model.num_expression_space()),
         };
+        let constant = match &self.constant {
+            Some(path) => Some((
+                format!("best constant ({})", path.display()),
+                predict::read_params(path, widths)?,
+            )),
+            None => None,
+        };
         let mut predictor: Box<dyn Predictor> = match (&self.pred, self.baseline, &self.checkpoint)
         {
             (Some(dir), _, _) => {
@@ -142,14 +159,24 @@ impl BackendJob for EvalArgs {
                     widths,
                 })
             }
-            (_, Some(Baseline::Mean), _) => Box::new(MeanBaseline { widths }),
+            (_, Some(Baseline::ZeroBody), _) => Box::new(ConstantPredictor {
+                name: "zero-parameter body (T-pose)".into(),
+                params: SmplxParams::zeros(1, widths),
+            }),
+            (_, Some(Baseline::Constant), _) => match &constant {
+                Some((name, params)) => Box::new(ConstantPredictor {
+                    name: name.clone(),
+                    params: params.clone(),
+                }),
+                None => bail!("--baseline constant needs --constant FILE (one body's parameters, e.g. label_mean.json of a furpe train run)"),
+            },
             (_, _, Some(c)) => Box::new(crate::infer::StudentPredictor::<B>::load(
                 c,
                 &model,
                 self.flat_hand_mean,
                 &device,
             )?),
-            _ => bail!("give a predictor: --pred DIR, --baseline mean or --checkpoint C"),
+            _ => bail!("give a predictor: --pred DIR, --baseline constant|zero-body or --checkpoint C"),
         };
         let layer = layer_for::<B>(
             &model,
@@ -161,6 +188,10 @@ impl BackendJob for EvalArgs {
         let mut gt_layers: Vec<(bool, usize, usize, Smplx<B>)> = Vec::new();
 
         let mut scores: Vec<SampleScore> = Vec::with_capacity(samples.len());
+        let mut predictions: Vec<SmplxParams> = Vec::with_capacity(samples.len());
+        let mut targets: Vec<Target> = Vec::with_capacity(samples.len());
+        // The points PA-MPJPE compares, for the spread of each side.
+        let (mut pred_points, mut gt_points) = (Vec::new(), Vec::new());
         for chunk in samples.chunks(CHUNK) {
             let preds = chunk
                 .iter()
@@ -177,12 +208,66 @@ impl BackendJob for EvalArgs {
                     vertices: &vertices[b],
                     joints: &joints[b],
                 };
-                let score = scorer.score(&sample.id, &target, posed).with_context(|| {
-                    format!("scoring sample {} of {}", sample.id, self.root.display())
-                })?;
+                let context = || format!("scoring sample {} of {}", sample.id, self.root.display());
+                let score = scorer.score(&sample.id, &target, posed).with_context(context)?;
                 scores.push(score);
+                if let Some((p, g)) = scorer.pa_points(&target, posed).with_context(context)? {
+                    pred_points.push(p);
+                    gt_points.push(g);
+                }
+                targets.push(target);
             }
+            predictions.extend(preds);
         }
+
+        // Constants on the same samples: the best constant when given, the
+        // predictor's own mean prediction, the zero-parameter body.
+        let hands_mean = (!self.flat_hand_mean)
+            .then_some([model.hands_mean_l.as_slice(), model.hands_mean_r.as_slice()]);
+        let mut constant_rows: Vec<(String, SmplxParams)> = Vec::new();
+        if self.baseline.is_none() {
+            if let Some(c) = constant {
+                constant_rows.push(c);
+            }
+            let own = furpe::baseline::mean_params(&SmplxParams::concat(&predictions), hands_mean)
+                .map_err(|e| anyhow::anyhow!("averaging the predictions: {e}"))?;
+            constant_rows.push(("own mean prediction, as a constant".into(), own));
+        }
+        if self.baseline != Some(Baseline::ZeroBody) {
+            constant_rows.push((
+                "zero-parameter body (T-pose)".into(),
+                SmplxParams::zeros(1, widths),
+            ));
+        }
+        let mut constants = Vec::new();
+        for (name, params) in constant_rows {
+            let (vertices, joints) = pose(&layer, &params, &device)?;
+            let posed = Posed {
+                vertices: &vertices[0],
+                joints: &joints[0],
+            };
+            let rows = samples
+                .iter()
+                .zip(&targets)
+                .map(|(sample, target)| scorer.score(&sample.id, target, posed))
+                .collect::<Result<Vec<_>, _>>()
+                .with_context(|| format!("scoring {name}"))?;
+            constants.push(ConstantRow {
+                name,
+                mean: MeanScores::of(&rows),
+            });
+        }
+        let spread = match (
+            furpe::baseline::spread_mm(&pred_points)?,
+            furpe::baseline::spread_mm(&gt_points)?,
+        ) {
+            (Some(predictions_mm), Some(ground_truth_mm)) => Some(Spread {
+                predictions_mm,
+                ground_truth_mm,
+                points: format!("the {} points PA-MPJPE compares", gt_points[0].len()),
+            }),
+            _ => None,
+        };
 
         let hand_vertex_source = (benchmark == Benchmark::FreiHand).then(|| {
             if official {
@@ -209,6 +294,8 @@ impl BackendJob for EvalArgs {
             notes: notes(benchmark, self.worst),
             num_samples: scores.len(),
             mean: MeanScores::of(&scores),
+            constants,
+            spread,
             per_sample: scores,
         };
         let out = self

@@ -1,7 +1,7 @@
 //! Predictors: what turns an evaluation sample (image, box, keypoints,
 //! camera) into SMPL-X parameters. Evaluation only sees this trait, so it is
-//! independent of training: per-sample parameter files, the mean-parameter
-//! baseline, and (once `furpe train` lands) the student checkpoint.
+//! independent of training: per-sample parameter files, constants (the best
+//! constant and the zero-parameter body), and the student checkpoint.
 
 use std::path::{Path, PathBuf};
 
@@ -54,18 +54,20 @@ pub trait Predictor {
     fn predict(&mut self, input: &EvalInput) -> anyhow::Result<SmplxParams>;
 }
 
-/// `--baseline mean`: zero pose, zero shape and expression for every image;
-/// the baseline every student must beat.
-pub struct MeanBaseline {
-    pub widths: ParamWidths,
+/// One body for every image: the best constant (`--baseline constant`,
+/// the training labels' mean) or the zero-parameter body
+/// (`--baseline zero-body`). A learned predictor must beat the first.
+pub struct ConstantPredictor {
+    pub name: String,
+    pub params: SmplxParams,
 }
 
-impl Predictor for MeanBaseline {
+impl Predictor for ConstantPredictor {
     fn name(&self) -> String {
-        "mean-parameter baseline".into()
+        self.name.clone()
     }
     fn predict(&mut self, _input: &EvalInput) -> anyhow::Result<SmplxParams> {
-        Ok(SmplxParams::zeros(1, self.widths))
+        Ok(self.params.clone())
     }
 }
 
@@ -83,27 +85,35 @@ impl Predictor for PredictionDir {
 
     fn predict(&mut self, input: &EvalInput) -> anyhow::Result<SmplxParams> {
         let path = self.dir.join(format!("{}.json", input.id));
-        let name = path.display().to_string();
-        let text = std::fs::read_to_string(&path).with_context(|| {
-            format!(
-                "{name}: cannot read the prediction of sample {} (--pred DIR holds one SMPL-X parameter JSON per sample, named <sample id>.json)",
+        if !path.is_file() {
+            bail!(
+                "{}: cannot read the prediction of sample {} (--pred DIR holds one SMPL-X parameter JSON per sample, named <sample id>.json)",
+                path.display(),
                 input.id
-            )
-        })?;
-        if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
-            if ["NaN", "Infinity"].iter().any(|t| text.contains(t)) {
-                bail!("{name}: holds NaN or Infinity; every predicted parameter must be a finite number");
-            }
-            bail!("{name}: not valid JSON: {e}");
+            );
         }
-        let (params, batching) =
-            SmplxParams::from_json(&text, &name, self.widths).map_err(anyhow::Error::msg)?;
-        if batching == Batching::Batch {
-            bail!("{name}: holds a batch (arrays of arrays); expected one body (flat arrays)");
-        }
-        check_finite(&params, &name)?;
-        Ok(params)
+        read_params(&path, self.widths)
     }
+}
+
+/// One body's SMPL-X parameters from a JSON file (flat arrays), checked finite.
+pub fn read_params(path: &Path, widths: ParamWidths) -> anyhow::Result<SmplxParams> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{name}: cannot read the SMPL-X parameters"))?;
+    if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
+        if ["NaN", "Infinity"].iter().any(|t| text.contains(t)) {
+            bail!("{name}: holds NaN or Infinity; every predicted parameter must be a finite number");
+        }
+        bail!("{name}: not valid JSON: {e}");
+    }
+    let (params, batching) =
+        SmplxParams::from_json(&text, &name, widths).map_err(anyhow::Error::msg)?;
+    if batching == Batching::Batch {
+        bail!("{name}: holds a batch (arrays of arrays); expected one body (flat arrays)");
+    }
+    check_finite(&params, &name)?;
+    Ok(params)
 }
 
 /// Every value finite, else an error naming the file and key.

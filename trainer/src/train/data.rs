@@ -185,6 +185,66 @@ impl TrainSet {
 
     /// One augmented view of training row `row`. `flip` is decided by the
     /// caller so two views can share it.
+    /// One training row's pseudo label as SMPL-X parameters (missing or
+    /// non-finite fields as zeros, as [`TrainSet::sample`] reads them;
+    /// hand poses relative to the mean hand).
+    pub fn label_params(&self, row: &Row) -> SmplxParams {
+        let field = |name: &str, width: usize| -> Vec<f32> {
+            self.labels
+                .get(name, row.label)
+                .filter(|v| v.iter().all(|x| x.is_finite()))
+                .map_or(vec![0.0; width], |v| v.to_vec())
+        };
+        let mut params = SmplxParams::zeros(1, Default::default());
+        params.global_orient[0] = field("global_orient", 3);
+        params.body_pose[0] = field("body_pose", 63);
+        params.jaw_pose[0] = field("jaw_pose", 3);
+        params.expression[0] = field("expression", 10);
+        params.left_hand_pose[0] = field("left_hand_pose", 45);
+        params.right_hand_pose[0] = field("right_hand_pose", 45);
+        params
+    }
+
+    /// The best constant: the mean of the training rows' labels (rotations
+    /// by their chordal mean, `furpe::baseline`), each part over the rows
+    /// whose label of that part is used; the body a network that ignores its
+    /// input would learn at best. Parts no row labels stay zero.
+    pub fn label_mean(&self) -> anyhow::Result<SmplxParams> {
+        let [l, r] = &self.hands_mean;
+        let mean_of = |part: usize| -> anyhow::Result<Option<SmplxParams>> {
+            let rows: Vec<SmplxParams> = self
+                .train
+                .iter()
+                .filter(|row| row.parts[part])
+                .map(|row| self.label_params(row))
+                .collect();
+            if rows.is_empty() {
+                return Ok(None);
+            }
+            furpe::baseline::mean_params(&SmplxParams::concat(&rows), Some([l, r]))
+                .map(Some)
+                .map_err(|e| {
+                    anyhow::anyhow!("averaging the training labels of {}: {e}", self.dir.display())
+                })
+        };
+        let mut out = SmplxParams::zeros(1, Default::default());
+        if let Some(m) = mean_of(0)? {
+            out.global_orient = m.global_orient;
+            out.body_pose = m.body_pose;
+        }
+        if let Some(m) = mean_of(1)? {
+            out.jaw_pose = m.jaw_pose;
+            out.expression = m.expression;
+        }
+        if let Some(m) = mean_of(2)? {
+            out.left_hand_pose = m.left_hand_pose;
+        }
+        if let Some(m) = mean_of(3)? {
+            out.right_hand_pose = m.right_hand_pose;
+        }
+        Ok(out)
+    }
+
     pub fn sample(
         &self,
         row: &Row,
@@ -230,13 +290,7 @@ impl TrainSet {
                 .filter(|v| v.iter().all(|x| x.is_finite()))
                 .map_or(vec![0.0; width], |v| v.to_vec())
         };
-        let mut params = SmplxParams::zeros(1, Default::default());
-        params.global_orient[0] = field("global_orient", 3);
-        params.body_pose[0] = field("body_pose", 63);
-        params.jaw_pose[0] = field("jaw_pose", 3);
-        params.expression[0] = field("expression", 10);
-        params.left_hand_pose[0] = field("left_hand_pose", 45);
-        params.right_hand_pose[0] = field("right_hand_pose", 45);
+        let mut params = self.label_params(row);
         let mut parts = row.parts;
         let mut features: [Vec<f32>; 4] = std::array::from_fn(|i| {
             let name = FEATURE_FIELDS[i];

@@ -301,9 +301,16 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
 
         let baseline = if leader {
-            let baseline = self.validate(None)?;
+            let label_mean = self.set.label_mean()?;
+            furpe::io::write_bytes_atomic(
+                &out.join("label_mean.json"),
+                format!("{:#}\n", label_mean.to_json(furpe::smplx::Batching::Single)).as_bytes(),
+            )?;
+            let mut baseline = self.validate(Held::Constant(&label_mean))?;
+            let zero = furpe::smplx::SmplxParams::zeros(1, Default::default());
+            baseline["zero_body"] = self.validate(Held::Constant(&zero))?;
             eprintln!(
-                "{} training rows, {} held out; {} steps ({} per epoch){}; mean-parameter baseline: PA-V2V {:.1} mm",
+                "{} training rows, {} held out; {} steps ({} per epoch){}; best constant (the training labels' mean, label_mean.json): PA-V2V {:.1} mm, PA-MPJPE {:.1} mm (zero-parameter body: {:.1} mm, {:.1} mm)",
                 self.set.train.len(),
                 self.set.holdout.len(),
                 self.total_steps,
@@ -319,7 +326,10 @@ impl<B: AutodiffBackend> Trainer<B> {
                 } else {
                     String::new()
                 },
-                baseline["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN)
+                baseline["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN),
+                baseline["pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN),
+                baseline["zero_body"]["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN),
+                baseline["zero_body"]["pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN),
             );
             baseline
         } else {
@@ -420,17 +430,22 @@ impl<B: AutodiffBackend> Trainer<B> {
                 checkpoint::save(&out, step, &student, &teacher, &optim)?;
             }
             if epoch_end {
-                let mut val = self.validate(Some(&student.valid()))?;
+                let mut val = self.validate(Held::Student(&student.valid()))?;
                 val["step"] = json!(step);
                 val["epoch"] = json!(epoch + 1);
                 val["baseline_pa_v2v_mm"] = baseline["pa_v2v_mm"].clone();
+                val["baseline_pa_mpjpe_mm"] = baseline["pa_mpjpe_mm"].clone();
                 writeln!(log, "{}", json!({ "validation": val }))?;
+                let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
                 eprintln!(
-                    "\nepoch {}: held-out PA-V2V {:.1} mm, PA-MPJPE {:.1} mm (mean-parameter baseline {:.1} mm)",
+                    "\nepoch {}: held-out PA-V2V {:.1} mm, PA-MPJPE {:.1} mm (best constant {:.1} mm, {:.1} mm); spread of the predictions {:.1} mm (ground truth {:.1} mm)",
                     epoch + 1,
-                    val["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN),
-                    val["pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN),
-                    baseline["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN)
+                    num(&val, "pa_v2v_mm"),
+                    num(&val, "pa_mpjpe_mm"),
+                    num(&baseline, "pa_v2v_mm"),
+                    num(&baseline, "pa_mpjpe_mm"),
+                    num(&val, "spread_mm"),
+                    num(&val, "ground_truth_spread_mm"),
                 );
                 last = val;
                 log.flush()?;
@@ -659,11 +674,9 @@ impl<B: AutodiffBackend> Trainer<B> {
     }
 
     /// Held-out PA-V2V / PA-MPJPE (mm) against the ground truth, for the
-    /// student, or for the mean parameters when `student` is `None`.
-    fn validate(
-        &self,
-        student: Option<&Student<B::InnerBackend>>,
-    ) -> anyhow::Result<serde_json::Value> {
+    /// student or a constant body, and the spread of the predicted and the
+    /// true joints (`furpe::baseline::spread_mm`).
+    fn validate(&self, held: Held<'_, B::InnerBackend>) -> anyhow::Result<serde_json::Value> {
         let holdout: Vec<usize> = self
             .set
             .holdout
@@ -677,36 +690,30 @@ impl<B: AutodiffBackend> Trainer<B> {
         }
         let d = &self.device;
         let crop = self.student_config.body_size;
-        let fresh;
-        let net = match student {
-            Some(s) => s,
-            None => {
-                fresh = self.student_config.init::<B::InnerBackend>(d);
-                &fresh
-            }
-        };
         let (mut v2v, mut mpjpe) = (Vec::new(), Vec::new());
+        let (mut pred_joints, mut gt_joints) = (Vec::new(), Vec::new());
         for chunk in holdout.chunks(16) {
-            let mut pixels = Vec::new();
-            let mut detail = Vec::new();
-            for &i in chunk {
-                let a = &self.set.annotations[i];
-                let image = self.set.image(i)?;
-                let window = CropTransform::around_box(a.person_box, BODY_CROP_SCALE);
-                pixels.extend(window.sample_rgb(&image.0, image.1, image.2, crop));
-                if self.student_config.kind == furpe::nets::StudentKind::TwoStage {
-                    detail.extend(window.sample_rgb(&image.0, image.1, image.2, crop * 2));
-                }
-            }
             let n = chunk.len();
-            let body = Tensor::<B::InnerBackend, 4>::from_data(
-                TensorData::new(pixels, [n, 3, crop, crop]),
-                d,
-            );
-            let detail = (!detail.is_empty())
-                .then(|| Tensor::from_data(TensorData::new(detail, [n, 3, crop * 2, crop * 2]), d));
-            let pred = match student {
-                Some(_) => {
+            let pred = match held {
+                Held::Student(net) => {
+                    let mut pixels = Vec::new();
+                    let mut detail = Vec::new();
+                    for &i in chunk {
+                        let a = &self.set.annotations[i];
+                        let image = self.set.image(i)?;
+                        let window = CropTransform::around_box(a.person_box, BODY_CROP_SCALE);
+                        pixels.extend(window.sample_rgb(&image.0, image.1, image.2, crop));
+                        if self.student_config.kind == furpe::nets::StudentKind::TwoStage {
+                            detail.extend(window.sample_rgb(&image.0, image.1, image.2, crop * 2));
+                        }
+                    }
+                    let body = Tensor::<B::InnerBackend, 4>::from_data(
+                        TensorData::new(pixels, [n, 3, crop, crop]),
+                        d,
+                    );
+                    let detail = (!detail.is_empty()).then(|| {
+                        Tensor::from_data(TensorData::new(detail, [n, 3, crop * 2, crop * 2]), d)
+                    });
                     let out = net.forward(StudentInput { body, detail }, &self.model_inner);
                     let coeffs = Student::shape_coeffs(&out, &self.model_inner);
                     self.model_inner.forward_rotations(
@@ -715,9 +722,8 @@ impl<B: AutodiffBackend> Trainer<B> {
                         Tensor::zeros([n, 3], d),
                     )
                 }
-                None => {
-                    // Mean parameters: the rest pose, mean shape.
-                    let params = furpe::smplx::SmplxParams::zeros(n, Default::default());
+                Held::Constant(params) => {
+                    let params = furpe::smplx::SmplxParams::concat(&vec![params.clone(); n]);
                     self.model_inner
                         .forward(SmplxInput::from_params(&params, d))
                 }
@@ -730,6 +736,8 @@ impl<B: AutodiffBackend> Trainer<B> {
             for k in 0..n {
                 v2v.push(furpe::metrics::pa_v2v(&pv[k], &gv[k])? * 1000.0);
                 mpjpe.push(furpe::metrics::pa_mpjpe(&pj[k][..22], &gj[k][..22])? * 1000.0);
+                pred_joints.push(pj[k][..22].to_vec());
+                gt_joints.push(gj[k][..22].to_vec());
             }
         }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
@@ -737,6 +745,8 @@ impl<B: AutodiffBackend> Trainer<B> {
             "samples": v2v.len(),
             "pa_v2v_mm": mean(&v2v),
             "pa_mpjpe_mm": mean(&mpjpe),
+            "spread_mm": furpe::baseline::spread_mm(&pred_joints)?,
+            "ground_truth_spread_mm": furpe::baseline::spread_mm(&gt_joints)?,
         }))
     }
 
@@ -775,6 +785,13 @@ impl<B: AutodiffBackend> Trainer<B> {
         };
         Ok(layer.forward(SmplxInput::from_params(&params, &self.device)))
     }
+}
+
+/// What [`Trainer::validate`] poses: the student's predictions, or one body
+/// for every image (the best constant, the zero-parameter body).
+enum Held<'a, B: Backend> {
+    Student(&'a Student<B>),
+    Constant(&'a furpe::smplx::SmplxParams),
 }
 
 /// `[batch, K, 3]` → per-sample host points.

@@ -1,5 +1,5 @@
 //! PNG plots of a run's curves (plotters): the training loss per step and
-//! the held-out PA-V2V per epoch against the mean-parameter baseline.
+//! the held-out PA-V2V per epoch against the best constant (the training labels' mean).
 
 use std::path::Path;
 
@@ -86,7 +86,7 @@ pub fn curves(log: &Path, out: &Path) -> anyhow::Result<()> {
         if let Some(b) = baseline {
             chart
                 .draw_series(LineSeries::new(vec![(0.0, b), (max_epoch, b)], &BLACK))?
-                .label("mean parameters")
+                .label("best constant")
                 .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BLACK));
         }
         chart
