@@ -195,7 +195,11 @@ mod tests {
             .to_vec();
         let cost = |m: &Mat3| -> f64 {
             set.iter()
-                .map(|r| (0..9).map(|i| (m[i / 3][i % 3] - r[i / 3][i % 3]).powi(2)).sum::<f64>())
+                .map(|r| {
+                    (0..9)
+                        .map(|i| (m[i / 3][i % 3] - r[i / 3][i % 3]).powi(2))
+                        .sum::<f64>()
+                })
                 .sum()
         };
         let mean = mean_rotation(&set).unwrap();
@@ -219,7 +223,11 @@ mod tests {
         assert_eq!(m.batch_size(), 1);
         assert!((m.betas[0][0] - 2.0).abs() < 1e-6);
         assert!(m.body_pose[0][0].abs() < 1e-6);
-        assert!(m.left_hand_pose[0][0].abs() < 1e-6, "{}", m.left_hand_pose[0][0]);
+        assert!(
+            m.left_hand_pose[0][0].abs() < 1e-6,
+            "{}",
+            m.left_hand_pose[0][0]
+        );
         assert!(m.right_hand_pose[0].iter().all(|v| v.abs() < 1e-6));
         assert!(mean_params(&SmplxParams::zeros(0, ParamWidths::default()), None).is_err());
         bodies.betas[1][2] = f32::NAN;
@@ -228,9 +236,17 @@ mod tests {
 
     #[test]
     fn spread_is_zero_for_copies_and_grows_with_differences() {
-        let base: Vec<Point> = vec![[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
+        let base: Vec<Point> = vec![
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0],
+            [0.0, 0.0, 1.0],
+        ];
         // Copies moved, turned and scaled are the same shape.
-        let moved: Vec<Point> = base.iter().map(|p| [2.0 * p[1] + 1.0, -2.0 * p[0], 2.0 * p[2]]).collect();
+        let moved: Vec<Point> = base
+            .iter()
+            .map(|p| [2.0 * p[1] + 1.0, -2.0 * p[0], 2.0 * p[2]])
+            .collect();
         let same = spread_mm(&[base.clone(), moved]).unwrap().unwrap();
         assert!(same < 1e-6, "{same}");
         let mut bent = base.clone();

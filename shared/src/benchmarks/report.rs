@@ -149,7 +149,11 @@ impl EvalReport {
                 cell(m.pa_mpjpe_mm, 1)
             );
             if m.f_score_5mm.is_some() {
-                out += &format!(" {} | {} |", cell(m.f_score_5mm, 3), cell(m.f_score_15mm, 3));
+                out += &format!(
+                    " {} | {} |",
+                    cell(m.f_score_5mm, 3),
+                    cell(m.f_score_15mm, 3)
+                );
             }
             if let Some(s) = &m.scan_to_mesh_mm {
                 out += &format!(" {:.2} | {:.2} | {:.2} |", s.mean, s.median, s.std);
@@ -264,7 +268,10 @@ mod tests {
             "{md}"
         );
         assert!(md.contains("| own mean | 20.0 | 21.0 |"), "{md}");
-        assert!(md.contains("by 1.5 mm on average, the ground truth by 80.0 mm"), "{md}");
+        assert!(
+            md.contains("by 1.5 mm on average, the ground truth by 80.0 mm"),
+            "{md}"
+        );
         let csv = report.csv();
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 3);

@@ -169,7 +169,9 @@ impl<'a> Scorer<'a> {
         let n = SMPL_SMPLX_COMMON_JOINTS;
         Ok(match target {
             Target::SmplxMesh(gt) => {
-                if pred.vertices.len() != gt.len() || self.j_regressor.len() != NUM_JOINTS * gt.len() {
+                if pred.vertices.len() != gt.len()
+                    || self.j_regressor.len() != NUM_JOINTS * gt.len()
+                {
                     return Err(MetricsError::Invalid(format!(
                         "the body model has {} vertices, the ground-truth mesh {} and the joint regressor {} weights",
                         pred.vertices.len(),
@@ -179,9 +181,10 @@ impl<'a> Scorer<'a> {
                 }
                 Some((self.regress(pred.vertices, n), self.regress(gt, n)))
             }
-            Target::SmplJoints(gt) => {
-                Some((joints(pred.joints, n)?.to_vec(), gt[..n.min(gt.len())].to_vec()))
-            }
+            Target::SmplJoints(gt) => Some((
+                joints(pred.joints, n)?.to_vec(),
+                gt[..n.min(gt.len())].to_vec(),
+            )),
             Target::RightHand { joints: gt, .. } => {
                 joints(pred.joints, 76)?;
                 let p = SMPLIFYX_RHAND.iter().map(|&i| pred.joints[i]).collect();

@@ -209,7 +209,9 @@ impl BackendJob for EvalArgs {
                     joints: &joints[b],
                 };
                 let context = || format!("scoring sample {} of {}", sample.id, self.root.display());
-                let score = scorer.score(&sample.id, &target, posed).with_context(context)?;
+                let score = scorer
+                    .score(&sample.id, &target, posed)
+                    .with_context(context)?;
                 scores.push(score);
                 if let Some((p, g)) = scorer.pa_points(&target, posed).with_context(context)? {
                     pred_points.push(p);

@@ -103,7 +103,9 @@ pub fn read_params(path: &Path, widths: ParamWidths) -> anyhow::Result<SmplxPara
         .with_context(|| format!("{name}: cannot read the SMPL-X parameters"))?;
     if let Err(e) = serde_json::from_str::<serde_json::Value>(&text) {
         if ["NaN", "Infinity"].iter().any(|t| text.contains(t)) {
-            bail!("{name}: holds NaN or Infinity; every predicted parameter must be a finite number");
+            bail!(
+                "{name}: holds NaN or Infinity; every predicted parameter must be a finite number"
+            );
         }
         bail!("{name}: not valid JSON: {e}");
     }

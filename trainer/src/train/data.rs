@@ -224,7 +224,10 @@ impl TrainSet {
             furpe::baseline::mean_params(&SmplxParams::concat(&rows), Some([l, r]))
                 .map(Some)
                 .map_err(|e| {
-                    anyhow::anyhow!("averaging the training labels of {}: {e}", self.dir.display())
+                    anyhow::anyhow!(
+                        "averaging the training labels of {}: {e}",
+                        self.dir.display()
+                    )
                 })
         };
         let mut out = SmplxParams::zeros(1, Default::default());
