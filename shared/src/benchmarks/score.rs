@@ -35,6 +35,9 @@ use crate::metrics::{
 };
 use crate::smplx::joints::NUM_JOINTS;
 
+/// The points of a prediction and of its target, in the same order.
+pub type PointPair = (Vec<Point>, Vec<Point>);
+
 /// SMPL joints 0..22 are SMPL-X joints 0..22.
 pub const SMPL_SMPLX_COMMON_JOINTS: usize = 22;
 /// NoW's 7 landmarks (right eye outer and inner corner, left eye inner and
@@ -165,7 +168,7 @@ impl<'a> Scorer<'a> {
         &self,
         target: &Target,
         pred: Posed,
-    ) -> Result<Option<(Vec<Point>, Vec<Point>)>, MetricsError> {
+    ) -> Result<Option<PointPair>, MetricsError> {
         let n = SMPL_SMPLX_COMMON_JOINTS;
         Ok(match target {
             Target::SmplxMesh(gt) => {
