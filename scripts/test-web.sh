@@ -27,7 +27,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   $sudo_ apt-get update -qq >/dev/null
   $sudo_ apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
-(cd tests/web && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund)
+(cd tests/web && [ -d node_modules/playwright-core ] && [ -d node_modules/gltf-validator ] || npm ci --no-audit --no-fund)
 
 scripts/web.sh build
 

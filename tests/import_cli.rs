@@ -78,18 +78,35 @@ fn openpose_folder_imports_largest_person() {
     assert_eq!(r.keypoints[25 + 3], [103.0, 20.0, 0.5]);
     assert_eq!(r.keypoints[136], [0.0; 3], "face block missing -> zeros");
 
-    let (ok, _) = furpe(&[
-        "import",
-        "openpose",
-        "--all-people",
-        "--images",
-        images.to_str().unwrap(),
-        "--keypoints",
-        json.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(ok);
+    // An existing dataset is never replaced unasked; with --force its
+    // labels (made from the old annotations) go with it.
+    let again = |force: bool| {
+        let mut args = vec![
+            "import",
+            "openpose",
+            "--all-people",
+            "--images",
+            images.to_str().unwrap(),
+            "--keypoints",
+            json.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        if force {
+            args.push("--force");
+        }
+        furpe(&args)
+    };
+    let before = std::fs::read(out.join("annotations.jsonl")).unwrap();
+    std::fs::create_dir_all(out.join("labels")).unwrap();
+    let (ok, text) = again(false);
+    assert!(!ok && text.contains("--force"), "{text}");
+    assert_eq!(
+        std::fs::read(out.join("annotations.jsonl")).unwrap(),
+        before
+    );
+    let (ok, text) = again(true);
+    assert!(ok && !out.join("labels").exists(), "{text}");
     assert_eq!(
         read_annotations(&out.join("annotations.jsonl"))
             .unwrap()

@@ -378,6 +378,107 @@ fn killed_and_resumed_run_matches_an_uninterrupted_one() {
     assert!(mask_ids(&resumed).len() > 1000);
 }
 
+/// The run directory's `step-*` checkpoints, oldest first.
+fn checkpoints(run: &Path) -> Vec<std::path::PathBuf> {
+    let mut found: Vec<_> = std::fs::read_dir(run.join("checkpoints"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("step-")
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+#[test]
+fn a_finished_run_is_never_overwritten_and_resumes_from_its_newest_intact_checkpoint() {
+    let dir = world("train-rundir", 20);
+    let cfg = config(&dir, "");
+    let cfg = cfg.to_str().unwrap();
+    let (ok, out) = run_furpe(&["train", "--config", cfg]);
+    assert!(ok, "{out}");
+    let run = dir.join("run");
+    let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
+    // A fresh run on a directory that holds a run is refused, and leaves it
+    // as it was, with or without the `latest` pointer.
+    let (ok, out) = run_furpe(&["train", "--config", cfg]);
+    assert!(
+        !ok && out.contains("already holds a run") && out.contains("--overwrite"),
+        "{out}"
+    );
+    std::fs::remove_file(run.join("checkpoints/latest")).unwrap();
+    let (ok, out) = run_furpe(&["train", "--config", cfg]);
+    assert!(!ok && out.contains("already holds a run"), "{out}");
+    assert_eq!(std::fs::read_to_string(run.join("log.jsonl")).unwrap(), log);
+    let steps = checkpoints(&run);
+    assert!(steps.len() >= 2, "{steps:?}");
+    // One flipped bit in the newest checkpoint's weights: `--resume` names
+    // it and continues from the older one.
+    let newest = steps[steps.len() - 1].join("student.mpk");
+    let mut bytes = std::fs::read(&newest).unwrap();
+    let at = bytes.len() * 3 / 4;
+    bytes[at] ^= 0x10;
+    std::fs::write(&newest, bytes).unwrap();
+    let older = steps[steps.len() - 2].display().to_string();
+    let (ok, out) = run_furpe(&["train", "--config", cfg, "--resume"]);
+    assert!(
+        ok && out.contains("CRC-32") && out.contains(&format!("resuming from {older}")),
+        "{out}"
+    );
+    // --overwrite starts afresh.
+    let (ok, out) = run_furpe(&["train", "--config", cfg, "--overwrite"]);
+    assert!(ok && !out.contains("resuming"), "{out}");
+}
+
+#[test]
+fn a_second_run_on_the_same_directory_is_refused_while_the_first_works() {
+    let dir = world("train-lock", 20);
+    let cfg = config(&dir, "");
+    let run = dir.join("run");
+    let mut first = Command::new(env!("CARGO_BIN_EXE_furpe"))
+        .args([
+            "train",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--epochs",
+            "200",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while !run.join("log.jsonl").is_file() {
+        assert!(
+            start.elapsed() < Duration::from_secs(300),
+            "the first run never started"
+        );
+        assert!(
+            first.try_wait().unwrap().is_none(),
+            "the first run ended early"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (ok, out) = run_furpe(&["train", "--config", cfg.to_str().unwrap(), "--overwrite"]);
+    let still_running = first.try_wait().unwrap().is_none();
+    first.kill().ok();
+    first.wait().unwrap();
+    assert!(
+        still_running,
+        "the first run finished before the second started; the test proves nothing"
+    );
+    assert!(!ok && out.contains("another furpe process"), "{out}");
+    assert!(
+        run.join("log.jsonl").is_file(),
+        "the refused run deleted the first's log"
+    );
+}
+
 /// The record with every MessagePack `"id": <13-char string>` value zeroed.
 fn mask_ids(bytes: &[u8]) -> Vec<u8> {
     const KEY: &[u8] = b"\xa2id\xad";

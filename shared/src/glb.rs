@@ -105,7 +105,14 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
         json!({ "componentType": FLOAT, "count": v, "type": "VEC3", "min": min, "max": max }),
         Some(ARRAY_BUFFER),
     );
-    let normals = crate::mesh::vertex_normals(body.vertices, body.faces);
+    let mut normals = crate::mesh::vertex_normals(body.vertices, body.faces);
+    // glTF requires unit normals; a vertex in no triangle (the mannequin has
+    // a few) has none, so it gets an arbitrary unit one.
+    for n in &mut normals {
+        if !(n[0] * n[0] + n[1] * n[1] + n[2] * n[2] > 0.5) {
+            *n = [0.0, 0.0, 1.0];
+        }
+    }
     let normal = push(
         f32s(&mut normals.iter().flatten().copied()),
         json!({ "componentType": FLOAT, "count": v, "type": "VEC3" }),
@@ -120,7 +127,6 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
         let top = &order[..INFLUENCES];
         let sum: f32 = top.iter().map(|&j| row[j].max(0.0)).sum();
         for &j in top {
-            joint_ids.extend_from_slice(&(j as u16).to_le_bytes());
             let w = if sum > 0.0 {
                 row[j].max(0.0) / sum
             } else if j == top[0] {
@@ -128,6 +134,10 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
             } else {
                 0.0
             };
+            // An unused influence names joint 0 (glTF validators flag a
+            // zero weight on any other joint).
+            let j = if w > 0.0 { j } else { 0 };
+            joint_ids.extend_from_slice(&(j as u16).to_le_bytes());
             joint_weights.extend_from_slice(&w.to_le_bytes());
         }
     }
@@ -242,15 +252,22 @@ mod tests {
 
     #[test]
     fn writes_a_valid_skinned_glb() {
-        let vertices = [[0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.5]];
+        // The fourth vertex is in no triangle (the mannequin has such).
+        let vertices = [
+            [0.0, 0.0, 0.0],
+            [1.0, 0.0, 0.0],
+            [0.0, 1.0, 0.5],
+            [2.0, 2.0, 2.0],
+        ];
         let faces = [[0, 1, 2]];
         let joints: Vec<[f32; 3]> = (0..NUM_JOINTS)
             .map(|j| [j as f32 * 0.01, 0.0, 0.0])
             .collect();
-        let mut weights = vec![0.0f32; 3 * NUM_JOINTS];
+        let mut weights = vec![0.0f32; 4 * NUM_JOINTS];
         weights[0] = 0.7;
         weights[3] = 0.3;
         weights[NUM_JOINTS + 5] = 1.0;
+        weights[3 * NUM_JOINTS + 9] = 1.0;
         let body = GlbBody {
             vertices: &vertices,
             faces: &faces,
@@ -297,6 +314,32 @@ mod tests {
             .unwrap() as usize;
         let first = f32::from_le_bytes(bin[off..off + 4].try_into().unwrap());
         assert!((first - 0.7).abs() < 1e-6);
+        // What the Khronos validator checks: unit normals everywhere (the
+        // unused vertex too), and joint 0 wherever a weight is zero.
+        let attribute = |name: &str| {
+            let a = &doc["accessors"][doc["meshes"][0]["primitives"][0]["attributes"][name]
+                .as_u64()
+                .unwrap() as usize];
+            let view = &doc["bufferViews"][a["bufferView"].as_u64().unwrap() as usize];
+            let off = view["byteOffset"].as_u64().unwrap() as usize;
+            &bin[off..off + view["byteLength"].as_u64().unwrap() as usize]
+        };
+        let floats = |b: &[u8]| -> Vec<f32> {
+            b.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+                .collect()
+        };
+        for n in floats(attribute("NORMAL")).chunks_exact(3) {
+            let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+            assert!((len - 1.0).abs() < 1e-5, "normal {n:?}");
+        }
+        let ids: Vec<u16> = attribute("JOINTS_0")
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect();
+        for (id, w) in ids.iter().zip(floats(attribute("WEIGHTS_0"))) {
+            assert!(w > 0.0 || *id == 0, "joint {id} with weight {w}");
+        }
         // Inconsistent input is an error, not a panic.
         let bad = GlbBody {
             weights: &weights[1..],

@@ -11,10 +11,10 @@
 //! (e.g. `burn::tensor::try_read_sync`, or any executor).
 
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 
 use crate::crop::CropTransform;
-use crate::nets::{Student, StudentConfig, StudentInput};
+use crate::nets::{Student, StudentConfig};
 use crate::rotation::host::matrix_to_axis_angle;
 use crate::smplx::joints::{NUM_BODY_JOINTS, NUM_JOINTS};
 use crate::smplx::Smplx;
@@ -130,14 +130,13 @@ impl<B: Backend> BodyRegressor<B> {
             ));
         }
         let t0 = now();
-        let size = self.config.body_size;
-        let pixels = crop.sample_rgba(rgba, width, height, size);
-        let body =
-            Tensor::<B, 4>::from_data(TensorData::new(pixels, [1, 3, size, size]), &self.device);
+        let input = self.config.input(
+            1,
+            |side| crop.sample_rgba(rgba, width, height, side),
+            &self.device,
+        );
         let t1 = now();
-        let out = self
-            .student
-            .forward(StudentInput { body, detail: None }, &self.body_model);
+        let out = self.student.forward(input, &self.body_model);
         let shape = Student::shape_coeffs(&out, &self.body_model);
         let camera = read(out.camera.clone()).await?;
         let t2 = now();
@@ -266,7 +265,7 @@ pub fn readout_to_params(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nets::{BlockKind, ResNetConfig};
+    use crate::nets::{BlockKind, ResNetConfig, StudentInput};
     use crate::smplx::SmplxConfig;
     use burn::backend::Flex;
     type B = Flex;
@@ -301,6 +300,56 @@ mod tests {
             .unwrap()
             .unwrap_err();
         assert!(err.contains("RGBA"), "{err}");
+    }
+
+    /// A two-stage student run through the video path refines its hands and
+    /// face from the detail crop: its output is that of the full two-stage
+    /// forward, not of the body stage alone (the browser once dropped the
+    /// detail crop, silently running every two-stage student as one-stage).
+    #[test]
+    fn a_two_stage_student_refines_from_its_detail_crop() {
+        let device = Default::default();
+        let config = StudentConfig::web()
+            .with_kind(crate::nets::StudentKind::TwoStage)
+            .with_backbone(ResNetConfig::new(BlockKind::Basic, [1, 1, 1, 1]).with_base_width(4))
+            .with_body_size(32);
+        let model = crate::smplx::mannequin::mannequin();
+        let regressor = BodyRegressor::<B> {
+            student: config.init(&device),
+            body_model: SmplxConfig::new().init(&model, &device).unwrap(),
+            config: config.clone(),
+            device,
+        };
+        let (w, h) = (40u32, 30u32);
+        let frame: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
+        let crop = CropTransform::follow(None, w, h, FOLLOW_SCALE);
+        let clock = || 0.0;
+        let p = burn::tensor::try_read_sync(regressor.predict(&frame, w, h, crop, &clock))
+            .unwrap()
+            .unwrap();
+        let body_only = StudentInput {
+            body: config
+                .input(1, |side| crop.sample_rgba(&frame, w, h, side), &device)
+                .body,
+            detail: None,
+        };
+        let one_stage = regressor
+            .student
+            .forward(body_only, &regressor.body_model)
+            .rotations
+            .into_data()
+            .to_vec::<f32>()
+            .unwrap();
+        let differ = p
+            .rotations
+            .iter()
+            .zip(&one_stage)
+            .filter(|(a, b)| (*a - *b).abs() > 1e-6)
+            .count();
+        assert!(
+            differ > 0,
+            "the two-stage student's output equals its body stage alone"
+        );
     }
 }
 

@@ -31,6 +31,9 @@ pub enum NpzError {
     },
 }
 
+/// The most bytes one `.npz` entry may inflate to.
+pub const MAX_ENTRY_BYTES: u64 = 1 << 30;
+
 /// Element storage of one array, in C (row-major) order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum NpyData {
@@ -179,7 +182,21 @@ pub fn parse_npy(bytes: &[u8], file: &str, key: &str) -> Result<NpyArray, NpzErr
         .map(|s| s.parse::<usize>())
         .collect::<Result<_, _>>()
         .map_err(|_| bad(format!("bad shape {shape_text}")))?;
-    let count: usize = shape.iter().product();
+    // Declared sizes are checked before anything is multiplied or
+    // allocated: a header may claim any shape.
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &d| n.checked_mul(d))
+        .ok_or_else(|| {
+            bad(format!(
+                "shape {shape:?} has more elements than this machine can address"
+            ))
+        })?;
+    let bytes_for = |width: usize| {
+        count
+            .checked_mul(width)
+            .ok_or_else(|| bad(format!("shape {shape:?} of {width}-byte items overflows")))
+    };
     let body = &bytes[start + header_len..];
 
     if descr.starts_with('|') && descr.contains('O') {
@@ -191,7 +208,7 @@ pub fn parse_npy(bytes: &[u8], file: &str, key: &str) -> Result<NpyArray, NpzErr
     let code = descr.trim_start_matches(['<', '>', '|', '=']);
     macro_rules! numeric {
         ($t:ty, $variant:ident, $size:expr) => {{
-            let need = count * $size;
+            let need = bytes_for($size)?;
             if body.len() < need {
                 return Err(bad(format!(
                     "truncated data: {} bytes for {} elements of {}",
@@ -230,7 +247,10 @@ pub fn parse_npy(bytes: &[u8], file: &str, key: &str) -> Result<NpyArray, NpzErr
             let width: usize = c[1..]
                 .parse()
                 .map_err(|_| bad(format!("bad dtype {descr}")))?;
-            let need = count * width;
+            if width == 0 {
+                return Err(bad(format!("zero-width string dtype {descr}")));
+            }
+            let need = bytes_for(width)?;
             if body.len() < need {
                 return Err(bad("truncated string data".into()));
             }
@@ -247,7 +267,10 @@ pub fn parse_npy(bytes: &[u8], file: &str, key: &str) -> Result<NpyArray, NpzErr
             let width: usize = c[1..]
                 .parse()
                 .map_err(|_| bad(format!("bad dtype {descr}")))?;
-            let need = count * width * 4;
+            if width == 0 {
+                return Err(bad(format!("zero-width string dtype {descr}")));
+            }
+            let need = bytes_for(width.saturating_mul(4))?;
             if body.len() < need {
                 return Err(bad("truncated string data".into()));
             }
@@ -453,14 +476,27 @@ impl<R: Read + Seek> NpzArchive<R> {
                 key: key.to_string(),
                 reason: e.to_string(),
             })?;
-        let mut bytes = Vec::with_capacity(entry.size() as usize);
-        entry
+        // The declared size is not trusted (ZIP64 can claim a terabyte) and
+        // deflate can inflate a thousandfold: both are bounded.
+        let mut bytes = Vec::with_capacity((entry.size() as usize).min(1 << 24));
+        (&mut entry)
+            .take(MAX_ENTRY_BYTES + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| NpzError::BadArray {
                 file: self.name.clone(),
                 key: key.to_string(),
                 reason: format!("truncated or corrupt entry: {e}"),
             })?;
+        if bytes.len() as u64 > MAX_ENTRY_BYTES {
+            return Err(NpzError::BadArray {
+                file: self.name.clone(),
+                key: key.to_string(),
+                reason: format!(
+                    "inflates to more than {} MiB, the limit for one array (the official SMPL-X arrays are under 200 MiB)",
+                    MAX_ENTRY_BYTES >> 20
+                ),
+            });
+        }
         parse_npy(&bytes, &self.name, key)
     }
 
@@ -599,6 +635,35 @@ mod tests {
         for a in &arrays {
             let back = parse_npy(&write_npy(a), "mem", "k").unwrap();
             assert_eq!(&back, a);
+        }
+    }
+
+    /// A version-1 `.npy` with this header dictionary and body.
+    fn raw_npy(dict: &str, body: &[u8]) -> Vec<u8> {
+        let mut header = dict.to_string();
+        while (10 + header.len() + 1) % 64 != 0 {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+        out.extend_from_slice(header.as_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn declared_shapes_that_overflow_are_errors_not_wraparound() {
+        for (shape, descr) in [
+            ("(4611686018427387905, 4, 3)", "<f4"),
+            ("(18446744073709551615, 2)", "<f8"),
+            ("(4611686018427387904,)", "<f4"),
+            ("(2,)", "<U0"),
+        ] {
+            let dict =
+                format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+            let err = parse_npy(&raw_npy(&dict, &[0u8; 48]), "big.npy", "k").unwrap_err();
+            assert!(err.to_string().contains("big.npy"), "{shape}: {err}");
         }
     }
 

@@ -28,6 +28,10 @@ pub enum ImportCommand {
         /// Keypoints above this confidence define the person box.
         #[arg(long, default_value_t = 0.1)]
         min_confidence: f32,
+        /// Replace an existing dataset in OUT (its annotations, and the
+        /// labels and selection made from them, are removed).
+        #[arg(long)]
+        force: bool,
     },
     /// ExPose curated fits (`train.npz` / `val.npz`) with their images.
     Expose {
@@ -41,35 +45,63 @@ pub enum ImportCommand {
         /// The fits' hand poses are absolute (no mean hand to add).
         #[arg(long)]
         flat_hand_mean: bool,
+        /// Replace an existing dataset in OUT (see `import openpose --force`).
+        #[arg(long)]
+        force: bool,
     },
 }
 
 pub fn run(command: ImportCommand) -> anyhow::Result<()> {
-    let (out, annotations, summary) = match command {
+    let (out, force) = match &command {
+        ImportCommand::Openpose { out, force, .. } | ImportCommand::Expose { out, force, .. } => {
+            (out.clone(), *force)
+        }
+    };
+    let path = out.join("annotations.jsonl");
+    // Refused before any work, so a long import never ends in this error.
+    if path.exists() && !force {
+        anyhow::bail!(
+            "{}: already exists; pass --force to replace that dataset (its labels and selection are removed with it) or choose another --out",
+            path.display()
+        );
+    }
+    let (annotations, summary) = match command {
         ImportCommand::Openpose {
             images,
             keypoints,
-            out,
             all_people,
             min_confidence,
-        } => {
-            let (a, s) = import_openpose(&images, &keypoints, all_people, min_confidence)?;
-            (out, a, s)
-        }
+            ..
+        } => import_openpose(&images, &keypoints, all_people, min_confidence)?,
         ImportCommand::Expose {
             npz,
             images,
-            out,
             flat_hand_mean,
-        } => {
-            let (a, s) = import_expose(&npz, &images, flat_hand_mean)?;
-            (out, a, s)
-        }
+            ..
+        } => import_expose(&npz, &images, flat_hand_mean)?,
     };
     if annotations.is_empty() {
         anyhow::bail!("nothing to import: {summary}");
     }
-    let path = out.join("annotations.jsonl");
+    let _lock = crate::rundir::DirLock::acquire(&out, "dataset")?;
+    // Labels and a selection made from other annotations would no longer
+    // match them (rows are image indices).
+    for derived in ["labels", "selection.json"] {
+        let p = out.join(derived);
+        let removed = if p.is_dir() {
+            std::fs::remove_dir_all(&p)
+        } else {
+            std::fs::remove_file(&p)
+        };
+        match removed {
+            Ok(()) => eprintln!(
+                "removed {} (made from the replaced annotations)",
+                p.display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot remove", p.display())),
+        }
+    }
     write_annotations(&path, &annotations)?;
     println!(
         "wrote {} ({} records): {summary}",

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 use furpe::crop::CropTransform;
 use furpe::inference::{body_window, readout_to_params, StudentReadout};
 use furpe::nets::student_file::{self, Precision};
-use furpe::nets::{Student, StudentConfig, StudentInput, StudentKind};
+use furpe::nets::{Student, StudentConfig};
 use furpe::smplx::{Batching, Smplx, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
@@ -63,21 +63,12 @@ impl<B: Backend> StudentPredictor<B> {
         height: u32,
         window: CropTransform,
     ) -> Prediction {
-        let size = self.config.body_size;
-        let crop = |s: usize| {
-            Tensor::<B, 4>::from_data(
-                TensorData::new(window.sample_rgb(rgb, width, height, s), [1, 3, s, s]),
-                &self.device,
-            )
-        };
-        let detail = (self.config.kind == StudentKind::TwoStage).then(|| crop(size * 2));
-        let out = self.student.forward(
-            StudentInput {
-                body: crop(size),
-                detail,
-            },
-            &self.model,
+        let input = self.config.input(
+            1,
+            |side| window.sample_rgb(rgb, width, height, side),
+            &self.device,
         );
+        let out = self.student.forward(input, &self.model);
         let host = |t: Tensor<B, 2>| {
             t.into_data()
                 .convert::<f32>()

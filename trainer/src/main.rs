@@ -14,6 +14,7 @@ mod label;
 mod metrics;
 mod pipeline;
 mod rng;
+mod rundir;
 mod select;
 mod synth;
 mod train;

@@ -397,7 +397,7 @@ pub fn from_bytes<B: Backend>(
     let config: ExpertConfig = serde_json::from_value(header.config.clone())
         .map_err(|e| WeightsFileError::Corrupt(name.to_string(), format!("config: {e}")))?;
     let fresh = config.init::<B>(device);
-    let expert = weights_file::load_weights(fresh, bytes, start, header.precision, name, device)?;
+    let expert = weights_file::load_weights(fresh, bytes, start, &header, name, device)?;
     Ok((expert, config, header.note))
 }
 

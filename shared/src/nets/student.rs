@@ -110,6 +110,33 @@ impl StudentConfig {
             .with_feature_dims([64, 64, 64])
     }
 
+    /// Side of the detail crop a two-stage student cuts its hand and face
+    /// crops from: the body window at twice the body crop's resolution.
+    /// `None` for a one-stage student, which has no use for one.
+    pub fn detail_size(&self) -> Option<usize> {
+        (self.kind == StudentKind::TwoStage).then_some(self.body_size * 2)
+    }
+
+    /// The input this student needs from `n` windows. `sample(side)` returns
+    /// the windows' RGB crops in [0, 1] at `side × side`, channels first
+    /// (`[n, 3, side, side]` flattened). This is the one place that decides
+    /// which crops a student gets, so no caller can hand a two-stage student
+    /// its body crop alone (it would silently run as a one-stage one).
+    pub fn input<B: Backend>(
+        &self,
+        n: usize,
+        mut sample: impl FnMut(usize) -> Vec<f32>,
+        device: &B::Device,
+    ) -> StudentInput<B> {
+        let mut cut = |side: usize| {
+            Tensor::<B, 4>::from_data(TensorData::new(sample(side), [n, 3, side, side]), device)
+        };
+        StudentInput {
+            body: cut(self.body_size),
+            detail: self.detail_size().map(cut),
+        }
+    }
+
     /// Width of the parameter vector.
     pub fn param_dim(&self) -> usize {
         PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3

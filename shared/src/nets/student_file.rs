@@ -49,7 +49,7 @@ pub fn from_bytes<B: Backend>(
     let config: StudentConfig = serde_json::from_value(header.config.clone())
         .map_err(|e| StudentFileError::Corrupt(name.to_string(), format!("config: {e}")))?;
     let fresh = config.init::<B>(device);
-    let student = weights_file::load_weights(fresh, bytes, start, header.precision, name, device)?;
+    let student = weights_file::load_weights(fresh, bytes, start, &header, name, device)?;
     Ok((student, config, header))
 }
 
@@ -109,10 +109,55 @@ mod tests {
         )
         .unwrap();
         let (_, wide_start) = read_header(&wide, "w").unwrap();
-        let (_, start) = read_header(&bytes, "b").unwrap();
-        let mut mixed = bytes[..start].to_vec();
-        mixed.extend_from_slice(&wide[wide_start..]);
-        let err = from_bytes::<B>(&mixed, "mixed.furpe", &device).unwrap_err();
+        let (mut header, _) = read_header(&bytes, "b").unwrap();
+        // Without the checksum (a file from before it existed) the shape
+        // check is what catches it; with it, the checksum does.
+        let mixed = |header: &StudentHeader| {
+            let text = serde_json::to_vec(header).unwrap();
+            let mut out = bytes[..8].to_vec();
+            out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+            out.extend_from_slice(&text);
+            out.extend_from_slice(&wide[wide_start..]);
+            out
+        };
+        let err = from_bytes::<B>(&mixed(&header), "mixed.furpe", &device).unwrap_err();
+        assert!(err.to_string().contains("CRC-32"), "{err}");
+        header.weights_crc32 = None;
+        let err = from_bytes::<B>(&mixed(&header), "mixed.furpe", &device).unwrap_err();
         assert!(err.to_string().contains("expects"), "{err}");
+    }
+
+    #[test]
+    fn a_flipped_bit_in_any_weight_byte_is_refused() {
+        let device = Default::default();
+        let cfg = config(4);
+        let bytes = to_bytes(&cfg.init::<B>(&device), &cfg, Precision::F32, "").unwrap();
+        let (_, start) = read_header(&bytes, "b").unwrap();
+        for (i, at) in (start..bytes.len()).step_by(997).enumerate() {
+            let mut bad = bytes.clone();
+            bad[at] ^= 1 << (i % 8);
+            let err = from_bytes::<B>(&bad, "flip.furpe", &device).unwrap_err();
+            assert!(err.to_string().contains("flip.furpe"), "{err}");
+        }
+    }
+
+    #[test]
+    fn nan_weights_are_refused_naming_the_parameter() {
+        let device = Default::default();
+        let cfg = config(4);
+        let mut student = cfg.init::<B>(&device);
+        student.regressor.heads[0].weight = student.regressor.heads[0]
+            .weight
+            .clone()
+            .map(|w| w.mul_scalar(f32::NAN));
+        let bytes = to_bytes(&student, &cfg, Precision::F32, "").unwrap();
+        let err = from_bytes::<B>(&bytes, "nan.furpe", &device).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("nan.furpe")
+                && text.contains("non-finite")
+                && text.contains("parameter #"),
+            "{text}"
+        );
     }
 }

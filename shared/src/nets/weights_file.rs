@@ -34,6 +34,11 @@ pub struct FileHeader {
     /// Free-form provenance (training config, step, body model used).
     #[serde(default)]
     pub note: String,
+    /// CRC-32 of the weight bytes that follow the header, verified on load:
+    /// a flipped bit in a weight would otherwise load silently. Files written
+    /// before it existed have none and load unverified.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weights_crc32: Option<u32>,
 }
 
 /// Which kind of file a reader expects: its magic, a name for messages and a
@@ -63,6 +68,10 @@ pub enum WeightsFileError {
     Version(String, u32),
     #[error("{0}: weight '{1}' has shape {2:?}, the network in the header expects {3:?}")]
     Shape(String, String, Vec<usize>, Vec<usize>),
+    #[error("{0}: the weights' CRC-32 is {1:08x}, the header says {2:08x}: the file is corrupt")]
+    Checksum(String, u32, u32),
+    #[error("{0}: weight '{1}' holds {2} non-finite values (NaN or infinite): the network that wrote it diverged or the file is corrupt")]
+    NonFinite(String, String, usize),
 }
 
 /// Does `bytes` start with `kind`'s magic?
@@ -78,13 +87,6 @@ pub fn to_bytes<B: Backend, M: Module<B>>(
     precision: Precision,
     note: &str,
 ) -> Result<Vec<u8>, String> {
-    let header = FileHeader {
-        format_version: FORMAT_VERSION,
-        config,
-        precision,
-        note: note.to_string(),
-    };
-    let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
     // Parameter ids are random per process; numbering them makes the same
     // weights give the same file.
     let record = renumber(module.clone()).into_record();
@@ -101,6 +103,14 @@ pub fn to_bytes<B: Backend, M: Module<B>>(
         ),
     }
     .map_err(|e| e.to_string())?;
+    let header = FileHeader {
+        format_version: FORMAT_VERSION,
+        config,
+        precision,
+        note: note.to_string(),
+        weights_crc32: Some(crc32fast::hash(&weights)),
+    };
+    let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
     let mut out = Vec::with_capacity(12 + header.len() + weights.len());
     out.extend_from_slice(kind.magic);
     out.extend_from_slice(&(header.len() as u32).to_le_bytes());
@@ -140,18 +150,26 @@ pub fn read_header(
 }
 
 /// Loads the weights that start at `start` into `fresh` (the network the
-/// header describes), checking every parameter's shape.
+/// header describes), checking the checksum, every parameter's shape and
+/// (natively) that every weight is finite.
 pub fn load_weights<B: Backend, M: Module<B>>(
     fresh: M,
     bytes: &[u8],
     start: usize,
-    precision: Precision,
+    header: &FileHeader,
     name: &str,
     device: &B::Device,
 ) -> Result<M, WeightsFileError> {
+    let weights = bytes.get(start..).unwrap_or_default();
+    if let Some(want) = header.weights_crc32 {
+        let got = crc32fast::hash(weights);
+        if got != want {
+            return Err(WeightsFileError::Checksum(name.to_string(), got, want));
+        }
+    }
     let expected = shapes(&fresh);
-    let weights = bytes.get(start..).unwrap_or_default().to_vec();
-    let record = match precision {
+    let weights = weights.to_vec();
+    let record = match header.precision {
         Precision::F32 => {
             NamedMpkBytesRecorder::<FullPrecisionSettings>::new().load(weights, device)
         }
@@ -167,7 +185,40 @@ pub fn load_weights<B: Backend, M: Module<B>>(
             return Err(WeightsFileError::Shape(name.to_string(), path, got, want));
         }
     }
+    // NaN weights give finite, wrong outputs (BatchNorm and ReLU hide them).
+    // The browser's WebGPU tensors cannot be read back synchronously; there
+    // the checksum is the guard.
+    #[cfg(not(target_family = "wasm"))]
+    if let Some((path, count)) = first_non_finite(&module) {
+        return Err(WeightsFileError::NonFinite(name.to_string(), path, count));
+    }
     Ok(module)
+}
+
+/// The first float parameter holding NaN or infinite values, and how many.
+#[cfg(not(target_family = "wasm"))]
+fn first_non_finite<B: Backend, M: Module<B>>(module: &M) -> Option<(String, usize)> {
+    struct Finite(usize, Option<(String, usize)>);
+    impl<B: Backend> ModuleVisitor<B> for Finite {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
+            let index = self.0;
+            self.0 += 1;
+            if self.1.is_some() {
+                return;
+            }
+            let values = param.val().into_data().convert::<f32>();
+            let bad = values
+                .as_slice::<f32>()
+                .map(|v| v.iter().filter(|x| !x.is_finite()).count())
+                .unwrap_or(0);
+            if bad > 0 {
+                self.1 = Some((format!("parameter #{index}"), bad));
+            }
+        }
+    }
+    let mut visitor = Finite(0, None);
+    module.visit(&mut visitor);
+    visitor.1
 }
 
 /// The module with its float parameters numbered 0, 1, 2, … in visiting

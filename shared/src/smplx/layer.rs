@@ -526,8 +526,13 @@ impl<B: Backend> Smplx<B> {
         let yaw = entry(2, 0).neg().atan2(cos_yaw);
         let degrees = yaw
             .mul_scalar(-180.0 / std::f64::consts::PI)
-            .clamp_max(39.0)
+            .clamp(-39.0, 39.0)
             .round();
+        // A non-finite neck rotation (huge or NaN parameters, NaN weights)
+        // gives a NaN angle, whose cast to an index is out of range: it
+        // takes the frontal bin, so the forward stays total and the NaN
+        // shows in the vertices instead of aborting the process.
+        let degrees = degrees.clone().mask_fill(degrees.is_nan(), 0.0);
         // Bins 0..=39 hold one turning direction, 40..=78 the other.
         let negative = degrees.clone().lower_elem(0.0);
         let bin = degrees
@@ -620,6 +625,23 @@ mod tests {
                     want[c]
                 );
             }
+        }
+    }
+
+    /// Huge or NaN parameters reach the face-contour bin as a NaN yaw; the
+    /// forward must return (NaN shows in the output), never panic.
+    #[test]
+    fn non_finite_parameters_do_not_panic() {
+        let model = mannequin();
+        let device = Default::default();
+        let layer = SmplxConfig::new().init::<B>(&model, &device).unwrap();
+        for bad in [f32::NAN, f32::INFINITY, 1e20, -1e20] {
+            let mut p = SmplxParams::zeros(1, ParamWidths::default());
+            p.global_orient[0][1] = bad;
+            p.betas[0][0] = bad;
+            let out = layer.forward(SmplxInput::from_params(&p, &device));
+            let v = out.vertices.into_data().to_vec::<f32>().unwrap();
+            assert_eq!(v.len(), model.num_vertices() * 3);
         }
     }
 }

@@ -305,12 +305,17 @@ fn parse_rows(
             .as_array()
             .ok_or_else(|| bad("expected every row to be an array of numbers (a batch)"))?;
         row.iter()
-            .map(|x| {
+            .enumerate()
+            .map(|(i, x)| {
                 let x = x.as_f64().ok_or_else(|| bad("expected numbers"))?;
-                if x.is_finite() {
-                    Ok(x as f32)
+                // Finite in f64 is not enough: 1e39 is infinite as f32.
+                let narrow = x as f32;
+                if narrow.is_finite() {
+                    Ok(narrow)
                 } else {
-                    Err(bad("non-finite value"))
+                    Err(bad(&format!(
+                        "value {x} at index {i} is not a finite 32-bit float"
+                    )))
                 }
             })
             .collect()
@@ -477,6 +482,20 @@ mod tests {
         assert!(err.contains("--num-pca-comps"), "{err}");
         let err = SmplxParams::from_json(r#"{"pose": [1]}"#, "p.json", w).unwrap_err();
         assert!(err.contains("unknown key 'pose'"), "{err}");
+    }
+
+    #[test]
+    fn values_beyond_f32_are_refused_naming_key_and_index() {
+        let err = SmplxParams::from_json(
+            r#"{"transl": [0, 1e39, 0]}"#,
+            "big.json",
+            ParamWidths::default(),
+        )
+        .unwrap_err();
+        assert!(
+            err.contains("big.json") && err.contains("'transl'") && err.contains("index 1"),
+            "{err}"
+        );
     }
 
     #[test]

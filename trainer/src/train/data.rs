@@ -59,12 +59,12 @@ pub struct Sample {
     pub features: [Vec<f32>; 4],
 }
 
-/// How views are cut: augmentation ranges, crop side, and whether the
-/// two-stage student's high-resolution window is needed.
+/// How views are cut: augmentation ranges, crop side, and the side of the
+/// two-stage student's high-resolution window (`StudentConfig::detail_size`).
 pub struct ViewSpec<'a> {
     pub augment: &'a AugmentConfig,
     pub crop: usize,
-    pub detail: bool,
+    pub detail: Option<usize>,
 }
 
 impl TrainSet {
@@ -277,7 +277,7 @@ impl TrainSet {
             let noise = 1.0 + (rng.range(-1.0, 1.0) as f32) * augment.noise * 0.25;
             *v = (*v * gains[i / plane] * noise).clamp(0.0, 1.0);
         }
-        let detail = detail.then(|| window.sample_rgb(pixels, *w, *h, crop * 2));
+        let detail = detail.map(|side| window.sample_rgb(pixels, *w, *h, side));
 
         let mut points = window.keypoints_to_crop(&annotation.keypoints);
         if flip {

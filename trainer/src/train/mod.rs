@@ -55,9 +55,13 @@ pub struct TrainArgs {
     pub epochs: Option<usize>,
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Continue from the run directory's latest checkpoint.
-    #[arg(long)]
+    /// Continue from the run directory's newest intact checkpoint.
+    #[arg(long, conflicts_with = "overwrite")]
     pub resume: bool,
+    /// Start afresh in a run directory that holds an earlier run, deleting
+    /// its checkpoints and log (without it such a directory is refused).
+    #[arg(long)]
+    pub overwrite: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
     #[command(flatten)]
@@ -83,6 +87,24 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     config.validate()?;
     args.parallel.validate(config.batch)?;
+    if args.overwrite {
+        // Under the lock, so a run still working there is not cut away.
+        let _lock = crate::rundir::DirLock::acquire(&config.out, "run")?;
+        for old in ["checkpoints", "log.jsonl"] {
+            let path = config.out.join(old);
+            let removed = if path.is_dir() {
+                std::fs::remove_dir_all(&path)
+            } else {
+                std::fs::remove_file(&path)
+            };
+            match removed {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(e).with_context(|| format!("{}: cannot remove", path.display()))
+                }
+                _ => {}
+            }
+        }
+    }
     let summary = train_on(config, args.resume, args.backend, args.parallel)?;
     println!("{}", serde_json::to_string_pretty(&summary)?);
     Ok(())
@@ -239,10 +261,12 @@ impl<B: AutodiffBackend> Trainer<B> {
     fn run(self, resume: bool) -> anyhow::Result<serde_json::Value> {
         let out = self.config.out.clone();
         let leader = self.peer.leader();
-        if leader {
-            std::fs::create_dir_all(&out)
-                .with_context(|| format!("{}: cannot create the run directory", out.display()))?;
-        }
+        // Only the leader writes into the run directory, so only it locks it.
+        let _lock = if leader {
+            Some(crate::rundir::DirLock::acquire(&out, "run")?)
+        } else {
+            None
+        };
         self.peer.register::<B::InnerBackend>(&self.device)?;
         let (student, teacher) = {
             // Seeding is global on some backends: peers initialise one at a
@@ -257,31 +281,74 @@ impl<B: AutodiffBackend> Trainer<B> {
             let teacher = student.valid();
             (student, teacher)
         };
-        let mut optim = AdamConfig::new()
-            .with_weight_decay(
-                (self.config.weight_decay > 0.0)
-                    .then(|| WeightDecayConfig::new(self.config.weight_decay as f32)),
-            )
-            .init::<B, Student<B>>();
+        let new_optim = || {
+            AdamConfig::new()
+                .with_weight_decay(
+                    (self.config.weight_decay > 0.0)
+                        .then(|| WeightDecayConfig::new(self.config.weight_decay as f32)),
+                )
+                .init::<B, Student<B>>()
+        };
+        let mut optim = new_optim();
         let (mut student, mut teacher, mut step) = (student, teacher, 0usize);
+        let found = checkpoint::complete(&out)?;
         if resume {
-            match checkpoint::latest(&out)? {
-                Some(dir) => {
-                    let state = checkpoint::load(&dir, student, teacher, optim, &self.device)?;
-                    (student, teacher, optim, step) = state;
-                    if leader {
-                        eprintln!("resuming from {} (step {step})", dir.display());
+            anyhow::ensure!(
+                !found.is_empty(),
+                "{}: --resume, but there is no checkpoint to resume from",
+                out.display()
+            );
+            // The newest intact checkpoint; a corrupt one is named and skipped.
+            let mut skipped = Vec::new();
+            let mut state = None;
+            for dir in &found {
+                match checkpoint::load(
+                    dir,
+                    student.clone(),
+                    teacher.clone(),
+                    new_optim(),
+                    &self.device,
+                ) {
+                    Ok(s) => {
+                        state = Some((dir, s));
+                        break;
+                    }
+                    Err(e) => {
+                        if leader {
+                            eprintln!("warning: cannot resume from {}: {e:#}", dir.display());
+                        }
+                        skipped.push(dir.display().to_string());
                     }
                 }
-                None => anyhow::bail!(
-                    "{}: --resume, but there is no checkpoint to resume from",
-                    out.display()
-                ),
             }
-        } else if checkpoint::latest(&out)?.is_some() {
+            let Some((dir, s)) = state else {
+                anyhow::bail!(
+                    "{}: --resume, but none of its checkpoints could be loaded ({})",
+                    out.display(),
+                    skipped.join(", ")
+                );
+            };
+            (student, teacher, optim, step) = s;
+            if leader {
+                eprintln!(
+                    "resuming from {} (step {step}){}",
+                    dir.display(),
+                    if skipped.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", the newest intact checkpoint ({} skipped)",
+                            skipped.join(", ")
+                        )
+                    }
+                );
+            }
+        } else if !found.is_empty() {
             anyhow::bail!(
-                "{}: already holds a run; pass --resume to continue it or choose another --out",
-                out.display()
+                "{}: already holds a run ({} checkpoints, newest {}); pass --resume to continue it, --overwrite to start afresh, or choose another --out",
+                out.display(),
+                found.len(),
+                found[0].display()
             );
         }
         self.peer
@@ -500,7 +567,7 @@ impl<B: AutodiffBackend> Trainer<B> {
         let ema = &self.config.ema;
         let augment = &self.config.augment;
         let crop = self.student_config.body_size;
-        let detail = self.student_config.kind == furpe::nets::StudentKind::TwoStage;
+        let detail = self.student_config.detail_size();
         let spec = data::ViewSpec {
             augment,
             crop,
@@ -558,17 +625,19 @@ impl<B: AutodiffBackend> Trainer<B> {
         };
         let crop = self.student_config.body_size;
         let t2 = |v: Vec<f32>, w: usize| Tensor::<B, 2>::from_data(TensorData::new(v, [n, w]), d);
-        let body =
-            Tensor::<B, 4>::from_data(TensorData::new(flat(&|s| &s.body), [n, 3, crop, crop]), d);
-        let detail = samples[0].detail.as_ref().map(|_| {
-            Tensor::<B, 4>::from_data(
-                TensorData::new(
-                    flat(&|s| s.detail.as_deref().unwrap_or(&[])),
-                    [n, 3, crop * 2, crop * 2],
-                ),
-                d,
-            )
-        });
+        // The workers cut both crops already (`ViewSpec::detail` is the
+        // student's detail size); stack them through the one input rule.
+        let input = self.student_config.input(
+            n,
+            |side| {
+                if side == crop {
+                    flat(&|s| &s.body)
+                } else {
+                    flat(&|s| s.detail.as_deref().unwrap_or(&[]))
+                }
+            },
+            d,
+        );
         let keypoints = Tensor::<B, 3>::from_data(
             TensorData::new(flat(&|s| &s.keypoints), [n, data::KEYPOINTS, 3]),
             d,
@@ -589,7 +658,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
         });
         Batch {
-            input: StudentInput { body, detail },
+            input,
             targets: Targets {
                 keypoints,
                 rotations,
@@ -689,32 +758,31 @@ impl<B: AutodiffBackend> Trainer<B> {
             return Ok(json!({ "note": "no held-out ground truth" }));
         }
         let d = &self.device;
-        let crop = self.student_config.body_size;
         let (mut v2v, mut mpjpe) = (Vec::new(), Vec::new());
         let (mut pred_joints, mut gt_joints) = (Vec::new(), Vec::new());
         for chunk in holdout.chunks(16) {
             let n = chunk.len();
             let pred = match held {
                 Held::Student(net) => {
-                    let mut pixels = Vec::new();
-                    let mut detail = Vec::new();
+                    let mut views = Vec::with_capacity(n);
                     for &i in chunk {
                         let a = &self.set.annotations[i];
-                        let image = self.set.image(i)?;
                         let window = CropTransform::around_box(a.person_box, BODY_CROP_SCALE);
-                        pixels.extend(window.sample_rgb(&image.0, image.1, image.2, crop));
-                        if self.student_config.kind == furpe::nets::StudentKind::TwoStage {
-                            detail.extend(window.sample_rgb(&image.0, image.1, image.2, crop * 2));
-                        }
+                        views.push((window, self.set.image(i)?));
                     }
-                    let body = Tensor::<B::InnerBackend, 4>::from_data(
-                        TensorData::new(pixels, [n, 3, crop, crop]),
+                    let input = self.student_config.input(
+                        n,
+                        |side| {
+                            views
+                                .iter()
+                                .flat_map(|(w, image)| {
+                                    w.sample_rgb(&image.0, image.1, image.2, side)
+                                })
+                                .collect()
+                        },
                         d,
                     );
-                    let detail = (!detail.is_empty()).then(|| {
-                        Tensor::from_data(TensorData::new(detail, [n, 3, crop * 2, crop * 2]), d)
-                    });
-                    let out = net.forward(StudentInput { body, detail }, &self.model_inner);
+                    let out = net.forward(input, &self.model_inner);
                     let coeffs = Student::shape_coeffs(&out, &self.model_inner);
                     self.model_inner.forward_rotations(
                         coeffs,
