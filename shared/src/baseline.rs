@@ -223,8 +223,11 @@ mod tests {
         assert_eq!(m.batch_size(), 1);
         assert!((m.betas[0][0] - 2.0).abs() < 1e-6);
         assert!(m.body_pose[0][0].abs() < 1e-6);
+        // The absolute rotations (0.5, 0.2, 0.2) and (-0.1, 0.2, 0.2) average
+        // to (0.2, 0.2, 0.2) only to first order: rotations do not commute
+        // (the residual is ~1e-5 rad).
         assert!(
-            m.left_hand_pose[0][0].abs() < 1e-6,
+            m.left_hand_pose[0][0].abs() < 1e-4,
             "{}",
             m.left_hand_pose[0][0]
         );

@@ -109,7 +109,8 @@ pub fn write_glb(body: &GlbBody) -> Result<Vec<u8>, String> {
     // glTF requires unit normals; a vertex in no triangle (the mannequin has
     // a few) has none, so it gets an arbitrary unit one.
     for n in &mut normals {
-        if !(n[0] * n[0] + n[1] * n[1] + n[2] * n[2] > 0.5) {
+        let len2 = n[0] * n[0] + n[1] * n[1] + n[2] * n[2];
+        if len2.is_nan() || len2 < 0.5 {
             *n = [0.0, 0.0, 1.0];
         }
     }

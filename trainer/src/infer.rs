@@ -176,11 +176,30 @@ impl BackendJob for InferArgs {
         } else {
             vec![self.input.clone()]
         };
+        if let Some(b) = &self.person_box {
+            anyhow::ensure!(
+                b.len() == 4 && b.iter().all(|v| v.is_finite()) && b[2] > b[0] && b[3] > b[1],
+                "--person-box {b:?}: expected four finite numbers x0,y0,x1,y1 with x1 > x0 and y1 > y0"
+            );
+        }
         std::fs::create_dir_all(&self.out)?;
+        let many = images.len() > 1;
+        let mut unreadable = Vec::new();
         for path in images {
-            let image = image::open(&path)
-                .with_context(|| format!("{}: cannot decode image", path.display()))?
-                .to_rgb8();
+            // One bad image in a folder is reported and skipped, not the end
+            // of the run; a single named image that cannot be read is an error.
+            let image = match image::open(&path) {
+                Ok(image) => image.to_rgb8(),
+                Err(e) if many => {
+                    eprintln!("{}: cannot decode image ({e}); skipped", path.display());
+                    unreadable.push(path.display().to_string());
+                    continue;
+                }
+                Err(e) => {
+                    return Err(e)
+                        .with_context(|| format!("{}: cannot decode image", path.display()))
+                }
+            };
             let (w, h) = image.dimensions();
             let bbox = self.person_box.as_ref().map(|b| [b[0], b[1], b[2], b[3]]);
             let window = body_window(bbox, None, w, h);
@@ -216,6 +235,12 @@ impl BackendJob for InferArgs {
                 self.out.join(format!("{stem}.json")).display()
             );
         }
+        anyhow::ensure!(
+            unreadable.is_empty(),
+            "{} image(s) could not be decoded and were skipped (the others were written): {}",
+            unreadable.len(),
+            unreadable.join(", ")
+        );
         Ok(())
     }
 }
