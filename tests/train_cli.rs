@@ -421,6 +421,26 @@ fn killed_and_resumed_run_matches_an_uninterrupted_one() {
     assert!(mask_ids(&resumed).len() > 1000);
 }
 
+#[test]
+fn a_corrupt_training_image_is_reported_before_step_one() {
+    let dir = world("train-bad-image", 20);
+    let cfg = config(&dir, "");
+    let mut images: Vec<_> = std::fs::read_dir(dir.join("data/images"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    images.sort();
+    let victim = images[images.len() - 1].clone();
+    std::fs::write(&victim, b"\x89PNG\r\n\x1a\ncut short").unwrap();
+    let (ok, out) = run_furpe(&["train", "--config", cfg.to_str().unwrap()]);
+    let name = victim.file_name().unwrap().to_str().unwrap();
+    assert!(
+        !ok && out.contains(name) && out.contains("nothing was trained"),
+        "{out}"
+    );
+    assert!(!dir.join("run/checkpoints").exists(), "{out}");
+}
+
 /// The run directory's `step-*` checkpoints, oldest first.
 fn checkpoints(run: &Path) -> Vec<std::path::PathBuf> {
     let mut found: Vec<_> = std::fs::read_dir(run.join("checkpoints"))

@@ -157,7 +157,7 @@ impl TrainSet {
         let holdout = (0..annotations.len())
             .filter(|i| i.is_multiple_of(holdout_every))
             .collect();
-        Ok(Self {
+        let set = Self {
             dir: dir.to_path_buf(),
             annotations,
             labels,
@@ -165,7 +165,52 @@ impl TrainSet {
             holdout,
             feature_dims,
             hands_mean,
-        })
+        };
+        set.check_images()?;
+        Ok(set)
+    }
+
+    /// Decodes every image the run will read, before step 1: a corrupt or
+    /// missing image is reported now, with every other bad one, instead of
+    /// stopping the run when a batch first reaches it.
+    fn check_images(&self) -> anyhow::Result<()> {
+        let mut used: Vec<usize> = self.train.iter().map(|r| r.annotation).collect();
+        used.extend(&self.holdout);
+        used.sort_unstable();
+        used.dedup();
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(8);
+        let chunk = used.len().div_ceil(threads).max(1);
+        let mut bad: Vec<String> = std::thread::scope(|scope| {
+            let jobs: Vec<_> = used
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .filter_map(|&i| self.image(i).err().map(|e| format!("{e:#}")))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            jobs.into_iter()
+                .flat_map(|j| {
+                    j.join()
+                        .unwrap_or_else(|_| vec!["an image check panicked".into()])
+                })
+                .collect()
+        });
+        if bad.is_empty() {
+            return Ok(());
+        }
+        let count = bad.len();
+        bad.truncate(10);
+        anyhow::bail!(
+            "{}: {count} of its {} images cannot be read; nothing was trained. Fix or remove them (and their annotations):\n  {}",
+            self.dir.display(),
+            used.len(),
+            bad.join("\n  ")
+        )
     }
 
     /// The order of epoch `epoch` (a seeded Fisher–Yates shuffle).
