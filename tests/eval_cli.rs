@@ -382,6 +382,26 @@ fn synthetic_world_ground_truth_and_perturbed_predictions() {
     ]);
     assert!(ok, "{text}");
     assert!(mean(&rel.unwrap(), "right_hand_mm").unwrap() > 0.1);
+
+    // Only the gallery fails (a directory stands where worst.png goes): the
+    // reports are written and the run succeeds, saying what is missing.
+    let out = dir.join("no-gallery");
+    std::fs::create_dir_all(out.join("worst.png").join("blocker")).unwrap();
+    let (ok, text, report) = eval(&[
+        "--dataset",
+        "synthetic",
+        "--root",
+        root,
+        "--baseline",
+        "zero-body",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        ok && report.is_some() && text.contains("worst.png was not written"),
+        "{text}"
+    );
+    assert!(out.join("report.md").is_file() && out.join("worst.png").is_dir());
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -304,22 +304,32 @@ impl BackendJob for EvalArgs {
             .out
             .clone()
             .unwrap_or_else(|| PathBuf::from("runs/eval").join(benchmark.name()));
-        write_outputs(&out, &report, &samples, self.worst)?;
+        let gallery = write_outputs(&out, &report, &samples, self.worst)?;
         print!("{}", report.markdown());
-        println!(
-            "wrote report.md, report.json, per_sample.csv and worst.png to {}",
-            out.display()
-        );
+        match gallery {
+            Ok(()) => println!(
+                "wrote report.md, report.json, per_sample.csv and worst.png to {}",
+                out.display()
+            ),
+            // The scores are the result; a picture that cannot be drawn (an
+            // image gone since loading, a full disk) does not undo them.
+            Err(e) => eprintln!(
+                "wrote report.md, report.json and per_sample.csv to {}; worst.png was not written: {e:#}",
+                out.display()
+            ),
+        }
         Ok(())
     }
 }
 
+/// Writes the reports, then the gallery; `Ok(Err(..))` when only the
+/// gallery failed.
 fn write_outputs(
     out: &std::path::Path,
     report: &EvalReport,
     samples: &[EvalSample],
     worst: usize,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<anyhow::Result<()>> {
     let write = |name: &str, text: String| -> anyhow::Result<()> {
         let path = out.join(name);
         furpe::io::write_bytes_atomic(&path, text.as_bytes())
@@ -335,7 +345,14 @@ fn write_outputs(
             .total_cmp(&report.per_sample[a].primary_mm())
     });
     order.truncate(worst.max(1));
-    gallery::write_gallery(&out.join("worst.png"), samples, &report.per_sample, &order)
+    // The reports are written (the outer result); the gallery's own failure
+    // is returned beside them.
+    Ok(gallery::write_gallery(
+        &out.join("worst.png"),
+        samples,
+        &report.per_sample,
+        &order,
+    ))
 }
 
 /// What each benchmark's numbers mean.
