@@ -336,8 +336,14 @@ pub fn parse_ply(bytes: &[u8]) -> Result<Mesh, String> {
                         let n = values
                             .next(count_type)
                             .ok_or_else(|| format!("file ends inside {}", what()))?;
+                        // The declared length is not trusted (a corrupt
+                        // file can claim 1e19 entries): the list grows as
+                        // its values are actually read.
+                        if !(n.is_finite() && n >= 0.0) {
+                            return Err(format!("bad list length {n} in {}", what()));
+                        }
                         let n = n as usize;
-                        let mut poly = Vec::with_capacity(n);
+                        let mut poly = Vec::with_capacity(n.min(64));
                         for _ in 0..n {
                             let v = values
                                 .next(p.scalar)
