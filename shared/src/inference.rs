@@ -270,10 +270,11 @@ mod tests {
     use burn::backend::Flex;
     type B = Flex;
 
-    #[test]
-    fn a_frame_gives_a_finite_body_and_a_next_crop() {
+    /// A tiny student of `kind` and the mannequin on the CPU, and a test frame.
+    fn tiny(kind: crate::nets::StudentKind) -> (BodyRegressor<B>, Vec<u8>, u32, u32) {
         let device = Default::default();
         let config = StudentConfig::web()
+            .with_kind(kind)
             .with_backbone(ResNetConfig::new(BlockKind::Basic, [1, 1, 1, 1]).with_base_width(4))
             .with_body_size(32);
         let model = crate::smplx::mannequin::mannequin();
@@ -285,6 +286,13 @@ mod tests {
         };
         let (w, h) = (40u32, 30u32);
         let frame: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
+        (regressor, frame, w, h)
+    }
+
+    #[test]
+    fn a_frame_gives_a_finite_body_and_a_next_crop() {
+        let (regressor, frame, w, h) = tiny(crate::nets::StudentKind::OneStage);
+        let model = crate::smplx::mannequin::mannequin();
         let crop = CropTransform::follow(None, w, h, FOLLOW_SCALE);
         let clock = || 0.0;
         let p = burn::tensor::try_read_sync(regressor.predict(&frame, w, h, crop, &clock))
@@ -308,20 +316,8 @@ mod tests {
     /// detail crop, silently running every two-stage student as one-stage).
     #[test]
     fn a_two_stage_student_refines_from_its_detail_crop() {
-        let device = Default::default();
-        let config = StudentConfig::web()
-            .with_kind(crate::nets::StudentKind::TwoStage)
-            .with_backbone(ResNetConfig::new(BlockKind::Basic, [1, 1, 1, 1]).with_base_width(4))
-            .with_body_size(32);
-        let model = crate::smplx::mannequin::mannequin();
-        let regressor = BodyRegressor::<B> {
-            student: config.init(&device),
-            body_model: SmplxConfig::new().init(&model, &device).unwrap(),
-            config: config.clone(),
-            device,
-        };
-        let (w, h) = (40u32, 30u32);
-        let frame: Vec<u8> = (0..w * h * 4).map(|i| (i * 7 % 251) as u8).collect();
+        let (regressor, frame, w, h) = tiny(crate::nets::StudentKind::TwoStage);
+        let (config, device) = (&regressor.config, &regressor.device);
         let crop = CropTransform::follow(None, w, h, FOLLOW_SCALE);
         let clock = || 0.0;
         let p = burn::tensor::try_read_sync(regressor.predict(&frame, w, h, crop, &clock))
@@ -329,7 +325,7 @@ mod tests {
             .unwrap();
         let body_only = StudentInput {
             body: config
-                .input(1, |side| crop.sample_rgba(&frame, w, h, side), &device)
+                .input(1, |side| crop.sample_rgba(&frame, w, h, side), device)
                 .body,
             detail: None,
         };
