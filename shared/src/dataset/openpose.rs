@@ -70,6 +70,48 @@ fn read_block(person: &Value, key: &str, count: usize) -> Result<Vec<[f32; 3]>, 
         .collect())
 }
 
+/// Writes people (OpenPose-137 arrays, as [`parse_openpose_json`] returns
+/// them) in OpenPose's `--write_json` layout, so `furpe import openpose` and
+/// other OpenPose readers take them. Non-finite numbers are written as a
+/// missed point (0, 0, 0).
+pub fn write_openpose_json(people: &[Vec<[f32; 3]>]) -> Result<String, String> {
+    let mut out = Vec::with_capacity(people.len());
+    for (i, points) in people.iter().enumerate() {
+        if points.len() != NUM_OPENPOSE137 {
+            return Err(format!(
+                "person {i} has {} points, expected {NUM_OPENPOSE137} (body 25, hands 21 + 21, face 70)",
+                points.len()
+            ));
+        }
+        let block = |from: usize, count: usize| -> Value {
+            let numbers: Vec<f32> = points[from..from + count]
+                .iter()
+                .flat_map(|p| {
+                    if p.iter().all(|v| v.is_finite()) {
+                        *p
+                    } else {
+                        [0.0; 3]
+                    }
+                })
+                .collect();
+            serde_json::json!(numbers)
+        };
+        let hands = NUM_BODY25;
+        out.push(serde_json::json!({
+            "person_id": [-1],
+            "pose_keypoints_2d": block(0, NUM_BODY25),
+            "face_keypoints_2d": block(hands + 2 * NUM_HAND, NUM_FACE70),
+            "hand_left_keypoints_2d": block(hands, NUM_HAND),
+            "hand_right_keypoints_2d": block(hands + NUM_HAND, NUM_HAND),
+            "pose_keypoints_3d": [],
+            "face_keypoints_3d": [],
+            "hand_left_keypoints_3d": [],
+            "hand_right_keypoints_3d": [],
+        }));
+    }
+    Ok(serde_json::json!({ "version": 1.3, "people": out }).to_string())
+}
+
 /// A person box (x0, y0, x1, y1) around the keypoints above `min_confidence`,
 /// grown by `margin` (fraction of the larger side) and clipped to the image.
 /// `None` when fewer than two points pass.
@@ -130,5 +172,22 @@ mod tests {
         let pts = vec![[10.0, 20.0, 0.9], [50.0, 100.0, 0.8], [500.0, 500.0, 0.01]];
         let b = box_from_keypoints(&pts, 0.1, 0.1, 60, 200).unwrap();
         assert_eq!(b, [2.0, 12.0, 58.0, 108.0]);
+    }
+
+    #[test]
+    fn written_json_reads_back_with_every_block_in_its_place() {
+        let person: Vec<[f32; 3]> = (0..NUM_OPENPOSE137)
+            .map(|i| [i as f32, 2.0 * i as f32, 0.5])
+            .collect();
+        let mut with_nan = person.clone();
+        with_nan[3] = [f32::NAN, 1.0, 1.0];
+        let text = write_openpose_json(&[person.clone(), with_nan]).unwrap();
+        let back = parse_openpose_json(&text, "t.json").unwrap();
+        assert_eq!(back[0], person);
+        assert_eq!(
+            back[1][3], [0.0; 3],
+            "a non-finite point is written as missed"
+        );
+        assert!(write_openpose_json(&[vec![[0.0; 3]; 25]]).is_err());
     }
 }
