@@ -16,7 +16,8 @@ use std::path::Path;
 use burn::backend::Flex;
 use burn::tensor::{Tensor, TensorData};
 use common::fixtures;
-use furpe::mediapipe::package::{InputRange, ModelFile, Package};
+use furpe::mediapipe::package::{ModelFile, Package};
+use furpe::mediapipe::pipeline::to_range;
 use furpe::npz::NpzArchive;
 use furpe::tflite::{Graph, Model};
 
@@ -62,10 +63,7 @@ fn model_input(rgb: &[u8], model: ModelFile) -> Tensor<B, 4> {
                     let o = (256 - size) / 2;
                     at(y + o, x + o)
                 };
-                chw[(c * size + y) * size + x] = match model.input_range() {
-                    InputRange::Unit => v / 255.0,
-                    InputRange::Signed => v / 127.5 - 1.0,
-                };
+                chw[(c * size + y) * size + x] = to_range(v / 255.0, model.input_range());
             }
         }
     }

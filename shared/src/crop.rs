@@ -7,6 +7,16 @@
 //! Crop coordinates are normalised: the crop spans [-1, 1] on both axes, x to
 //! the right, y down (the weak-perspective camera's frame).
 
+/// What a crop reads outside the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Border {
+    /// Black (the project's crops, MediaPipe's detector letterbox).
+    Zero,
+    /// The nearest edge pixel, repeated (MediaPipe's landmark crops: its
+    /// `ImageToTensorCalculator` replicates unless told otherwise).
+    Replicate,
+}
+
 /// A square window on an image, possibly rotated and mirrored.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CropTransform {
@@ -111,13 +121,26 @@ impl CropTransform {
     /// pixel) into `size × size`, bilinear, channels first, values in [0, 1];
     /// outside the image is black. Returns `[3, size, size]` flattened.
     pub fn sample_rgb(&self, rgb: &[u8], width: u32, height: u32, size: usize) -> Vec<f32> {
-        self.sample(rgb, 3, width, height, size)
+        self.sample(rgb, 3, width, height, size, Border::Zero)
+    }
+
+    /// [`Self::sample_rgb`] with a chosen [`Border`] for the pixels outside
+    /// the image.
+    pub fn sample_rgb_with(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        size: usize,
+        border: Border,
+    ) -> Vec<f32> {
+        self.sample(rgb, 3, width, height, size, border)
     }
 
     /// [`Self::sample_rgb`] for RGBA8 pixels (a canvas's `ImageData`, a video
     /// frame); alpha is ignored.
     pub fn sample_rgba(&self, rgba: &[u8], width: u32, height: u32, size: usize) -> Vec<f32> {
-        self.sample(rgba, 4, width, height, size)
+        self.sample(rgba, 4, width, height, size, Border::Zero)
     }
 
     /// The next frame's person crop in a video: the square around `points`
@@ -161,19 +184,25 @@ impl CropTransform {
         width: u32,
         height: u32,
         size: usize,
+        border: Border,
     ) -> Vec<f32> {
         let (w, h) = (width as usize, height as usize);
         let plane = size * size;
         let mut out = vec![0.0f32; 3 * plane];
-        if pixels.len() < w * h * channels || size == 0 {
+        if pixels.len() < w * h * channels || size == 0 || w == 0 || h == 0 {
             return out;
         }
         let texel = |x: isize, y: isize, ch: usize| -> f32 {
-            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-                0.0
-            } else {
-                pixels[(y as usize * w + x as usize) * channels + ch] as f32
-            }
+            let inside = x >= 0 && y >= 0 && x < w as isize && y < h as isize;
+            let (x, y) = match border {
+                _ if inside => (x as usize, y as usize),
+                Border::Zero => return 0.0,
+                Border::Replicate => (
+                    x.clamp(0, w as isize - 1) as usize,
+                    y.clamp(0, h as isize - 1) as usize,
+                ),
+            };
+            pixels[(y * w + x) * channels + ch] as f32
         };
         for row in 0..size {
             for col in 0..size {
@@ -386,5 +415,29 @@ mod tests {
         let rgba = [255u8, 0, 0, 255, 0, 0, 255, 255];
         let t = CropTransform::whole_image(2, 1);
         assert_eq!(t.sample_rgb(&rgb, 2, 1, 4), t.sample_rgba(&rgba, 2, 1, 4));
+    }
+
+    #[test]
+    fn replicate_border_repeats_the_edge_and_zero_reads_black() {
+        // A 2 × 1 image (red, green); a window twice the image's width
+        // centred on it reads outside on both sides.
+        let rgb = [255, 0, 0, 0, 255, 0];
+        let window = CropTransform {
+            center: [1.0, 0.5],
+            side: 4.0,
+            rotation: 0.0,
+            flip: false,
+        };
+        let zero = window.sample_rgb_with(&rgb, 2, 1, 4, Border::Zero);
+        let replicate = window.sample_rgb_with(&rgb, 2, 1, 4, Border::Replicate);
+        // Row 1 (inside vertically), column 0: left of the red pixel.
+        let red = |v: &[f32], col: usize| v[4 + col];
+        assert_eq!(red(&zero, 0), 0.0);
+        assert_eq!(red(&replicate, 0), 1.0, "the red edge is repeated");
+        // An empty image gives zeros, not a panic.
+        assert!(window
+            .sample_rgb_with(&[], 0, 0, 4, Border::Replicate)
+            .iter()
+            .all(|&v| v == 0.0));
     }
 }

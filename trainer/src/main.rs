@@ -6,6 +6,7 @@ mod bench;
 mod body;
 mod crops;
 mod demo;
+mod detect;
 mod eval;
 mod expert;
 mod import;
@@ -43,6 +44,10 @@ enum Command {
     /// Import images with OpenPose JSON, or ExPose curated fits, as a dataset.
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// MediaPipe's real body and hand models (npm @mediapipe/holistic) on
+    /// images, a folder or a video: OpenPose --write_json files for
+    /// `furpe import openpose`, plus every landmark in <stem>_mediapipe.json.
+    Detect(detect::DetectArgs),
     /// Part experts (SPIN body, DECA face, FrankMocap hand) on part crops.
     #[command(subcommand)]
     Expert(expert::ExpertCommand),
@@ -94,6 +99,7 @@ fn main() {
         Command::Body(c) => body::run(c),
         Command::Bench(c) => bench::run(c),
         Command::Demo(a) => demo::run(a),
+        Command::Detect(a) => detect::run(a),
         Command::Import(c) => import::run(c),
         Command::Select(a) => select::run(a),
         Command::Expert(c) => expert::run(c),

@@ -2,6 +2,7 @@
 //! experts: where their files are found in the user's copy of the npm
 //! package, and the pre/post-processing MediaPipe runs around them.
 
+pub mod holistic;
 pub mod openpose;
 pub mod package;
 pub mod pipeline;

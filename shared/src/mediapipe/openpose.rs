@@ -115,7 +115,7 @@ pub fn to_openpose137(person: &Landmarks) -> Vec<[f32; 3]> {
     debug_assert_eq!(out.len(), NUM_BODY25 + 2 * NUM_HAND + NUM_FACE70);
     // A point with no confidence is a missed point, whatever its position.
     for p in &mut out {
-        if !(p[2] > 0.0) || !p.iter().all(|v| v.is_finite()) {
+        if p[2].is_nan() || p[2] <= 0.0 || !p.iter().all(|v| v.is_finite()) {
             *p = [0.0; 3];
         }
     }

@@ -9,6 +9,10 @@
 
 use std::path::{Path, PathBuf};
 
+use super::pipeline::{
+    FACE_DETECTOR, FACE_LANDMARKS, HAND_LANDMARKS, PALM_DETECTOR, POSE_DETECTOR, POSE_LANDMARKS,
+};
+
 /// The npm package and version the models are read from.
 pub const NPM_PACKAGE: &str = "@mediapipe/holistic@0.5.1675471629";
 /// Where `npm ci --prefix models/mediapipe` puts it, relative to the
@@ -39,26 +43,6 @@ pub enum ModelFile {
     FaceLandmark,
 }
 
-/// The range a model's input pixels are scaled to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum InputRange {
-    /// v / 255
-    Unit,
-    /// v / 127.5 − 1
-    Signed,
-}
-
-impl InputRange {
-    /// Maps a value sampled in [0, 1] (as `CropTransform::sample_rgb` gives)
-    /// into this range.
-    pub fn from_unit(self, v: f32) -> f32 {
-        match self {
-            Self::Unit => v,
-            Self::Signed => v * 2.0 - 1.0,
-        }
-    }
-}
-
 impl ModelFile {
     pub const ALL: [ModelFile; 8] = [
         Self::PoseDetection,
@@ -85,22 +69,32 @@ impl ModelFile {
         }
     }
 
-    /// Side of the square input in pixels.
+    /// Side of the square input in pixels (from the model's config in
+    /// [`super::pipeline`], where each model's numbers live).
     pub fn input_size(self) -> usize {
         match self {
-            Self::PoseDetection | Self::HandLandmarkFull => 224,
-            Self::PoseLandmarkLite | Self::PoseLandmarkFull | Self::PoseLandmarkHeavy => 256,
-            Self::PalmDetectionFull | Self::FaceLandmark => 192,
-            Self::FaceDetectionShortRange => 128,
+            Self::PoseDetection => POSE_DETECTOR.anchors.input_size,
+            Self::PoseLandmarkLite | Self::PoseLandmarkFull | Self::PoseLandmarkHeavy => {
+                POSE_LANDMARKS.input_size
+            }
+            Self::PalmDetectionFull => PALM_DETECTOR.anchors.input_size,
+            Self::HandLandmarkFull => HAND_LANDMARKS.input_size,
+            Self::FaceDetectionShortRange => FACE_DETECTOR.anchors.input_size,
+            Self::FaceLandmark => FACE_LANDMARKS.input_size,
         }
     }
 
-    pub fn input_range(self) -> InputRange {
+    /// The range input pixels in [0, 1] are mapped onto.
+    pub fn input_range(self) -> [f32; 2] {
         match self {
-            Self::PoseDetection | Self::PalmDetectionFull | Self::FaceDetectionShortRange => {
-                InputRange::Signed
+            Self::PoseDetection => POSE_DETECTOR.input_range,
+            Self::PoseLandmarkLite | Self::PoseLandmarkFull | Self::PoseLandmarkHeavy => {
+                POSE_LANDMARKS.input_range
             }
-            _ => InputRange::Unit,
+            Self::PalmDetectionFull => PALM_DETECTOR.input_range,
+            Self::HandLandmarkFull => HAND_LANDMARKS.input_range,
+            Self::FaceDetectionShortRange => FACE_DETECTOR.input_range,
+            Self::FaceLandmark => FACE_LANDMARKS.input_range,
         }
     }
 }
@@ -159,7 +153,8 @@ pub struct Package {
 impl Package {
     /// The package folder: `explicit` (the package itself, or a folder
     /// holding `node_modules/@mediapipe/holistic`), else `$FURPE_MEDIAPIPE`,
-    /// else [`DEFAULT_DIR`] under `root`.
+    /// else [`DEFAULT_DIR`] under `root` or the nearest of its ancestors
+    /// that has one (so any folder inside the repository finds it).
     pub fn find(explicit: Option<&Path>, root: &Path) -> Result<Self, PackageError> {
         let mut candidates = Vec::new();
         let from_env = std::env::var_os(ENV_DIR).map(PathBuf::from);
@@ -168,7 +163,11 @@ impl Package {
             candidates.push(base);
         }
         if explicit.is_none() {
-            candidates.push(root.join(DEFAULT_DIR));
+            let found = root
+                .ancestors()
+                .map(|a| a.join(DEFAULT_DIR))
+                .find(|d| d.join("package.json").is_file());
+            candidates.push(found.unwrap_or_else(|| root.join(DEFAULT_DIR)));
         }
         for dir in &candidates {
             if dir.join("package.json").is_file() {

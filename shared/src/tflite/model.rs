@@ -662,7 +662,7 @@ impl Reader<'_, '_> {
 /// shape data narrowed to i32).
 fn decode(info: &TensorInfo, data: &[u8]) -> Result<Constant, String> {
     let whole = |size: usize| {
-        if data.len() % size == 0 {
+        if data.len().is_multiple_of(size) {
             Ok(())
         } else {
             Err(format!(

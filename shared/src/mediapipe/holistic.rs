@@ -1,0 +1,397 @@
+//! MediaPipe's models assembled into one still-image path, the way
+//! MediaPipe runs them in static-image mode: the person detector on the
+//! letterboxed image → each person's rotated region → body landmarks
+//! (refined from the heatmap) →
+//! each hand's region from the body's wrist and knuckles (this project's
+//! rule, [`pipeline::hand_roi_from_pose`]) → hand landmarks, run a second
+//! time on the region its own first landmarks give. Everything returned is in image
+//! pixels; the world landmarks are metres.
+//!
+//! `furpe detect` and (later) the live page's experts mode both call
+//! [`Holistic::detect`]; the numbers it uses live in [`super::pipeline`].
+
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorData};
+
+use super::package::ModelFile;
+use super::pipeline::{
+    self, Anchor, Detection, Landmark, HAND_LANDMARKS, POSE_DETECTOR, POSE_LANDMARKS,
+    PRESENCE_THRESHOLD,
+};
+use crate::crop::{Border, CropTransform};
+use crate::tflite::{Graph, Model, TfliteError};
+
+// BlazePose landmarks the hand regions start from.
+const LEFT_WRIST: usize = 15;
+const RIGHT_WRIST: usize = 16;
+const LEFT_PINKY: usize = 17;
+const RIGHT_PINKY: usize = 18;
+const LEFT_INDEX: usize = 19;
+const RIGHT_INDEX: usize = 20;
+
+/// Number of body landmarks reported (BlazePose's 33; the model's 6
+/// auxiliary points only place the region).
+pub const NUM_BODY: usize = 33;
+
+/// One hand found in an image.
+#[derive(Debug, Clone)]
+pub struct Hand {
+    /// The window the hand model saw last.
+    pub roi: CropTransform,
+    /// The hand model's hand flag (probability that a hand is in the window).
+    pub presence: f32,
+    /// 21 points, pixels (z in the same scale, relative to the wrist).
+    pub landmarks: Vec<Landmark>,
+    /// 21 points, metres, origin near the hand's centre.
+    pub world: Vec<[f32; 3]>,
+}
+
+/// One person found in an image.
+#[derive(Debug, Clone)]
+pub struct Person {
+    /// The detector's box and keypoints, image pixels.
+    pub detection: Detection,
+    /// The window the body model saw last.
+    pub roi: CropTransform,
+    /// The body model's pose presence (probability).
+    pub presence: f32,
+    /// BlazePose's 33 points, pixels, with visibility and presence.
+    pub body: Vec<Landmark>,
+    /// The same 33 points in metres, origin between the hips.
+    pub world: Vec<[f32; 3]>,
+    /// The subject's own left and right hands (not the image's sides).
+    pub left_hand: Option<Hand>,
+    pub right_hand: Option<Hand>,
+}
+
+/// Why detection failed (the models misbehaved; an image without people is
+/// not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum HolisticError {
+    #[error(transparent)]
+    Model(#[from] TfliteError),
+    #[error("{model}: output {what}")]
+    Output { model: &'static str, what: String },
+}
+
+/// The loaded models.
+#[derive(Debug, Clone)]
+pub struct Holistic<B: Backend> {
+    pose_detector: Graph<B>,
+    pose_landmarks: Graph<B>,
+    hand_landmarks: Option<Graph<B>>,
+    anchors: Vec<Anchor>,
+    pose_model: ModelFile,
+    device: B::Device,
+}
+
+impl<B: Backend> Holistic<B> {
+    /// Builds the graphs from model bytes: `load(file)` returns the bytes of
+    /// one model (read from the npm package natively, fetched in the
+    /// browser). `pose_model` picks lite, full or heavy; hands are skipped
+    /// when `hands` is false.
+    pub fn new<E>(
+        mut load: impl FnMut(ModelFile) -> Result<Vec<u8>, E>,
+        pose_model: ModelFile,
+        hands: bool,
+        device: &B::Device,
+    ) -> Result<Self, E>
+    where
+        E: From<TfliteError>,
+    {
+        let mut graph = |file: ModelFile| -> Result<Graph<B>, E> {
+            let bytes = load(file)?;
+            let model = Model::parse(&bytes, &format!("{}.tflite", file.stem()))?;
+            Ok(Graph::new(&model, device)?)
+        };
+        Ok(Self {
+            pose_detector: graph(ModelFile::PoseDetection)?,
+            pose_landmarks: graph(pose_model)?,
+            hand_landmarks: if hands {
+                Some(graph(ModelFile::HandLandmarkFull)?)
+            } else {
+                None
+            },
+            anchors: pipeline::ssd_anchors(&POSE_DETECTOR.anchors),
+            pose_model,
+            device: device.clone(),
+        })
+    }
+
+    /// Up to `max_people` people in an RGB8 image (row-major, 3 bytes per
+    /// pixel), best detection first. An image with nobody in it gives an
+    /// empty list.
+    pub fn detect(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        max_people: usize,
+    ) -> Result<Vec<Person>, HolisticError> {
+        let letterbox = CropTransform::whole_image(width, height);
+        let size = ModelFile::PoseDetection.input_size();
+        let input = pipeline::input_tensor(
+            &letterbox,
+            rgb,
+            width,
+            height,
+            size,
+            POSE_DETECTOR.input_range,
+            Border::Zero,
+        );
+        let outputs = self.run(&self.pose_detector, input, size)?;
+        let boxes = by_last_dim(
+            &outputs,
+            4 + 2 * POSE_DETECTOR.num_keypoints,
+            "pose_detection",
+        )?;
+        let scores = by_last_dim(&outputs, 1, "pose_detection")?;
+        let detections =
+            pipeline::detect(&POSE_DETECTOR, &self.anchors, boxes, scores).map_err(|e| {
+                HolisticError::Output {
+                    model: "pose_detection",
+                    what: e.to_string(),
+                }
+            })?;
+        let mut people = Vec::new();
+        for detection in detections.into_iter().take(max_people) {
+            let detection = detection.to_image(&letterbox);
+            let Some(roi) = pipeline::pose_roi_from_detection(&detection) else {
+                continue;
+            };
+            if let Some(person) = self.person(rgb, width, height, detection, roi)? {
+                people.push(person);
+            }
+        }
+        Ok(people)
+    }
+
+    /// The body (refined once from its own landmarks) and hands of one
+    /// detection; `None` when the body model says nobody is there.
+    fn person(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        detection: Detection,
+        roi: CropTransform,
+    ) -> Result<Option<Person>, HolisticError> {
+        // One pass, as MediaPipe's static-image mode runs it (the region
+        // from the landmarks is for the next frame of a video).
+        let Some((roi, presence, landmarks, world)) = self.body(rgb, width, height, roi)? else {
+            return Ok(None);
+        };
+        let hand =
+            |wrist: usize, index: usize, pinky: usize| -> Result<Option<Hand>, HolisticError> {
+                let roi = pipeline::hand_roi_from_pose(
+                    landmarks[wrist].xy(),
+                    landmarks[index].xy(),
+                    landmarks[pinky].xy(),
+                );
+                match roi {
+                    Some(roi) => self.hand(rgb, width, height, roi),
+                    None => Ok(None),
+                }
+            };
+        let left_hand = hand(LEFT_WRIST, LEFT_INDEX, LEFT_PINKY)?;
+        let right_hand = hand(RIGHT_WRIST, RIGHT_INDEX, RIGHT_PINKY)?;
+        Ok(Some(Person {
+            detection,
+            roi,
+            presence,
+            body: landmarks[..NUM_BODY].to_vec(),
+            world: world[..NUM_BODY].to_vec(),
+            left_hand,
+            right_hand,
+        }))
+    }
+
+    /// The body model on one window: (window, presence, 39 landmarks,
+    /// 39 world points), `None` below the presence threshold.
+    #[allow(clippy::type_complexity)]
+    fn body(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        roi: CropTransform,
+    ) -> Result<Option<(CropTransform, f32, Vec<Landmark>, Vec<[f32; 3]>)>, HolisticError> {
+        let size = self.pose_model.input_size();
+        let input = pipeline::input_tensor(
+            &roi,
+            rgb,
+            width,
+            height,
+            size,
+            POSE_LANDMARKS.input_range,
+            Border::Replicate,
+        );
+        let outputs = self.run(&self.pose_landmarks, input, size)?;
+        let name = "pose_landmark";
+        let mut raw = by_len(
+            &outputs,
+            POSE_LANDMARKS.num_landmarks * POSE_LANDMARKS.values_per_landmark,
+            name,
+        )?
+        .to_vec();
+        let presence = by_len(&outputs, 1, name)?[0];
+        let world = by_len(&outputs, POSE_LANDMARKS.num_landmarks * 3, name)?;
+        if presence.is_nan() || presence < PRESENCE_THRESHOLD {
+            return Ok(None);
+        }
+        let shape = |e: pipeline::ShapeError| HolisticError::Output {
+            model: "pose_landmark",
+            what: e.to_string(),
+        };
+        // The heatmap: the [1, rows, cols, 39] output.
+        let (heatmap_shape, heatmap) = outputs
+            .iter()
+            .find(|(shape, _)| shape.len() == 4 && shape[3] == POSE_LANDMARKS.num_landmarks)
+            .ok_or_else(|| HolisticError::Output {
+                model: "pose_landmark",
+                what: "no [1, rows, cols, 39] heatmap".into(),
+            })?;
+        pipeline::refine_from_heatmap(
+            &mut raw,
+            POSE_LANDMARKS.values_per_landmark,
+            size,
+            heatmap,
+            heatmap_shape[1],
+            heatmap_shape[2],
+        )
+        .map_err(shape)?;
+        let landmarks = pipeline::project_landmarks(&POSE_LANDMARKS, &raw, &roi).map_err(shape)?;
+        let world = pipeline::project_world_landmarks(world, &roi).map_err(shape)?;
+        Ok(Some((roi, presence, landmarks, world)))
+    }
+
+    /// The hand model on a window, then once more on the window its own
+    /// landmarks give; `None` when there is no hand model or no hand.
+    fn hand(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        roi: CropTransform,
+    ) -> Result<Option<Hand>, HolisticError> {
+        let Some(graph) = &self.hand_landmarks else {
+            return Ok(None);
+        };
+        let once = |roi: CropTransform| -> Result<Option<Hand>, HolisticError> {
+            let size = ModelFile::HandLandmarkFull.input_size();
+            let input = pipeline::input_tensor(
+                &roi,
+                rgb,
+                width,
+                height,
+                size,
+                HAND_LANDMARKS.input_range,
+                Border::Replicate,
+            );
+            let outputs = self.run(graph, input, size)?;
+            let name = "hand_landmark_full";
+            // Outputs: 63 landmarks, hand flag, handedness, 63 world points
+            // (two outputs of each length: the model's order decides).
+            let count = HAND_LANDMARKS.num_landmarks * HAND_LANDMARKS.values_per_landmark;
+            let [raw, flag, _handedness, world] =
+                [0, 1, 2, 3].map(|i| outputs.get(i).map(|o| &o.1[..]));
+            let (Some(raw), Some(flag), Some(world)) = (raw, flag, world) else {
+                return Err(HolisticError::Output {
+                    model: name,
+                    what: format!("{} outputs, expected 4", outputs.len()),
+                });
+            };
+            if raw.len() != count || flag.len() != 1 || world.len() != count {
+                return Err(HolisticError::Output {
+                    model: name,
+                    what: format!(
+                        "lengths {} / {} / {}, expected {count} / 1 / {count}",
+                        raw.len(),
+                        flag.len(),
+                        world.len()
+                    ),
+                });
+            }
+            let presence = flag[0];
+            if presence.is_nan() || presence < PRESENCE_THRESHOLD {
+                return Ok(None);
+            }
+            let shape = |e: pipeline::ShapeError| HolisticError::Output {
+                model: name,
+                what: e.to_string(),
+            };
+            Ok(Some(Hand {
+                roi,
+                presence,
+                landmarks: pipeline::project_landmarks(&HAND_LANDMARKS, raw, &roi)
+                    .map_err(shape)?,
+                world: pipeline::project_world_landmarks(world, &roi).map_err(shape)?,
+            }))
+        };
+        let Some(first) = once(roi)? else {
+            return Ok(None);
+        };
+        match pipeline::hand_roi_from_landmarks(&first.landmarks) {
+            Some(next) => Ok(Some(once(next)?.unwrap_or(first))),
+            None => Ok(Some(first)),
+        }
+    }
+
+    /// One model on one `[3, size, size]` input; its outputs read back as
+    /// (shape, values) in the model's order.
+    fn run(
+        &self,
+        graph: &Graph<B>,
+        input: Vec<f32>,
+        size: usize,
+    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, HolisticError> {
+        let x = Tensor::<B, 4>::from_data(TensorData::new(input, [1, 3, size, size]), &self.device);
+        let outputs = graph.forward(x)?;
+        outputs
+            .into_iter()
+            .map(|o| {
+                let values =
+                    o.data
+                        .into_data()
+                        .to_vec::<f32>()
+                        .map_err(|e| HolisticError::Output {
+                            model: "tflite",
+                            what: format!("'{}' could not be read back: {e:?}", o.name),
+                        })?;
+                Ok((o.shape, values))
+            })
+            .collect()
+    }
+}
+
+/// The first output whose last dimension is `last`.
+fn by_last_dim<'a>(
+    outputs: &'a [(Vec<usize>, Vec<f32>)],
+    last: usize,
+    model: &'static str,
+) -> Result<&'a [f32], HolisticError> {
+    outputs
+        .iter()
+        .find(|(shape, _)| shape.last() == Some(&last))
+        .map(|(_, v)| &v[..])
+        .ok_or_else(|| HolisticError::Output {
+            model,
+            what: format!("none with last dimension {last}"),
+        })
+}
+
+/// The first output holding `len` values.
+fn by_len<'a>(
+    outputs: &'a [(Vec<usize>, Vec<f32>)],
+    len: usize,
+    model: &'static str,
+) -> Result<&'a [f32], HolisticError> {
+    outputs
+        .iter()
+        .find(|(_, v)| v.len() == len)
+        .map(|(_, v)| &v[..])
+        .ok_or_else(|| HolisticError::Output {
+            model,
+            what: format!("none of {len} values"),
+        })
+}
