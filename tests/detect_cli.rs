@@ -189,3 +189,88 @@ fn nobody_in_view_an_unreadable_image_and_missing_models_are_reported() {
     ]);
     assert!(!ok && log.contains("clip.mp4"), "{log}");
 }
+
+/// Distances (pixels) between our points and MediaPipe's, sorted.
+fn sorted_distances(
+    ours: &[Value],
+    reference: &[Value],
+    keep: impl Fn(&Value) -> bool,
+) -> Vec<f32> {
+    let mut d: Vec<f32> = ours
+        .iter()
+        .zip(reference)
+        .filter(|(_, r)| keep(r))
+        .map(|(o, r)| {
+            let (ox, oy) = (
+                o[0].as_f64().unwrap_or(f64::NAN),
+                o[1].as_f64().unwrap_or(f64::NAN),
+            );
+            let (rx, ry) = (r[0].as_f64().unwrap_or(0.0), r[1].as_f64().unwrap_or(0.0));
+            (ox - rx).hypot(oy - ry) as f32
+        })
+        .collect();
+    d.sort_by(f32::total_cmp);
+    d
+}
+
+/// A real person, whole body and both hands in view (Pose2Sim's demo, a
+/// 540 × 960 frame), against MediaPipe Holistic's own landmarks. Measured:
+/// body median 2.7 px (max 5.6), left hand 3.6 (11.0), right hand 1.1 (4.7).
+#[test]
+fn whole_body_and_both_hands_of_a_real_person_match_mediapipe_holistic() {
+    let dir = scratch("detect_pose2sim");
+    let images = dir.join("images");
+    std::fs::create_dir_all(&images).expect("mkdir");
+    std::fs::copy(
+        fixtures().join("mediapipe/pose2sim_cam01_f50.jpg"),
+        images.join("frame.jpg"),
+    )
+    .expect("copy");
+    let out = dir.join("out");
+    let (ok, log) = run_furpe(&[
+        "detect".as_ref(),
+        images.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
+    assert!(ok, "{log}");
+    let reference = read_json(&fixtures().join("mediapipe/pose2sim_holistic.json"));
+    let ours = read_json(&out.join("frame_mediapipe.json"));
+    let person = &ours["people"][0];
+    let body: Vec<Value> = person["body"]
+        .as_array()
+        .expect("body")
+        .iter()
+        .map(|l| l["xyz"].clone())
+        .collect();
+    let d = sorted_distances(
+        &body,
+        reference["body"].as_array().expect("reference body"),
+        |r| r[2].as_f64().unwrap_or(0.0) > 0.5,
+    );
+    let (median, max) = (d[d.len() / 2], d[d.len() - 1]);
+    println!(
+        "body: {} visible points, median {median:.2} px, max {max:.2} px",
+        d.len()
+    );
+    assert!(
+        d.len() >= 25 && median <= 4.0 && max <= 10.0,
+        "body median {median} max {max}"
+    );
+    for side in ["left_hand", "right_hand"] {
+        let hand = person[side]["landmarks"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{side} not found: {ours}"));
+        let d = sorted_distances(
+            hand,
+            reference[side].as_array().expect("reference hand"),
+            |_| true,
+        );
+        let (median, max) = (d[d.len() / 2], d[d.len() - 1]);
+        println!("{side}: median {median:.2} px, max {max:.2} px");
+        assert!(
+            d.len() == 21 && median <= 4.0 && max <= 15.0,
+            "{side}: median {median} max {max}"
+        );
+    }
+}

@@ -74,6 +74,18 @@ pub enum HolisticError {
     Output { model: &'static str, what: String },
 }
 
+/// One model output read back to the host: TFLite shape and values.
+type HostOutput = (Vec<usize>, Vec<f32>);
+
+/// The body model's answer on one window.
+struct Body {
+    roi: CropTransform,
+    presence: f32,
+    /// 39 landmarks (33 body points, 6 auxiliary).
+    landmarks: Vec<Landmark>,
+    world: Vec<[f32; 3]>,
+}
+
 /// The loaded models.
 #[derive(Debug, Clone)]
 pub struct Holistic<B: Backend> {
@@ -178,7 +190,13 @@ impl<B: Backend> Holistic<B> {
     ) -> Result<Option<Person>, HolisticError> {
         // One pass, as MediaPipe's static-image mode runs it (the region
         // from the landmarks is for the next frame of a video).
-        let Some((roi, presence, landmarks, world)) = self.body(rgb, width, height, roi)? else {
+        let Some(Body {
+            roi,
+            presence,
+            landmarks,
+            world,
+        }) = self.body(rgb, width, height, roi)?
+        else {
             return Ok(None);
         };
         let hand =
@@ -206,16 +224,14 @@ impl<B: Backend> Holistic<B> {
         }))
     }
 
-    /// The body model on one window: (window, presence, 39 landmarks,
-    /// 39 world points), `None` below the presence threshold.
-    #[allow(clippy::type_complexity)]
+    /// The body model on one window, `None` below the presence threshold.
     fn body(
         &self,
         rgb: &[u8],
         width: u32,
         height: u32,
         roi: CropTransform,
-    ) -> Result<Option<(CropTransform, f32, Vec<Landmark>, Vec<[f32; 3]>)>, HolisticError> {
+    ) -> Result<Option<Body>, HolisticError> {
         let size = self.pose_model.input_size();
         let input = pipeline::input_tensor(
             &roi,
@@ -262,7 +278,12 @@ impl<B: Backend> Holistic<B> {
         .map_err(shape)?;
         let landmarks = pipeline::project_landmarks(&POSE_LANDMARKS, &raw, &roi).map_err(shape)?;
         let world = pipeline::project_world_landmarks(world, &roi).map_err(shape)?;
-        Ok(Some((roi, presence, landmarks, world)))
+        Ok(Some(Body {
+            roi,
+            presence,
+            landmarks,
+            world,
+        }))
     }
 
     /// The hand model on a window, then once more on the window its own
@@ -344,7 +365,7 @@ impl<B: Backend> Holistic<B> {
         graph: &Graph<B>,
         input: Vec<f32>,
         size: usize,
-    ) -> Result<Vec<(Vec<usize>, Vec<f32>)>, HolisticError> {
+    ) -> Result<Vec<HostOutput>, HolisticError> {
         let x = Tensor::<B, 4>::from_data(TensorData::new(input, [1, 3, size, size]), &self.device);
         let outputs = graph.forward(x)?;
         outputs
@@ -366,7 +387,7 @@ impl<B: Backend> Holistic<B> {
 
 /// The first output whose last dimension is `last`.
 fn by_last_dim<'a>(
-    outputs: &'a [(Vec<usize>, Vec<f32>)],
+    outputs: &'a [HostOutput],
     last: usize,
     model: &'static str,
 ) -> Result<&'a [f32], HolisticError> {
@@ -382,7 +403,7 @@ fn by_last_dim<'a>(
 
 /// The first output holding `len` values.
 fn by_len<'a>(
-    outputs: &'a [(Vec<usize>, Vec<f32>)],
+    outputs: &'a [HostOutput],
     len: usize,
     model: &'static str,
 ) -> Result<&'a [f32], HolisticError> {
