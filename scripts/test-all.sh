@@ -11,6 +11,8 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/furpe-target}"
 # machines; the renderer tests do not need it.
 export NODEVICE_SELECT=1
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+# MediaPipe's models (npm, Apache-2.0) for the real-expert parity and detect tests.
+[ -f models/mediapipe/node_modules/@mediapipe/holistic/package.json ] || npm ci --prefix models/mediapipe --no-audit --no-fund
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

@@ -19,6 +19,9 @@ use serde_json::Value;
 /// MediaPipe's detector letterbox and sub-pixel conventions).
 const MEDIAN_PX: f32 = 3.5;
 const MAX_PX: f32 = 8.0;
+/// The face mesh's median distance from MediaPipe's face mesh graph (which
+/// finds the face with its own detector; ours starts from the body).
+const FACE_MEDIAN_PX: f32 = 2.0;
 
 fn photos(dir: &Path) -> PathBuf {
     let images = dir.join("images");
@@ -94,6 +97,30 @@ fn body_landmarks_match_mediapipe_and_import_as_openpose() {
             "{name}: nose {nose:?}"
         );
         assert!(out.join(format!("{name}_detect.png")).is_file());
+
+        // The face mesh against MediaPipe's own face mesh graph, all 468.
+        if let (Some(face), Some(want)) = (
+            people[0]["face"]["landmarks"].as_array(),
+            reference[format!("{name}_face")].as_array(),
+        ) {
+            let d = sorted_distances(face, want, |_| true);
+            let (median, max) = (d[d.len() / 2], d[d.len() - 1]);
+            println!("{name}: face mesh median {median:.2} px, max {max:.2} px from MediaPipe's face mesh graph");
+            assert!(
+                d.len() == 468 && median <= FACE_MEDIAN_PX,
+                "{name} face: median {median} max {max}"
+            );
+            // And it fills OpenPose's face block.
+            assert!(
+                op[0][25 + 42..].iter().all(|p| p[2] > 0.5),
+                "{name}: face 70 written"
+            );
+        } else {
+            assert_ne!(
+                name, "astronaut",
+                "the astronaut's face was not found: {ours}"
+            );
+        }
     }
 
     // What detect writes is what import openpose reads.

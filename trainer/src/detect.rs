@@ -2,7 +2,7 @@
 //! own images or video, written as OpenPose `--write_json` files so
 //! `furpe import openpose` (and any OpenPose reader) takes them, with no
 //! OpenPose install. Per image: `<stem>_keypoints.json` (OpenPose BODY_25,
-//! hands 21 + 21, face 70 left missed: see `furpe::mediapipe::openpose`)
+//! hands 21 + 21, face 70: see `furpe::mediapipe::openpose`)
 //! and `<stem>_mediapipe.json` (every landmark with depth, visibility,
 //! presence, the world coordinates and the regions used).
 
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::tensor::backend::Backend;
 use furpe::dataset::openpose::write_openpose_json;
-use furpe::mediapipe::holistic::{Hand, Holistic, Person};
+use furpe::mediapipe::holistic::{Face, Hand, Holistic, Person};
 use furpe::mediapipe::openpose::{to_openpose137, Landmarks};
 use furpe::mediapipe::package::{ModelFile, Package};
 use serde_json::json;
@@ -52,9 +52,12 @@ pub struct DetectArgs {
     /// At most this many people per image (best detections first).
     #[arg(long, default_value_t = 4)]
     pub max_people: usize,
-    /// Body only: skip the hand model.
+    /// Skip the hand model.
     #[arg(long)]
     pub no_hands: bool,
+    /// Skip the face model.
+    #[arg(long)]
+    pub no_face: bool,
     /// The `@mediapipe/holistic` package folder (default: $FURPE_MEDIAPIPE,
     /// then models/mediapipe/node_modules/@mediapipe/holistic).
     #[arg(long)]
@@ -93,6 +96,7 @@ impl BackendJob for DetectArgs {
             |file| package.model_bytes(file).map_err(anyhow::Error::from),
             self.pose_model.file(),
             !self.no_hands,
+            !self.no_face,
             &device,
         )?;
 
@@ -243,6 +247,12 @@ fn landmarks(person: &Person) -> Landmarks {
         ),
         left_hand: hand(&person.left_hand),
         right_hand: hand(&person.right_hand),
+        face: person.face.as_ref().map(|f: &Face| {
+            f.landmarks
+                .iter()
+                .map(|l| [l.position[0], l.position[1], f.presence])
+                .collect()
+        }),
     }
 }
 
@@ -270,6 +280,11 @@ fn person_json(p: &Person) -> serde_json::Value {
         "world": p.world,
         "left_hand": hand(&p.left_hand),
         "right_hand": hand(&p.right_hand),
+        "face": p.face.as_ref().map(|f| json!({
+            "presence": f.presence,
+            "roi": roi(&f.roi),
+            "landmarks": f.landmarks.iter().map(|l| l.position).collect::<Vec<_>>(),
+        })),
     })
 }
 

@@ -4,7 +4,9 @@
 //! (refined from the heatmap) →
 //! each hand's region from the body's wrist and knuckles (this project's
 //! rule, [`pipeline::hand_roi_from_pose`]) → hand landmarks, run a second
-//! time on the region its own first landmarks give. Everything returned is in image
+//! time on the region its own first landmarks give; the face likewise from
+//! the body's face points ([`pipeline::face_roi_from_pose`]) → face mesh,
+//! run again on the region the mesh gives. Everything returned is in image
 //! pixels; the world landmarks are metres.
 //!
 //! `furpe detect` and (later) the live page's experts mode both call
@@ -15,8 +17,8 @@ use burn::tensor::{Tensor, TensorData};
 
 use super::package::ModelFile;
 use super::pipeline::{
-    self, Anchor, Detection, Landmark, HAND_LANDMARKS, POSE_DETECTOR, POSE_LANDMARKS,
-    PRESENCE_THRESHOLD,
+    self, Anchor, Detection, Landmark, FACE_LANDMARKS, HAND_LANDMARKS, POSE_DETECTOR,
+    POSE_LANDMARKS, PRESENCE_THRESHOLD,
 };
 use crate::crop::{Border, CropTransform};
 use crate::tflite::{Graph, Model, TfliteError};
@@ -28,6 +30,8 @@ const LEFT_PINKY: usize = 17;
 const RIGHT_PINKY: usize = 18;
 const LEFT_INDEX: usize = 19;
 const RIGHT_INDEX: usize = 20;
+/// The last of BlazePose's face points (0 nose … 10 mouth, right corner).
+const MOUTH_RIGHT: usize = 10;
 
 /// Number of body landmarks reported (BlazePose's 33; the model's 6
 /// auxiliary points only place the region).
@@ -46,6 +50,17 @@ pub struct Hand {
     pub world: Vec<[f32; 3]>,
 }
 
+/// One face found in an image.
+#[derive(Debug, Clone)]
+pub struct Face {
+    /// The window the face model saw last.
+    pub roi: CropTransform,
+    /// The face model's face flag (probability).
+    pub presence: f32,
+    /// The mesh's 468 points, pixels (z in the same scale).
+    pub landmarks: Vec<Landmark>,
+}
+
 /// One person found in an image.
 #[derive(Debug, Clone)]
 pub struct Person {
@@ -62,6 +77,7 @@ pub struct Person {
     /// The subject's own left and right hands (not the image's sides).
     pub left_hand: Option<Hand>,
     pub right_hand: Option<Hand>,
+    pub face: Option<Face>,
 }
 
 /// Why detection failed (the models misbehaved; an image without people is
@@ -92,6 +108,7 @@ pub struct Holistic<B: Backend> {
     pose_detector: Graph<B>,
     pose_landmarks: Graph<B>,
     hand_landmarks: Option<Graph<B>>,
+    face_landmarks: Option<Graph<B>>,
     anchors: Vec<Anchor>,
     pose_model: ModelFile,
     device: B::Device,
@@ -100,12 +117,13 @@ pub struct Holistic<B: Backend> {
 impl<B: Backend> Holistic<B> {
     /// Builds the graphs from model bytes: `load(file)` returns the bytes of
     /// one model (read from the npm package natively, fetched in the
-    /// browser). `pose_model` picks lite, full or heavy; hands are skipped
-    /// when `hands` is false.
+    /// browser). `pose_model` picks lite, full or heavy; hands and face
+    /// are skipped when `hands` / `face` is false.
     pub fn new<E>(
         mut load: impl FnMut(ModelFile) -> Result<Vec<u8>, E>,
         pose_model: ModelFile,
         hands: bool,
+        face: bool,
         device: &B::Device,
     ) -> Result<Self, E>
     where
@@ -121,6 +139,11 @@ impl<B: Backend> Holistic<B> {
             pose_landmarks: graph(pose_model)?,
             hand_landmarks: if hands {
                 Some(graph(ModelFile::HandLandmarkFull)?)
+            } else {
+                None
+            },
+            face_landmarks: if face {
+                Some(graph(ModelFile::FaceLandmark)?)
             } else {
                 None
             },
@@ -213,6 +236,12 @@ impl<B: Backend> Holistic<B> {
             };
         let left_hand = hand(LEFT_WRIST, LEFT_INDEX, LEFT_PINKY)?;
         let right_hand = hand(RIGHT_WRIST, RIGHT_INDEX, RIGHT_PINKY)?;
+        let face_points: Vec<[f32; 2]> =
+            landmarks[..=MOUTH_RIGHT].iter().map(Landmark::xy).collect();
+        let face = match pipeline::face_roi_from_pose(&face_points) {
+            Some(roi) => self.face(rgb, width, height, roi)?,
+            None => None,
+        };
         Ok(Some(Person {
             detection,
             roi,
@@ -221,6 +250,7 @@ impl<B: Backend> Holistic<B> {
             world: world[..NUM_BODY].to_vec(),
             left_hand,
             right_hand,
+            face,
         }))
     }
 
@@ -353,6 +383,63 @@ impl<B: Backend> Holistic<B> {
             return Ok(None);
         };
         match pipeline::hand_roi_from_landmarks(&first.landmarks) {
+            Some(next) => Ok(Some(once(next)?.unwrap_or(first))),
+            None => Ok(Some(first)),
+        }
+    }
+
+    /// The face model on a window, then once more on the window its own
+    /// landmarks give; `None` when there is no face model or no face.
+    fn face(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        roi: CropTransform,
+    ) -> Result<Option<Face>, HolisticError> {
+        let Some(graph) = &self.face_landmarks else {
+            return Ok(None);
+        };
+        let once = |roi: CropTransform| -> Result<Option<Face>, HolisticError> {
+            let size = ModelFile::FaceLandmark.input_size();
+            let input = pipeline::input_tensor(
+                &roi,
+                rgb,
+                width,
+                height,
+                size,
+                FACE_LANDMARKS.input_range,
+                Border::Replicate,
+            );
+            let outputs = self.run(graph, input, size)?;
+            let name = "face_landmark";
+            let raw = by_len(
+                &outputs,
+                FACE_LANDMARKS.num_landmarks * FACE_LANDMARKS.values_per_landmark,
+                name,
+            )?;
+            // The face flag is a raw logit.
+            let presence = pipeline::sigmoid(by_len(&outputs, 1, name)?[0]);
+            if presence.is_nan() || presence < PRESENCE_THRESHOLD {
+                return Ok(None);
+            }
+            let landmarks =
+                pipeline::project_landmarks(&FACE_LANDMARKS, raw, &roi).map_err(|e| {
+                    HolisticError::Output {
+                        model: name,
+                        what: e.to_string(),
+                    }
+                })?;
+            Ok(Some(Face {
+                roi,
+                presence,
+                landmarks,
+            }))
+        };
+        let Some(first) = once(roi)? else {
+            return Ok(None);
+        };
+        match pipeline::face_roi_from_landmarks(&first.landmarks) {
             Some(next) => Ok(Some(once(next)?.unwrap_or(first))),
             None => Ok(Some(first)),
         }

@@ -669,6 +669,33 @@ pub fn face_roi_from_detection(detection: &Detection) -> Option<CropTransform> {
     RotatedRect::from_box(detection.bbox, rotation).to_crop(0.0, FACE_ROI_SCALE)
 }
 
+/// A face window from the body's face points (BlazePose landmarks 0–10:
+/// nose, eyes, ears, mouth corners), for when no face detector runs; the
+/// rule is the project's own: turned so the eyes (5, the subject's right,
+/// → 2) are level, centred on the points' box, its side twice the
+/// ear-to-ear distance (the face mesh spans a little more than the ears
+/// across, brow to chin down). A second pass with
+/// [`face_roi_from_landmarks`] tightens it.
+pub fn face_roi_from_pose(face: &[[f32; 2]]) -> Option<CropTransform> {
+    const RIGHT_EYE: usize = 5;
+    const LEFT_EYE: usize = 2;
+    const LEFT_EAR: usize = 7;
+    const RIGHT_EAR: usize = 8;
+    let (right_eye, left_eye) = (*face.get(RIGHT_EYE)?, *face.get(LEFT_EYE)?);
+    let (left_ear, right_ear) = (*face.get(LEFT_EAR)?, *face.get(RIGHT_EAR)?);
+    let across = (left_ear[0] - right_ear[0]).hypot(left_ear[1] - right_ear[1]);
+    if across.is_nan() || across <= 0.0 {
+        return None;
+    }
+    let [x0, y0, x1, y1] = bounds(face);
+    RotatedRect {
+        center: [(x0 + x1) / 2.0, (y0 + y1) / 2.0],
+        size: [across, across],
+        rotation: rotation_towards(right_eye, left_eye, 0.0),
+    }
+    .to_crop(0.0, 2.0)
+}
+
 /// The next frame's face window from 468 face landmarks (image pixels): the
 /// axis-aligned box around all of them, turned so that landmarks 33 → 263
 /// are level, squared, × 1.5.
@@ -1436,7 +1463,7 @@ mod tests {
         // One landmark at input pixel (40, 40) of 64 → heatmap cell (10, 10)
         // of 16 × 16; a confident blob centred on cell (11, 12).
         let (rows, cols) = (16, 16);
-        let mut heatmap = vec![-10.0f32; rows * cols];
+        let mut heatmap = vec![-30.0f32; rows * cols];
         heatmap[12 * cols + 11] = 10.0;
         let mut raw = vec![40.0, 40.0, 0.0];
         refine_from_heatmap(&mut raw, 3, 64, &heatmap, rows, cols).expect("shape");
@@ -1450,5 +1477,29 @@ mod tests {
         refine_from_heatmap(&mut raw, 3, 64, &vec![-10.0; rows * cols], rows, cols).expect("shape");
         assert_eq!(raw, vec![40.0, 40.0, 0.0]);
         assert!(refine_from_heatmap(&mut raw, 3, 64, &[0.0; 3], rows, cols).is_err());
+    }
+
+    #[test]
+    fn face_window_from_the_body_is_level_and_holds_the_face() {
+        // A frontal face: eyes at y = 100, ears at y = 105, nose below.
+        let mut face = [[0.0f32; 2]; 11];
+        face[0] = [100.0, 115.0]; // nose
+        face[2] = [110.0, 100.0]; // left eye (image right)
+        face[5] = [90.0, 100.0]; // right eye
+        face[7] = [125.0, 105.0]; // left ear
+        face[8] = [75.0, 105.0]; // right ear
+        for (i, p) in face.iter_mut().enumerate() {
+            if *p == [0.0, 0.0] {
+                *p = [100.0 + i as f32, 110.0];
+            }
+        }
+        let roi = face_roi_from_pose(&face).expect("roi");
+        assert!(roi.rotation.abs() < 1e-6, "eyes level: {}", roi.rotation);
+        assert!(near(roi.side, 100.0, 1e-3));
+        for p in face {
+            let c = roi.to_crop(p);
+            assert!(c[0].abs() < 1.0 && c[1].abs() < 1.0, "{p:?} outside: {c:?}");
+        }
+        assert!(face_roi_from_pose(&face[..6]).is_none());
     }
 }
