@@ -301,3 +301,50 @@ fn whole_body_and_both_hands_of_a_real_person_match_mediapipe_holistic() {
         );
     }
 }
+
+/// Frames of one video (`--sequence`): the second frame's body region comes
+/// from the first frame's landmarks (no detector), and lands as well.
+#[test]
+fn a_sequence_tracks_the_person_from_frame_to_frame() {
+    let dir = scratch("detect_sequence");
+    let frames = dir.join("frames");
+    std::fs::create_dir_all(&frames).expect("mkdir");
+    for i in 0..2 {
+        std::fs::copy(
+            fixtures().join("mediapipe/pose2sim_cam01_f50.jpg"),
+            frames.join(format!("f{i}.jpg")),
+        )
+        .expect("copy");
+    }
+    let out = dir.join("out");
+    let (ok, log) = run_furpe(&[
+        "detect".as_ref(),
+        frames.as_os_str(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--sequence".as_ref(),
+        "--no-hands".as_ref(),
+        "--no-face".as_ref(),
+    ]);
+    assert!(ok, "{log}");
+    let reference = read_json(&fixtures().join("mediapipe/pose2sim_holistic.json"));
+    for (frame, region) in [("f0", "detected"), ("f1", "tracked")] {
+        let ours = read_json(&out.join(format!("{frame}_mediapipe.json")));
+        let person = &ours["people"][0];
+        assert_eq!(person["region"], region, "{frame}");
+        let body: Vec<Value> = person["body"]
+            .as_array()
+            .expect("body")
+            .iter()
+            .map(|l| l["xyz"].clone())
+            .collect();
+        let d = sorted_distances(
+            &body,
+            reference["body"].as_array().expect("reference"),
+            |r| r[2].as_f64().unwrap_or(0.0) > 0.5,
+        );
+        let median = d[d.len() / 2];
+        println!("{frame} ({region}): body median {median:.2} px");
+        assert!(median <= 4.0, "{frame}: median {median}");
+    }
+}

@@ -65,6 +65,11 @@ pub struct DetectArgs {
     /// Also draw the points over each image (`<stem>_detect.png`).
     #[arg(long)]
     pub overlay: bool,
+    /// Treat a folder's images (in name order) as the frames of one video:
+    /// each frame's body region comes from the previous frame's landmarks,
+    /// as MediaPipe tracks (always on for a video file).
+    #[arg(long)]
+    pub sequence: bool,
     /// Replace JSON files already in OUT (refused otherwise).
     #[arg(long)]
     pub overwrite: bool,
@@ -103,6 +108,7 @@ impl BackendJob for DetectArgs {
         // Frames: the named image, a folder's images, or a video's frames
         // (named like OpenPose names them: <video>_000000000000).
         let mut _frames_dir = None;
+        let video = VIDEO_EXTENSIONS.contains(&extension(&self.input).as_str());
         let frames: Vec<(PathBuf, String)> = if self.input.is_dir() {
             let mut v: Vec<PathBuf> = std::fs::read_dir(&self.input)
                 .with_context(|| format!("{}: cannot list", self.input.display()))?
@@ -116,7 +122,7 @@ impl BackendJob for DetectArgs {
                 self.input.display()
             );
             v.into_iter().map(|p| (p.clone(), stem(&p))).collect()
-        } else if VIDEO_EXTENSIONS.contains(&extension(&self.input).as_str()) {
+        } else if video {
             let dir = tempdir(&self.out)?;
             let frames = extract_frames(&self.input, dir.path())?;
             _frames_dir = Some(dir);
@@ -149,6 +155,8 @@ impl BackendJob for DetectArgs {
         }
 
         let many = frames.len() > 1;
+        let tracking = video || self.sequence;
+        let mut previous = Vec::new();
         let (mut unreadable, mut empty) = (Vec::new(), 0usize);
         for (path, stem) in &frames {
             let image = match image::open(path) {
@@ -164,9 +172,12 @@ impl BackendJob for DetectArgs {
                 }
             };
             let (w, h) = image.dimensions();
-            let people = holistic
-                .detect(image.as_raw(), w, h, self.max_people)
-                .with_context(|| format!("{}: detection failed", path.display()))?;
+            let people = if tracking {
+                holistic.track(image.as_raw(), w, h, self.max_people, &previous)
+            } else {
+                holistic.detect(image.as_raw(), w, h, self.max_people)
+            }
+            .with_context(|| format!("{}: detection failed", path.display()))?;
             if people.is_empty() {
                 empty += 1;
                 eprintln!(
@@ -207,6 +218,7 @@ impl BackendJob for DetectArgs {
                 json_path.display(),
                 people.len()
             );
+            previous = people;
         }
         if empty > 0 {
             eprintln!("{empty} of {} image(s) had no person", frames.len());
@@ -269,7 +281,8 @@ fn person_json(p: &Person) -> serde_json::Value {
         })
     };
     json!({
-        "detection": {"score": p.detection.score, "box": p.detection.bbox, "keypoints": p.detection.keypoints},
+        "region": if p.detection.is_some() { "detected" } else { "tracked" },
+        "detection": p.detection.as_ref().map(|d| json!({"score": d.score, "box": d.bbox, "keypoints": d.keypoints})),
         "roi": roi(&p.roi),
         "presence": p.presence,
         "body": p.body.iter().map(|l| json!({

@@ -64,10 +64,14 @@ pub struct Face {
 /// One person found in an image.
 #[derive(Debug, Clone)]
 pub struct Person {
-    /// The detector's box and keypoints, image pixels.
-    pub detection: Detection,
+    /// The detector's box and keypoints, image pixels; `None` when the
+    /// region came from the previous frame ([`Holistic::track`]).
+    pub detection: Option<Detection>,
     /// The window the body model saw last.
     pub roi: CropTransform,
+    /// The region for the next frame of a video, from this frame's
+    /// alignment landmarks (MediaPipe's tracking).
+    pub next_roi: Option<CropTransform>,
     /// The body model's pose presence (probability).
     pub presence: f32,
     /// BlazePose's 33 points, pixels, with visibility and presence.
@@ -194,21 +198,45 @@ impl<B: Backend> Holistic<B> {
             let Some(roi) = pipeline::pose_roi_from_detection(&detection) else {
                 continue;
             };
-            if let Some(person) = self.person(rgb, width, height, detection, roi)? {
+            if let Some(person) = self.person(rgb, width, height, Some(detection), roi)? {
                 people.push(person);
             }
         }
         Ok(people)
     }
 
-    /// The body (refined once from its own landmarks) and hands of one
-    /// detection; `None` when the body model says nobody is there.
+    /// The next frame of a video: each person of the previous frame is
+    /// looked for in the region their landmarks gave (no detector), as
+    /// MediaPipe tracks; when anyone is lost, or there was nobody, the frame
+    /// is detected afresh ([`Self::detect`]).
+    pub fn track(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        max_people: usize,
+        previous: &[Person],
+    ) -> Result<Vec<Person>, HolisticError> {
+        let mut people = Vec::with_capacity(previous.len());
+        for roi in previous.iter().filter_map(|p| p.next_roi) {
+            if let Some(person) = self.person(rgb, width, height, None, roi)? {
+                people.push(person);
+            }
+        }
+        if people.is_empty() || people.len() < previous.len() {
+            return self.detect(rgb, width, height, max_people);
+        }
+        Ok(people)
+    }
+
+    /// The body, hands and face in one region; `None` when the body model
+    /// says nobody is there.
     fn person(
         &self,
         rgb: &[u8],
         width: u32,
         height: u32,
-        detection: Detection,
+        detection: Option<Detection>,
         roi: CropTransform,
     ) -> Result<Option<Person>, HolisticError> {
         // One pass, as MediaPipe's static-image mode runs it (the region
@@ -244,6 +272,7 @@ impl<B: Backend> Holistic<B> {
         };
         Ok(Some(Person {
             detection,
+            next_roi: pipeline::pose_roi_from_landmarks(&landmarks),
             roi,
             presence,
             body: landmarks[..NUM_BODY].to_vec(),
