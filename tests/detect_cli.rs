@@ -303,7 +303,9 @@ fn whole_body_and_both_hands_of_a_real_person_match_mediapipe_holistic() {
 }
 
 /// Frames of one video (`--sequence`): the second frame's body region comes
-/// from the first frame's landmarks (no detector), and lands as well.
+/// from the first frame's landmarks (no detector) and still lands on the
+/// person (measured: median 2.7 px detected, 3.9 px tracked, against
+/// MediaPipe's static-image landmarks, which use the detector's region).
 #[test]
 fn a_sequence_tracks_the_person_from_frame_to_frame() {
     let dir = scratch("detect_sequence");
@@ -345,6 +347,6 @@ fn a_sequence_tracks_the_person_from_frame_to_frame() {
         );
         let median = d[d.len() / 2];
         println!("{frame} ({region}): body median {median:.2} px");
-        assert!(median <= 4.0, "{frame}: median {median}");
+        assert!(median <= 5.0, "{frame}: median {median}");
     }
 }
