@@ -17,6 +17,63 @@ pub enum BenchCommand {
     /// rotation losses, backward, Adam) on random data; the same workload as
     /// tools/bench_train_torch.py.
     Train(TrainBench),
+    /// MediaPipe's models (read by furpe::tflite) on one input each, the
+    /// same workload as tools/bench_mediapipe_tflite.py runs in the TFLite
+    /// interpreter.
+    Mediapipe(MediapipeBench),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct MediapipeBench {
+    /// Timed runs per model (after 2 warm-up runs).
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+    /// The `@mediapipe/holistic` package folder (default: as `furpe detect`).
+    #[arg(long)]
+    pub mediapipe: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
+    pub backend: BackendKind,
+}
+
+impl BackendJob for MediapipeBench {
+    type Output = ();
+    fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<()> {
+        use burn::tensor::{Tensor, TensorData};
+        use furpe::mediapipe::package::{ModelFile, Package};
+        use furpe::tflite::{Graph, Model};
+        let root = std::env::current_dir()?;
+        let package = Package::find(self.mediapipe.as_deref(), &root)?;
+        println!("MediaPipe models on furpe::tflite, batch 1, backend {:?}", self.backend);
+        for file in ModelFile::ALL {
+            let bytes = package.model_bytes(file)?;
+            let model = Model::parse(&bytes, file.stem())?;
+            let graph = Graph::<B>::new(&model, &device)?;
+            let size = file.input_size();
+            // A fixed mid-grey input: the timing does not depend on values.
+            let input = vec![0.5f32; 3 * size * size];
+            let mut times = Vec::new();
+            for run in 0..self.runs + 2 {
+                let x = Tensor::<B, 4>::from_data(TensorData::new(input.clone(), [1, 3, size, size]), &device);
+                let t = Instant::now();
+                let outputs = graph.forward(x)?;
+                // Read every output back: the time includes waiting for the device.
+                for o in outputs {
+                    let _ = o.data.into_data();
+                }
+                if run >= 2 {
+                    times.push(t.elapsed().as_secs_f64() * 1e3);
+                }
+            }
+            times.sort_by(f64::total_cmp);
+            println!(
+                "{:<28} {size:>3}²  median {:7.2} ms  min {:7.2} ms",
+                file.stem(),
+                times[times.len() / 2],
+                times[0]
+            );
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -130,6 +187,7 @@ pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Body(args) => with_backend(args.backend, args),
         BenchCommand::Train(args) => with_backend(args.backend, args),
+        BenchCommand::Mediapipe(args) => with_backend(args.backend, args),
     }
 }
 
