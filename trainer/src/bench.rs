@@ -43,7 +43,10 @@ impl BackendJob for MediapipeBench {
         use furpe::tflite::{Graph, Model};
         let root = std::env::current_dir()?;
         let package = Package::find(self.mediapipe.as_deref(), &root)?;
-        println!("MediaPipe models on furpe::tflite, batch 1, backend {:?}", self.backend);
+        println!(
+            "MediaPipe models on furpe::tflite, batch 1, backend {:?}",
+            self.backend
+        );
         for file in ModelFile::ALL {
             let bytes = package.model_bytes(file)?;
             let model = Model::parse(&bytes, file.stem())?;
@@ -53,7 +56,10 @@ impl BackendJob for MediapipeBench {
             let input = vec![0.5f32; 3 * size * size];
             let mut times = Vec::new();
             for run in 0..self.runs + 2 {
-                let x = Tensor::<B, 4>::from_data(TensorData::new(input.clone(), [1, 3, size, size]), &device);
+                let x = Tensor::<B, 4>::from_data(
+                    TensorData::new(input.clone(), [1, 3, size, size]),
+                    &device,
+                );
                 let t = Instant::now();
                 let outputs = graph.forward(x)?;
                 // Read every output back: the time includes waiting for the device.
