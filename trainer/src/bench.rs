@@ -31,6 +31,9 @@ pub struct MediapipeBench {
     /// The `@mediapipe/holistic` package folder (default: as `furpe detect`).
     #[arg(long)]
     pub mediapipe: Option<PathBuf>,
+    /// Also print where each model's time goes, by operator (CPU backends).
+    #[arg(long)]
+    pub profile: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -55,13 +58,26 @@ impl BackendJob for MediapipeBench {
             // A fixed mid-grey input: the timing does not depend on values.
             let input = vec![0.5f32; 3 * size * size];
             let mut times = Vec::new();
+            let mut by_kind: Vec<(&'static str, f64)> = Vec::new();
             for run in 0..self.runs + 2 {
                 let x = Tensor::<B, 4>::from_data(
                     TensorData::new(input.clone(), [1, 3, size, size]),
                     &device,
                 );
                 let t = Instant::now();
-                let outputs = graph.forward(x)?;
+                let mut last = Instant::now();
+                let mut observe = |kind: &'static str| {
+                    let now = Instant::now();
+                    if self.profile && run >= 2 {
+                        let ms = (now - last).as_secs_f64() * 1e3;
+                        match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+                            Some(entry) => entry.1 += ms,
+                            None => by_kind.push((kind, ms)),
+                        }
+                    }
+                    last = now;
+                };
+                let outputs = graph.forward_observed(x, &mut observe)?;
                 // Read every output back: the time includes waiting for the device.
                 for o in outputs {
                     let _ = o.data.into_data();
@@ -77,6 +93,16 @@ impl BackendJob for MediapipeBench {
                 times[times.len() / 2],
                 times[0]
             );
+            if self.profile {
+                by_kind.sort_by(|a, b| b.1.total_cmp(&a.1));
+                let total: f64 = by_kind.iter().map(|(_, ms)| ms).sum();
+                let shares: Vec<String> = by_kind
+                    .iter()
+                    .take(5)
+                    .map(|(k, ms)| format!("{k} {:.0} %", 100.0 * ms / total.max(1e-9)))
+                    .collect();
+                println!("{:<34} {}", "", shares.join(", "));
+            }
         }
         Ok(())
     }

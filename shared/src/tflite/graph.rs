@@ -134,6 +134,31 @@ enum Step<B: Backend> {
     DepthToSpace(usize),
 }
 
+impl<B: Backend> Step<B> {
+    /// The TFLite operator this step runs.
+    fn kind(&self) -> &'static str {
+        match self {
+            Self::Conv { options, .. } if options.options.groups > 1 => "DEPTHWISE_CONV_2D",
+            Self::Conv { .. } => "CONV_2D",
+            Self::MaxPool { .. } => "MAX_POOL_2D",
+            Self::Add(_) => "ADD",
+            Self::Mul(_) => "MUL",
+            Self::Concat { .. } => "CONCATENATION",
+            Self::Pad(_) => "PAD",
+            Self::Reshape(_) => "RESHAPE",
+            Self::Resize { .. } => "RESIZE_BILINEAR",
+            Self::Prelu(_) => "PRELU",
+            Self::Relu => "RELU",
+            Self::Relu6 => "RELU6",
+            Self::Logistic => "LOGISTIC",
+            Self::FullyConnected { .. } => "FULLY_CONNECTED",
+            Self::SpatialMean { .. } => "MEAN",
+            Self::Slice(_) => "STRIDED_SLICE",
+            Self::DepthToSpace(_) => "DEPTH_TO_SPACE",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Node<B: Backend> {
     step: Step<B>,
@@ -229,6 +254,17 @@ impl<B: Backend> Graph<B> {
     /// width]` (channels first, as the crate's crops are sampled), values
     /// in whatever range the model expects.
     pub fn forward(&self, input: Tensor<B, 4>) -> Result<Vec<Output<B>>, TfliteError> {
+        self.forward_observed(input, &mut |_| {})
+    }
+
+    /// [`Self::forward`], calling `after` with each operator's kind once it
+    /// has run (`furpe bench mediapipe --profile` times them; meaningful on
+    /// eager CPU backends, where an operator has finished when it returns).
+    pub fn forward_observed(
+        &self,
+        input: Tensor<B, 4>,
+        after: &mut dyn FnMut(&'static str),
+    ) -> Result<Vec<Output<B>>, TfliteError> {
         let [_, c, h, w] = input.dims();
         if [h, w, c] != self.input_hwc {
             let [eh, ew, ec] = self.input_hwc;
@@ -260,6 +296,7 @@ impl<B: Backend> Graph<B> {
                 })?);
             }
             values[node.output] = Some(run(&node.step, inputs));
+            after(node.step.kind());
         }
         self.outputs
             .iter()
