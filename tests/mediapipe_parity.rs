@@ -208,3 +208,35 @@ fn a_corrupt_model_is_an_error_naming_it() {
         .to_string();
     assert!(err.contains("photo.png") && err.contains("TFL3"), "{err}");
 }
+
+#[test]
+fn a_graph_cut_to_some_outputs_gives_the_same_numbers() {
+    let model = ModelFile::PoseLandmarkFull;
+    let bytes = package().model_bytes(model).expect("model");
+    let parsed = Model::parse(&bytes, model.stem()).expect("parse");
+    let device = Default::default();
+    let full = Graph::<B>::new(&parsed, &device).expect("graph");
+    let cut = Graph::<B>::with_outputs(&parsed, Some(&["Identity_4", "Identity"]), &device)
+        .expect("graph");
+    assert_eq!(cut.output_names(), vec!["Identity_4", "Identity"]);
+    let input = model_input(&photo("astronaut"), model);
+    let all = full.forward(input.clone()).expect("forward");
+    for out in cut.forward(input).expect("forward") {
+        let same = all
+            .iter()
+            .find(|o| o.name == out.name)
+            .expect("same output");
+        let (a, b): (Vec<f32>, Vec<f32>) = (
+            out.data.into_data().to_vec().expect("f32"),
+            same.data.clone().into_data().to_vec().expect("f32"),
+        );
+        assert_eq!(a, b, "{}", out.name);
+    }
+    let err = Graph::<B>::with_outputs(&parsed, Some(&["segmentation"]), &device)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("segmentation") && err.contains(model.stem()),
+        "{err}"
+    );
+}

@@ -136,7 +136,17 @@ impl<B: Backend> Holistic<B> {
         let mut graph = |file: ModelFile| -> Result<Graph<B>, E> {
             let bytes = load(file)?;
             let model = Model::parse(&bytes, &format!("{}.tflite", file.stem()))?;
-            Ok(Graph::new(&model, device)?)
+            // The pose models' segmentation mask (`Identity_2`) is not used:
+            // skipping it saves 13–28 % of their time (BENCHMARKS.md).
+            let keep: Option<&[&str]> = match file {
+                ModelFile::PoseLandmarkLite
+                | ModelFile::PoseLandmarkFull
+                | ModelFile::PoseLandmarkHeavy => {
+                    Some(&["Identity", "Identity_1", "Identity_3", "Identity_4"])
+                }
+                _ => None,
+            };
+            Ok(Graph::with_outputs(&model, keep, device)?)
         };
         Ok(Self {
             pose_detector: graph(ModelFile::PoseDetection)?,

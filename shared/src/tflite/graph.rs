@@ -187,6 +187,18 @@ impl<B: Backend> Graph<B> {
     /// Uploads `model`'s weights to `device` and checks that every operator
     /// is one this module runs.
     pub fn new(model: &Model, device: &B::Device) -> Result<Self, TfliteError> {
+        Self::with_outputs(model, None, device)
+    }
+
+    /// [`Self::new`] computing only the outputs named in `keep` (every
+    /// output when `None`): operators that feed none of them are dropped,
+    /// e.g. the pose model's 256 × 256 segmentation mask when only its
+    /// landmarks are wanted. A name the model lacks is an error.
+    pub fn with_outputs(
+        model: &Model,
+        keep: Option<&[&str]>,
+        device: &B::Device,
+    ) -> Result<Self, TfliteError> {
         let [input] = model.inputs[..] else {
             return Err(TfliteError::Format {
                 model: model.name.clone(),
@@ -210,9 +222,42 @@ impl<B: Backend> Graph<B> {
             device,
             constants: Vec::new(),
         };
+        let wanted: Vec<usize> = match keep {
+            None => model.outputs.clone(),
+            Some(names) => names
+                .iter()
+                .map(|name| {
+                    model
+                        .outputs
+                        .iter()
+                        .copied()
+                        .find(|&o| model.tensors[o].name == *name)
+                        .ok_or_else(|| TfliteError::Input {
+                            model: model.name.clone(),
+                            reason: format!("no output named '{name}'"),
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        // Walk back from the wanted outputs: which tensors are needed.
+        let mut needed = vec![false; model.tensors.len()];
+        for &o in &wanted {
+            needed[o] = true;
+        }
+        let mut used = vec![false; model.operators.len()];
+        for (index, op) in model.operators.iter().enumerate().rev() {
+            if op.outputs.iter().any(|&o| needed[o]) {
+                used[index] = true;
+                for i in op.inputs.iter().flatten() {
+                    needed[*i] = true;
+                }
+            }
+        }
         let mut nodes = Vec::with_capacity(model.operators.len());
         for (index, op) in model.operators.iter().enumerate() {
-            nodes.push(compiler.node(index, op)?);
+            if used[index] {
+                nodes.push(compiler.node(index, op)?);
+            }
         }
         let mut last_use = vec![None; model.tensors.len()];
         for (index, node) in nodes.iter().enumerate() {
@@ -220,11 +265,10 @@ impl<B: Backend> Graph<B> {
                 last_use[i] = Some(index);
             }
         }
-        for &o in &model.outputs {
+        for &o in &wanted {
             last_use[o] = None;
         }
-        let outputs = model
-            .outputs
+        let outputs = wanted
             .iter()
             .map(|&o| (model.tensors[o].name.clone(), o))
             .collect();
