@@ -206,6 +206,28 @@ fn pipeline(name: &str, check_selection: bool) {
     );
     let shard = data.join("labels/shard-0000-of-0001.safetensors");
     let reference = std::fs::read(&shard).unwrap();
+    // A finished shard is never replaced unasked; --force relabels it.
+    let again: Vec<String> = label_args(&data, &experts);
+    let again: Vec<&str> = again.iter().map(String::as_str).collect();
+    let (ok, text) = run_furpe(&again);
+    assert!(
+        !ok && text.contains("--force") && text.contains("shard-0000-of-0001"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::read(&shard).unwrap(),
+        reference,
+        "the refused run touched the shard"
+    );
+    let mut forced = again.clone();
+    forced.push("--force");
+    let text = furpe(&forced);
+    assert!(text.contains("removed"), "{text}");
+    assert_eq!(
+        std::fs::read(&shard).unwrap(),
+        reference,
+        "relabelling is deterministic"
+    );
     std::fs::remove_file(&shard).unwrap();
     let crashed = Command::new(env!("CARGO_BIN_EXE_furpe"))
         .args(label_args(&data, &experts))

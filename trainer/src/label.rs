@@ -66,6 +66,11 @@ pub struct LabelArgs {
     /// Images per committed chunk (the unit of resuming).
     #[arg(long, default_value_t = 64)]
     pub chunk: usize,
+    /// Relabel a shard that is already complete: its file and the
+    /// selection made from the labels (`DATA/selection.json`) are removed
+    /// first. Without it a finished shard is never replaced.
+    #[arg(long)]
+    pub force: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -178,6 +183,28 @@ impl BackendJob for LabelArgs {
     fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<LabelSummary> {
         let start = Instant::now();
         let (shard, shards) = parse_shard(&self.shard)?;
+        let finished = self
+            .data
+            .join("labels")
+            .join(format!("shard-{shard:04}-of-{shards:04}.safetensors"));
+        if finished.exists() {
+            anyhow::ensure!(
+                self.force,
+                "{}: this shard is already labelled; pass --force to relabel it (removes it and {})",
+                finished.display(),
+                self.data.join("selection.json").display()
+            );
+            for stale in [finished.clone(), self.data.join("selection.json")] {
+                match std::fs::remove_file(&stale) {
+                    Ok(()) => eprintln!("--force: removed {}", stale.display()),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(e)
+                            .with_context(|| format!("{}: cannot remove", stale.display()))
+                    }
+                }
+            }
+        }
         let annotations =
             read_annotations(&self.data.join("annotations.jsonl")).with_context(|| {
                 format!(

@@ -161,6 +161,8 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
         shard: "0/1".into(),
         batch: 32,
         chunk: 64,
+        // The experts were just trained: any earlier labels are stale.
+        force: true,
         backend: args.backend,
     })?;
     timings.push(("label".to_string(), t.elapsed().as_secs_f64()));
