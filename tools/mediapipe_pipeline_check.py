@@ -26,11 +26,12 @@ so the eyes, keypoints 0 -> 1, are level), face_landmark.tflite on that window
 at 192x192 in [0, 1], and the raw rows of landmarks 1 (nose tip), 33 and 263
 (the eyes' outer corners) plus the raw face flag logit.
 
-Needs numpy, scikit-image and ai-edge-litert. Models default to /tmp/mp, or
-the @mediapipe/holistic package (see shared/reference/real-world.md).
+Needs numpy, scikit-image and ai-edge-litert. Models default to the npm
+package that `npm ci --prefix models/mediapipe` installs (plain or packed files).
 """
 
 import argparse
+import re
 import math
 import os
 
@@ -91,8 +92,20 @@ def sample_square(img, centre, side, rotation, size):
     return ((top * (1 - fy) + bottom * fy) / 255.0).astype(np.float32)
 
 
+def model_bytes(path):
+    """A model by path: a plain .tflite file, or one packed into the npm
+    package's holistic_solution_packed_assets.data (looked up by name)."""
+    if os.path.exists(path):
+        return open(path, "rb").read()
+    folder, name = os.path.split(path)
+    loader = open(os.path.join(folder, "holistic_solution_packed_assets_loader.js")).read()
+    m = re.search(r'"filename": "[^"]*/%s", "start": (\d+), "end": (\d+)' % re.escape(name), loader)
+    blob = open(os.path.join(folder, "holistic_solution_packed_assets.data"), "rb").read()
+    return blob[int(m.group(1)) : int(m.group(2))]
+
+
 def run(model, tensor):
-    it = Interpreter(model_path=model)
+    it = Interpreter(model_content=model_bytes(model))
     it.allocate_tensors()
     it.set_tensor(it.get_input_details()[0]["index"], tensor[None])
     it.invoke()
@@ -101,9 +114,7 @@ def run(model, tensor):
 
 def main():
     ap = argparse.ArgumentParser()
-    default = "/tmp/mp"
-    if not os.path.exists(default):
-        default = os.path.expanduser("~/.cache/furpe-mediapipe/node_modules/@mediapipe/holistic")
+    default = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "models", "mediapipe", "node_modules", "@mediapipe", "holistic")
     ap.add_argument("--models", default=default)
     ap.add_argument("--top", type=int, default=5)
     ap.add_argument("--landmarks", action="store_true")
