@@ -8,30 +8,17 @@ Run:  pip install ai-edge-litert numpy
       python3 tools/bench_mediapipe_tflite.py [--threads 2] [--runs 10]
 """
 import argparse
-import os
-import re
 import time
 
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter, OpResolverType
+from mediapipe_package import model_bytes
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PACKAGE = os.path.join(HERE, "..", "models", "mediapipe", "node_modules", "@mediapipe", "holistic")
 MODELS = [
     ("pose_detection", 224), ("pose_landmark_lite", 256), ("pose_landmark_full", 256),
     ("pose_landmark_heavy", 256), ("palm_detection_full", 192), ("hand_landmark_full", 224),
     ("face_detection_short_range", 128), ("face_landmark", 192),
 ]
-
-
-def model_bytes(name):
-    plain = os.path.join(PACKAGE, name + ".tflite")
-    if os.path.exists(plain):
-        return open(plain, "rb").read()
-    loader = open(os.path.join(PACKAGE, "holistic_solution_packed_assets_loader.js")).read()
-    m = re.search(r'"filename": "[^"]*/%s\.tflite", "start": (\d+), "end": (\d+)' % name, loader)
-    blob = open(os.path.join(PACKAGE, "holistic_solution_packed_assets.data"), "rb").read()
-    return blob[int(m.group(1)) : int(m.group(2))]
 
 
 def main():

@@ -31,11 +31,11 @@ package that `npm ci --prefix models/mediapipe` installs (plain or packed files)
 """
 
 import argparse
-import re
 import math
 import os
 
 import numpy as np
+from mediapipe_package import model_bytes as package_model
 from ai_edge_litert.interpreter import Interpreter
 from skimage import data
 
@@ -93,15 +93,9 @@ def sample_square(img, centre, side, rotation, size):
 
 
 def model_bytes(path):
-    """A model by path: a plain .tflite file, or one packed into the npm
-    package's holistic_solution_packed_assets.data (looked up by name)."""
-    if os.path.exists(path):
-        return open(path, "rb").read()
+    """A model by path: the npm package folder plus `<name>.tflite`."""
     folder, name = os.path.split(path)
-    loader = open(os.path.join(folder, "holistic_solution_packed_assets_loader.js")).read()
-    m = re.search(r'"filename": "[^"]*/%s", "start": (\d+), "end": (\d+)' % re.escape(name), loader)
-    blob = open(os.path.join(folder, "holistic_solution_packed_assets.data"), "rb").read()
-    return blob[int(m.group(1)) : int(m.group(2))]
+    return package_model(name[: -len(".tflite")], folder)
 
 
 def run(model, tensor):

@@ -2,11 +2,54 @@
 //! itself is `furpe::crop`): decoding with errors that name the file, and
 //! stacking sampled crops into a batch tensor.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use furpe::crop::CropTransform;
+
+/// Extensions of the image files a folder is read for.
+pub const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
+
+/// The images of a folder (by extension, any case), sorted by name; a
+/// folder without any is an error naming it.
+pub fn image_files(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}: cannot list", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| IMAGE_EXTENSIONS.contains(&e.to_lowercase().as_str()))
+        })
+        .collect();
+    files.sort();
+    anyhow::ensure!(
+        !files.is_empty(),
+        "{}: no .png or .jpg images",
+        dir.display()
+    );
+    Ok(files)
+}
+
+/// Decodes one image of a run over several (`many`): an undecodable one is
+/// reported, added to `unreadable` and skipped (`None`), so the others are
+/// still processed; a run over a single image fails on it instead.
+pub fn open_or_skip(
+    path: &Path,
+    many: bool,
+    unreadable: &mut Vec<String>,
+) -> anyhow::Result<Option<image::RgbImage>> {
+    match image::open(path) {
+        Ok(image) => Ok(Some(image.to_rgb8())),
+        Err(e) if many => {
+            eprintln!("{}: cannot decode image ({e}); skipped", path.display());
+            unreadable.push(path.display().to_string());
+            Ok(None)
+        }
+        Err(e) => Err(e).with_context(|| format!("{}: cannot decode image", path.display())),
+    }
+}
 
 /// An RGB8 image in memory.
 pub struct RgbImage {

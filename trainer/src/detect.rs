@@ -81,7 +81,6 @@ pub fn run(args: DetectArgs) -> anyhow::Result<()> {
     with_backend(args.backend, args)
 }
 
-const IMAGE_EXTENSIONS: [&str; 3] = ["png", "jpg", "jpeg"];
 const VIDEO_EXTENSIONS: [&str; 5] = ["mp4", "mov", "avi", "mkv", "webm"];
 
 fn extension(path: &Path) -> String {
@@ -97,31 +96,20 @@ impl BackendJob for DetectArgs {
         anyhow::ensure!(self.max_people >= 1, "--max-people must be at least 1");
         let root = std::env::current_dir().context("cannot read the current directory")?;
         let package = Package::find(self.mediapipe.as_deref(), &root)?;
-        let holistic = Holistic::<B>::new(
-            |file| package.model_bytes(file).map_err(anyhow::Error::from),
-            self.pose_model.file(),
-            !self.no_hands,
-            !self.no_face,
-            &device,
-        )?;
 
         // Frames: the named image, a folder's images, or a video's frames
         // (named like OpenPose names them: <video>_000000000000).
         let mut _frames_dir = None;
         let video = VIDEO_EXTENSIONS.contains(&extension(&self.input).as_str());
         let frames: Vec<(PathBuf, String)> = if self.input.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(&self.input)
-                .with_context(|| format!("{}: cannot list", self.input.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| IMAGE_EXTENSIONS.contains(&extension(p).as_str()))
-                .collect();
-            v.sort();
-            anyhow::ensure!(
-                !v.is_empty(),
-                "{}: no .png or .jpg images",
-                self.input.display()
-            );
-            v.into_iter().map(|p| (p.clone(), stem(&p))).collect()
+            let files = crate::crops::image_files(&self.input)?;
+            files
+                .into_iter()
+                .map(|p| {
+                    let s = stem(&p);
+                    (p, s)
+                })
+                .collect()
         } else if video {
             let dir = tempdir(&self.out)?;
             let frames = extract_frames(&self.input, dir.path())?;
@@ -154,22 +142,21 @@ impl BackendJob for DetectArgs {
             );
         }
 
+        // The models load once the inputs and OUT have been checked.
+        let holistic = Holistic::<B>::new(
+            |file| package.model_bytes(file).map_err(anyhow::Error::from),
+            self.pose_model.file(),
+            !self.no_hands,
+            !self.no_face,
+            &device,
+        )?;
         let many = frames.len() > 1;
         let tracking = video || self.sequence;
         let mut previous = Vec::new();
         let (mut unreadable, mut empty) = (Vec::new(), 0usize);
         for (path, stem) in &frames {
-            let image = match image::open(path) {
-                Ok(image) => image.to_rgb8(),
-                Err(e) if many => {
-                    eprintln!("{}: cannot decode image ({e}); skipped", path.display());
-                    unreadable.push(path.display().to_string());
-                    continue;
-                }
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("{}: cannot decode image", path.display()))
-                }
+            let Some(image) = crate::crops::open_or_skip(path, many, &mut unreadable)? else {
+                continue;
             };
             let (w, h) = image.dimensions();
             let people = if tracking {

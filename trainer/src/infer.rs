@@ -157,22 +157,7 @@ impl BackendJob for InferArgs {
         let model = crate::body::load_model(self.model.as_deref())?;
         let predictor = StudentPredictor::<B>::load(&self.student, &model, false, &device)?;
         let images: Vec<PathBuf> = if self.input.is_dir() {
-            let mut v: Vec<PathBuf> = std::fs::read_dir(&self.input)
-                .with_context(|| format!("{}: cannot list", self.input.display()))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.extension().and_then(|e| e.to_str()).is_some_and(|e| {
-                        matches!(e.to_lowercase().as_str(), "png" | "jpg" | "jpeg")
-                    })
-                })
-                .collect();
-            v.sort();
-            anyhow::ensure!(
-                !v.is_empty(),
-                "{}: no .png or .jpg images",
-                self.input.display()
-            );
-            v
+            crate::crops::image_files(&self.input)?
         } else {
             vec![self.input.clone()]
         };
@@ -188,17 +173,8 @@ impl BackendJob for InferArgs {
         for path in images {
             // One bad image in a folder is reported and skipped, not the end
             // of the run; a single named image that cannot be read is an error.
-            let image = match image::open(&path) {
-                Ok(image) => image.to_rgb8(),
-                Err(e) if many => {
-                    eprintln!("{}: cannot decode image ({e}); skipped", path.display());
-                    unreadable.push(path.display().to_string());
-                    continue;
-                }
-                Err(e) => {
-                    return Err(e)
-                        .with_context(|| format!("{}: cannot decode image", path.display()))
-                }
+            let Some(image) = crate::crops::open_or_skip(&path, many, &mut unreadable)? else {
+                continue;
             };
             let (w, h) = image.dimensions();
             let bbox = self.person_box.as_ref().map(|b| [b[0], b[1], b[2], b[3]]);

@@ -302,16 +302,14 @@ impl<B: Backend> Holistic<B> {
         roi: CropTransform,
     ) -> Result<Option<Body>, HolisticError> {
         let size = self.pose_model.input_size();
-        let input = pipeline::input_tensor(
-            &roi,
+        let outputs = self.window(
+            &self.pose_landmarks,
+            self.pose_model,
             rgb,
             width,
             height,
-            size,
-            POSE_LANDMARKS.input_range,
-            Border::Replicate,
-        );
-        let outputs = self.run(&self.pose_landmarks, input, size)?;
+            &roi,
+        )?;
         let name = "pose_landmark";
         let mut raw = by_len(
             &outputs,
@@ -368,17 +366,8 @@ impl<B: Backend> Holistic<B> {
             return Ok(None);
         };
         let once = |roi: CropTransform| -> Result<Option<Hand>, HolisticError> {
-            let size = ModelFile::HandLandmarkFull.input_size();
-            let input = pipeline::input_tensor(
-                &roi,
-                rgb,
-                width,
-                height,
-                size,
-                HAND_LANDMARKS.input_range,
-                Border::Replicate,
-            );
-            let outputs = self.run(graph, input, size)?;
+            let outputs =
+                self.window(graph, ModelFile::HandLandmarkFull, rgb, width, height, &roi)?;
             let name = "hand_landmark_full";
             // Outputs: 63 landmarks, hand flag, handedness, 63 world points
             // (two outputs of each length: the model's order decides).
@@ -418,13 +407,9 @@ impl<B: Backend> Holistic<B> {
                 world: pipeline::project_world_landmarks(world, &roi).map_err(shape)?,
             }))
         };
-        let Some(first) = once(roi)? else {
-            return Ok(None);
-        };
-        match pipeline::hand_roi_from_landmarks(&first.landmarks) {
-            Some(next) => Ok(Some(once(next)?.unwrap_or(first))),
-            None => Ok(Some(first)),
-        }
+        refined(roi, once, |h: &Hand| {
+            pipeline::hand_roi_from_landmarks(&h.landmarks)
+        })
     }
 
     /// The face model on a window, then once more on the window its own
@@ -440,17 +425,7 @@ impl<B: Backend> Holistic<B> {
             return Ok(None);
         };
         let once = |roi: CropTransform| -> Result<Option<Face>, HolisticError> {
-            let size = ModelFile::FaceLandmark.input_size();
-            let input = pipeline::input_tensor(
-                &roi,
-                rgb,
-                width,
-                height,
-                size,
-                FACE_LANDMARKS.input_range,
-                Border::Replicate,
-            );
-            let outputs = self.run(graph, input, size)?;
+            let outputs = self.window(graph, ModelFile::FaceLandmark, rgb, width, height, &roi)?;
             let name = "face_landmark";
             let raw = by_len(
                 &outputs,
@@ -475,13 +450,34 @@ impl<B: Backend> Holistic<B> {
                 landmarks,
             }))
         };
-        let Some(first) = once(roi)? else {
-            return Ok(None);
-        };
-        match pipeline::face_roi_from_landmarks(&first.landmarks) {
-            Some(next) => Ok(Some(once(next)?.unwrap_or(first))),
-            None => Ok(Some(first)),
-        }
+        refined(roi, once, |f: &Face| {
+            pipeline::face_roi_from_landmarks(&f.landmarks)
+        })
+    }
+
+    /// A landmark model on its window of the image: sampled at the model's
+    /// size and range, the edge repeated outside the image (MediaPipe's
+    /// landmark crops; see [`pipeline::input_tensor`]).
+    fn window(
+        &self,
+        graph: &Graph<B>,
+        file: ModelFile,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        roi: &CropTransform,
+    ) -> Result<Vec<HostOutput>, HolisticError> {
+        let size = file.input_size();
+        let input = pipeline::input_tensor(
+            roi,
+            rgb,
+            width,
+            height,
+            size,
+            file.input_range(),
+            Border::Replicate,
+        );
+        self.run(graph, input, size)
     }
 
     /// One model on one `[3, size, size]` input; its outputs read back as
@@ -541,4 +537,21 @@ fn by_len<'a>(
             model,
             what: format!("none of {len} values"),
         })
+}
+
+/// A part model run on `roi`, then once more on the window its own first
+/// landmarks give (`next`); the first answer stands when the second finds
+/// nothing.
+fn refined<T>(
+    roi: CropTransform,
+    once: impl Fn(CropTransform) -> Result<Option<T>, HolisticError>,
+    next: impl Fn(&T) -> Option<CropTransform>,
+) -> Result<Option<T>, HolisticError> {
+    let Some(first) = once(roi)? else {
+        return Ok(None);
+    };
+    match next(&first) {
+        Some(window) => Ok(Some(once(window)?.unwrap_or(first))),
+        None => Ok(Some(first)),
+    }
 }

@@ -65,8 +65,8 @@ impl<B: Backend> Value<B> {
         match self {
             Self::Flat(t, shape) => (t, shape),
             Self::Image(t) => {
-                let shape = Self::Image(t.clone()).shape();
-                (t.permute([0, 2, 3, 1]).flatten(0, 3), shape)
+                let [n, c, h, w] = t.dims();
+                (t.permute([0, 2, 3, 1]).flatten(0, 3), vec![n, h, w, c])
             }
         }
     }
