@@ -332,13 +332,19 @@ rotation_deg = 0.0
 scale = 0.0
 color = 0.0
 noise = 0.0
+[loss]
+expression = 0.0
+body_pose = 10.0
+global_orient = 10.0
+body_joints = {}
 [student]
 {student}
 "#,
             dir.join("data"),
             dir.join("run"),
             learn_epochs(epochs),
-            std::env::var("FURPE_LEARN_LR").unwrap_or_else(|_| "2e-3".into())
+            std::env::var("FURPE_LEARN_LR").unwrap_or_else(|_| "2e-3".into()),
+            std::env::var("FURPE_LEARN_BODY_JOINTS").unwrap_or_else(|_| "10.0".into())
         ),
     )
     .unwrap();
@@ -352,20 +358,24 @@ noise = 0.0
     );
 }
 
-// Measured 2026-12-02 (burn-flex, 2 cores): 40 epochs (120 steps) fit
-// nothing (124.9 mm vs the best constant's 120.7 mm: this test then fails);
-// 400 epochs (1 200 steps, ~4 min) reach 88.7 vs 120.7 mm (0.73×; the own
-// mean prediction as a constant 120.8). The issue asks for 0.3×; this
-// student does not reach it at a CI budget, so the bar here is 0.8×: it
-// proves the prediction depends on the pixels, not that it fits well. A
-// higher learning rate (6e-3, 200 epochs) reached only 114.0 mm.
+// Measured 2026-12-04 (burn-flex, 2 cores), PA-MPJPE on the 64 training
+// images against the best constant's 120.7 mm, 100 epochs (300 steps):
+// - the paper's loss weights, regressor hidden [64] (this test until
+//   2026-12-02, then at 400 epochs): 116.0 mm (0.96×);
+// - hidden [256]: 84.4 mm; without the expression term (ψ of a 20-pixel
+//   face is invisible, and its coefficient error dominated the loss) and
+//   with the rotations × 10: 67.1 mm;
+// - plus the 3D body-joint term (`body_joints`): 35–38 mm (0.3×).
+// At 150 epochs (~30 s with the joints-only body pass) it reaches 28.3 mm
+// (0.23×); the bar is the issue's 0.3×. Without the joint term
+// (`FURPE_LEARN_BODY_JOINTS=0`) it reaches 77.8 mm at 100 epochs and fails.
 #[test]
 fn one_stage_student_fits_a_small_set_below_the_best_constant() {
     can_it_learn(
         "learn-one-stage",
-        "depth = 18\nlayers = [1, 1, 1, 1]\nwidth = 8\ncrop = 32\nhidden = [64]\ndropout = 0.0",
-        400,
-        0.8,
+        "depth = 18\nlayers = [1, 1, 1, 1]\nwidth = 8\ncrop = 32\nhidden = [256]\ndropout = 0.0",
+        150,
+        0.3,
     );
 }
 

@@ -863,27 +863,34 @@ impl<B: Backend> PartMesh<B> {
         }
         let device = &self.device;
         let rot: Vec<f32> = rotations.iter().flatten().copied().collect();
-        let output = self.layer.forward_rotations(
-            Tensor::from_data(
-                TensorData::new(coeffs, [n, 20]).convert::<B::FloatElem>(),
-                device,
-            ),
-            Tensor::from_data(
-                TensorData::new(rot, [n, NUM_JOINTS, 3, 3]).convert::<B::FloatElem>(),
-                device,
-            ),
-            Tensor::zeros([n, 3], device),
+        let coeffs = Tensor::from_data(
+            TensorData::new(coeffs, [n, 20]).convert::<B::FloatElem>(),
+            device,
         );
+        let rotations = Tensor::from_data(
+            TensorData::new(rot, [n, NUM_JOINTS, 3, 3]).convert::<B::FloatElem>(),
+            device,
+        );
+        let transl = Tensor::zeros([n, 3], device);
+        // Body and hand are scored on joints (no mesh needed), the face on its vertices.
         let (source, chosen): (Tensor<B, 3>, Vec<usize>) = match part {
-            Part::Body => (output.joints, (0..22).collect()),
+            Part::Body => (
+                self.layer.forward_joints(coeffs, rotations, transl),
+                (0..22).collect(),
+            ),
             Part::Hand => (
-                output.joints,
+                self.layer.forward_joints(coeffs, rotations, transl),
                 std::iter::once(idx::RIGHT_WRIST)
                     .chain(40..55)
                     .chain(71..76)
                     .collect(),
             ),
-            Part::Face => (output.vertices, self.head.clone()),
+            Part::Face => (
+                self.layer
+                    .forward_rotations(coeffs, rotations, transl)
+                    .vertices,
+                self.head.clone(),
+            ),
         };
         let [_, width, _] = source.dims();
         let flat_points = source.into_data().convert::<f32>().to_vec::<f32>().ok()?;

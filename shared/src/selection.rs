@@ -234,9 +234,7 @@ pub fn reprojection_mse<B: Backend>(
             }
         }
     }
-    let joints = layer
-        .forward(SmplxInput::from_params(&params, device))
-        .joints; // [B, 144, 3]
+    let joints = layer.joints(SmplxInput::from_params(&params, device)); // [B, 144, 3]
     let map = openpose137_to_smplx();
     let body_ids: Vec<usize> = (0..NUM_BODY25).map(|k| map[k].unwrap_or(0)).collect();
     let picked = crate::keypoints::select_joints(joints, &body_ids); // [B, 25, 3]

@@ -121,6 +121,10 @@ pub struct TrainBench {
     /// Timed steps (after 2 warm-up steps).
     #[arg(long, default_value_t = 10)]
     pub steps: usize,
+    /// Pose the whole mesh for the keypoint loss, as training did before
+    /// the joints-only pass (`Smplx::forward_joints`), to time both.
+    #[arg(long)]
+    pub full_mesh: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -164,13 +168,15 @@ impl BackendJob for TrainBench {
                 },
                 &model,
             );
-            let joints = model
-                .forward_rotations(
-                    Student::shape_coeffs(&out, &model),
-                    out.rotations.clone(),
-                    Tensor::zeros([n, 3], &device),
-                )
-                .joints;
+            let shape = Student::shape_coeffs(&out, &model);
+            let transl = Tensor::zeros([n, 3], &device);
+            let joints = if self.full_mesh {
+                model
+                    .forward_rotations(shape, out.rotations.clone(), transl)
+                    .joints
+            } else {
+                model.forward_joints(shape, out.rotations.clone(), transl)
+            };
             let projected = furpe::camera::weak_perspective(joints, out.camera.clone());
             let loss = (projected - target_2d.clone()).abs().mean()
                 + (out.rotations.clone() - target_rot.clone()).square().mean();
@@ -184,10 +190,15 @@ impl BackendJob for TrainBench {
         }
         times.sort_by(f64::total_cmp);
         println!(
-            "student train step (ResNet-18 [1,1,1,1] width {}, {}x{} crops, batch {n}, SMPL-X joints, backend {:?}): median {:.1} ms, min {:.1} ms, {:.1} images/s",
+            "student train step (ResNet-18 [1,1,1,1] width {}, {}x{} crops, batch {n}, SMPL-X joints {}, backend {:?}): median {:.1} ms, min {:.1} ms, {:.1} images/s",
             self.width,
             self.crop,
             self.crop,
+            if self.full_mesh {
+                "from the full mesh"
+            } else {
+                "alone"
+            },
             self.backend,
             times[times.len() / 2],
             times[0],
@@ -211,6 +222,10 @@ pub struct BodyBench {
     /// Also write the results as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Time the joints-only pass (`Smplx::joints`: skeleton, vertex joints
+    /// and landmarks, no mesh), what the training losses use.
+    #[arg(long)]
+    pub joints_only: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -229,8 +244,12 @@ impl BackendJob for BodyBench {
         let model = crate::body::load_model(self.model.as_deref())?;
         let layer = SmplxConfig::new().init::<B>(&model, &device)?;
         println!(
-            "SMPL-X forward ({} vertices, 144 joints), backend {:?}",
-            model.num_vertices(),
+            "SMPL-X forward ({}, 144 joints), backend {:?}",
+            if self.joints_only {
+                "joints only, no mesh".to_string()
+            } else {
+                format!("{} vertices", model.num_vertices())
+            },
             self.backend
         );
         println!(
@@ -241,10 +260,15 @@ impl BackendJob for BodyBench {
         for &batch in &self.batch {
             let params = bench_params(batch);
             let run_once = || {
-                let out = layer.forward(SmplxInput::from_params(&params, &device));
+                let input = SmplxInput::from_params(&params, &device);
                 // Reading back forces lazy and asynchronous backends to finish.
-                let _ = out.vertices.into_data();
-                let _ = out.joints.into_data();
+                if self.joints_only {
+                    let _ = layer.joints(input).into_data();
+                } else {
+                    let out = layer.forward(input);
+                    let _ = out.vertices.into_data();
+                    let _ = out.joints.into_data();
+                }
             };
             run_once();
             run_once();
@@ -264,7 +288,7 @@ impl BackendJob for BodyBench {
                 times[0],
                 batch as f64 / median * 1e3
             );
-            rows.push(serde_json::json!({"batch": batch, "median_ms": median, "min_ms": times[0], "iters": times.len()}));
+            rows.push(serde_json::json!({"batch": batch, "joints_only": self.joints_only, "median_ms": median, "min_ms": times[0], "iters": times.len()}));
         }
         if let Some(path) = &self.json {
             furpe::io::write_bytes_atomic(path, serde_json::to_string_pretty(&rows)?.as_bytes())?;

@@ -769,9 +769,7 @@ fn samples<B: Backend>(
                 params.global_orient[b] = row(&p.global_orient, 3);
                 params.body_pose[b] = row(&p.body_pose, 63);
             }
-            let out = layer
-                .forward(SmplxInput::from_params(&params, device))
-                .joints;
+            let out = layer.joints(SmplxInput::from_params(&params, device));
             let [_, nj, _] = out.dims();
             let flat = out
                 .into_data()

@@ -388,12 +388,12 @@ impl<B: Backend> Student<B> {
         body_model: &Smplx<B>,
     ) -> StudentOutput<B> {
         let batch = output.params.dims()[0];
-        let posed = body_model.forward_rotations(
+        let joints = body_model.forward_joints(
             Self::shape_coeffs(&output, body_model),
             output.rotations.clone(),
             Tensor::zeros([batch, 3], &detail.device()),
-        );
-        let points = weak_perspective(posed.joints, output.camera.clone()); // [batch, 144, 2]
+        ); // [batch, 144, 3]
+        let points = weak_perspective(joints, output.camera.clone()); // [batch, 144, 2]
         let window = |indices: &[usize], scale: f64| {
             let idx = burn::tensor::Tensor::<B, 1, burn::tensor::Int>::from_data(
                 TensorData::new(

@@ -51,20 +51,16 @@ pub struct SmplxConfig {
 #[derive(Debug, Clone)]
 pub struct Smplx<B: Backend> {
     pub config: SmplxConfig,
-    num_vertices: usize,
-    /// Rest vertices, flattened `[1, V*3]`.
-    v_template: Tensor<B, 2>,
-    /// Selected shape and expression directions `[β+ψ, V*3]`.
-    shapedirs: Tensor<B, 2>,
+    /// Every vertex: what a mesh is drawn, exported or scored from.
+    full: Skin<B>,
+    /// Only the vertices the extra joints and the landmarks read: what
+    /// [`Smplx::forward_joints`] skins (keypoint losses, reprojection).
+    sparse: Skin<B>,
     /// Rest joints of the template `[1, 55*3]` and their shape directions
     /// `[β+ψ, 55*3]`: the joint regressor folded into the shape space once,
     /// so the forward pass never multiplies by the 55×V regressor.
     joint_template: Tensor<B, 2>,
     joint_shapedirs: Tensor<B, 2>,
-    /// Pose correctives `[486, V*3]`.
-    posedirs: Tensor<B, 2>,
-    /// Skinning weights `[V, 55]`.
-    weights: Tensor<B, 2>,
     /// Joints grouped by depth in the tree; each level's parents are in the
     /// level before, so a level is one batched matrix product.
     levels: Vec<Level<B>>,
@@ -78,15 +74,112 @@ pub struct Smplx<B: Backend> {
     hand_components_l: Tensor<B, 2>,
     hand_components_r: Tensor<B, 2>,
     pose_mean: Tensor<B, 2>,
-    /// Vertex ids of the 21 extra joints.
-    vertex_joint_ids: Tensor<B, 1, Int>,
-    /// Static landmarks: the three vertex ids of each landmark's face `[51*3]`
-    /// and barycentric weights `[1, 51, 3, 1]`.
-    static_lmk_vertices: Tensor<B, 1, Int>,
+    /// Static landmarks' barycentric weights `[1, 51, 3, 1]`.
     static_lmk_bary: Tensor<B, 4>,
-    /// Contour landmarks per yaw bin: vertex ids `[79, 17*3]`, weights `[79, 17*3]`.
-    contour_vertices: Tensor<B, 2, Int>,
+    /// Contour landmarks' weights per yaw bin `[79, 17*3]`.
     contour_bary: Tensor<B, 2>,
+}
+
+/// The per-vertex tensors of a set of `n` vertices, and where the extra
+/// joints and landmarks find their vertices within the set.
+#[derive(Debug, Clone)]
+struct Skin<B: Backend> {
+    n: usize,
+    /// Rest vertices, flattened `[1, n*3]`.
+    v_template: Tensor<B, 2>,
+    /// Selected shape and expression directions `[β+ψ, n*3]`.
+    shapedirs: Tensor<B, 2>,
+    /// Pose correctives `[486, n*3]`.
+    posedirs: Tensor<B, 2>,
+    /// Skinning weights `[n, 55]`.
+    weights: Tensor<B, 2>,
+    /// Positions of the 21 extra joints' vertices.
+    vertex_joint_ids: Tensor<B, 1, Int>,
+    /// Static landmarks: the positions of each landmark's three face corners `[51*3]`.
+    static_lmk_vertices: Tensor<B, 1, Int>,
+    /// Contour landmarks per yaw bin: corner positions `[79, 17*3]`.
+    contour_vertices: Tensor<B, 2, Int>,
+}
+
+/// Host copies of the model's per-vertex arrays, from which both vertex
+/// sets are cut.
+struct HostSkin<'a> {
+    v: usize,
+    v_template: &'a [f32],
+    /// `[S, V*3]`
+    shapedirs: &'a [f32],
+    /// `[486, V*3]`
+    posedirs: &'a [f32],
+    /// `[V, 55]`
+    weights: &'a [f32],
+    vertex_joint_ids: &'a [usize],
+    static_lmk_vertices: &'a [usize],
+    contour_vertices: &'a [usize],
+}
+
+impl HostSkin<'_> {
+    /// The tensors of the vertices `ids` (ascending, unique), with the
+    /// landmark indices renumbered into positions within `ids`.
+    fn upload<B: Backend>(&self, ids: &[usize], device: &B::Device) -> Skin<B> {
+        let n = ids.len();
+        let mut position = vec![usize::MAX; self.v];
+        for (p, &i) in ids.iter().enumerate() {
+            position[i] = p;
+        }
+        let columns = |rows: usize, data: &[f32]| -> Vec<f32> {
+            let mut out = Vec::with_capacity(rows * n * 3);
+            for r in 0..rows {
+                let row = &data[r * self.v * 3..(r + 1) * self.v * 3];
+                for &i in ids {
+                    out.extend_from_slice(&row[i * 3..i * 3 + 3]);
+                }
+            }
+            out
+        };
+        let s = self.shapedirs.len().checked_div(self.v * 3).unwrap_or(0);
+        let mut weights = Vec::with_capacity(n * NUM_JOINTS);
+        for &i in ids {
+            weights.extend_from_slice(&self.weights[i * NUM_JOINTS..(i + 1) * NUM_JOINTS]);
+        }
+        let renumber =
+            |list: &[usize]| -> Vec<usize> { list.iter().map(|&i| position[i]).collect() };
+        let contour: Vec<i64> = renumber(self.contour_vertices)
+            .iter()
+            .map(|&i| i as i64)
+            .collect();
+        Skin {
+            n,
+            v_template: float2(&columns(1, self.v_template), [1, n * 3], device),
+            shapedirs: float2(&columns(s, self.shapedirs), [s, n * 3], device),
+            posedirs: float2(
+                &columns(NUM_POSE_BASIS, self.posedirs),
+                [NUM_POSE_BASIS, n * 3],
+                device,
+            ),
+            weights: float2(&weights, [n, NUM_JOINTS], device),
+            vertex_joint_ids: int1(&renumber(self.vertex_joint_ids), device),
+            static_lmk_vertices: int1(&renumber(self.static_lmk_vertices), device),
+            contour_vertices: Tensor::<B, 1, Int>::from_data(
+                TensorData::new(contour, [NUM_CONTOUR_BINS * NUM_CONTOUR_LANDMARKS * 3]),
+                device,
+            )
+            .reshape([NUM_CONTOUR_BINS, NUM_CONTOUR_LANDMARKS * 3]),
+        }
+    }
+
+    /// Every vertex an extra joint or a landmark reads, ascending.
+    fn read_by_joints(&self) -> Vec<usize> {
+        let mut ids: Vec<usize> = self
+            .vertex_joint_ids
+            .iter()
+            .chain(self.static_lmk_vertices)
+            .chain(self.contour_vertices)
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -279,15 +372,23 @@ impl SmplxConfig {
         let static_lmk_vertices = face_vertices(&data.lmk_faces_idx);
         let contour_vertices = face_vertices(&data.dynamic_lmk_faces_idx);
 
+        let host = HostSkin {
+            v,
+            v_template: &data.v_template,
+            shapedirs: &shapedirs,
+            posedirs: &posedirs,
+            weights: &data.weights,
+            vertex_joint_ids: &VERTEX_JOINT_IDS,
+            static_lmk_vertices: &static_lmk_vertices,
+            contour_vertices: &contour_vertices,
+        };
+        let all: Vec<usize> = (0..v).collect();
         Ok(Smplx {
             config: self.clone(),
-            num_vertices: v,
-            v_template: float2(&data.v_template, [1, v * 3], device),
-            shapedirs: float2(&shapedirs, [s, v * 3], device),
+            full: host.upload(&all, device),
+            sparse: host.upload(&host.read_by_joints(), device),
             joint_template: float2(&joint_template, [1, NUM_JOINTS * 3], device),
             joint_shapedirs: float2(&joint_shapedirs, [s, NUM_JOINTS * 3], device),
-            posedirs: float2(&posedirs, [NUM_POSE_BASIS, v * 3], device),
-            weights: float2(&data.weights, [v, NUM_JOINTS], device),
             levels,
             joint_order: int1(&slot, device),
             parent_ids: int1(&parent_ids, device),
@@ -295,19 +396,8 @@ impl SmplxConfig {
             hand_components_l: float2(&data.hands_components_l[..comps * 45], [comps, 45], device),
             hand_components_r: float2(&data.hands_components_r[..comps * 45], [comps, 45], device),
             pose_mean: float2(&pose_mean, [1, NUM_JOINTS * 3], device),
-            vertex_joint_ids: int1(&VERTEX_JOINT_IDS, device),
-            static_lmk_vertices: int1(&static_lmk_vertices, device),
             static_lmk_bary: float2(&data.lmk_bary_coords, [NUM_STATIC_LANDMARKS, 3], device)
                 .reshape([1, NUM_STATIC_LANDMARKS, 3, 1]),
-            contour_vertices: Tensor::<B, 1, Int>::from_data(
-                contour_vertices
-                    .iter()
-                    .map(|&i| i as i64)
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-                device,
-            )
-            .reshape([NUM_CONTOUR_BINS, NUM_CONTOUR_LANDMARKS * 3]),
             contour_bary: float2(
                 &data.dynamic_lmk_bary_coords,
                 [NUM_CONTOUR_BINS, NUM_CONTOUR_LANDMARKS * 3],
@@ -319,11 +409,18 @@ impl SmplxConfig {
 
 impl<B: Backend> Smplx<B> {
     pub fn num_vertices(&self) -> usize {
-        self.num_vertices
+        self.full.n
     }
 
     /// Forward pass from axis-angle parameters (the reference package's inputs).
     pub fn forward(&self, input: SmplxInput<B>) -> SmplxOutput<B> {
+        let (shape_coeffs, rotations, transl) = self.rotations_of(input);
+        self.forward_rotations(shape_coeffs, rotations, transl)
+    }
+
+    /// Axis-angle parameters → shape coefficients `[B, β+ψ]`, rotation
+    /// matrices with the hand mean added `[B, 55, 3, 3]` and translation.
+    fn rotations_of(&self, input: SmplxInput<B>) -> (Tensor<B, 2>, Tensor<B, 4>, Tensor<B, 2>) {
         let batch = input.global_orient.dims()[0];
         let (left_hand, right_hand) = if self.config.use_pca {
             (
@@ -348,7 +445,7 @@ impl<B: Backend> Smplx<B> {
         let rotations = axis_angle_to_matrix(full_pose.reshape([batch * NUM_JOINTS, 3]))
             .reshape([batch, NUM_JOINTS, 3, 3]);
         let shape_coeffs = Tensor::cat(vec![input.betas, input.expression], 1);
-        self.forward_rotations(shape_coeffs, rotations, input.transl)
+        (shape_coeffs, rotations, input.transl)
     }
 
     /// Forward pass from rotation matrices, the form regressors predict.
@@ -363,20 +460,65 @@ impl<B: Backend> Smplx<B> {
         transl: Tensor<B, 2>,
     ) -> SmplxOutput<B> {
         let batch = rotations.dims()[0];
-        let v = self.num_vertices;
+        let (vertices, joints) = self.skin(&self.full, shape_coeffs, rotations);
+        let offset = transl.reshape([batch, 1, 3]);
+        SmplxOutput {
+            vertices: vertices + offset.clone(),
+            joints: joints + offset,
+        }
+    }
+
+    /// The joints of [`Self::forward_rotations`] `[B, 144, 3]` (or 127)
+    /// without the mesh: the skeleton, and of the vertices only those the
+    /// extra joints and the landmarks read (a few hundred of 10 475), go
+    /// through the pose correctives and the skinning. Each joint is the same
+    /// sum over the same terms as in the full pass; only the matrix
+    /// products' blocking differs, so the two agree to float rounding
+    /// (tested). Keypoint losses, reprojection and selection need nothing
+    /// more.
+    pub fn forward_joints(
+        &self,
+        shape_coeffs: Tensor<B, 2>,
+        rotations: Tensor<B, 4>,
+        transl: Tensor<B, 2>,
+    ) -> Tensor<B, 3> {
+        let batch = rotations.dims()[0];
+        let (_, joints) = self.skin(&self.sparse, shape_coeffs, rotations);
+        joints + transl.reshape([batch, 1, 3])
+    }
+
+    /// [`Self::forward_joints`] from axis-angle parameters.
+    pub fn joints(&self, input: SmplxInput<B>) -> Tensor<B, 3> {
+        let (shape_coeffs, rotations, transl) = self.rotations_of(input);
+        self.forward_joints(shape_coeffs, rotations, transl)
+    }
+
+    /// The posed vertices of `skin` `[B, n, 3]` and every joint `[B, 144, 3]`,
+    /// before translation, in five steps.
+    fn skin(
+        &self,
+        skin: &Skin<B>,
+        shape_coeffs: Tensor<B, 2>,
+        rotations: Tensor<B, 4>,
+    ) -> (Tensor<B, 3>, Tensor<B, 3>) {
+        let batch = rotations.dims()[0];
+        let n = skin.n;
         let device = rotations.device();
 
+        // 1. Shape blend: vertices and (regressor folded in) rest joints.
         let shaped_vertices =
-            self.v_template.clone() + shape_coeffs.clone().matmul(self.shapedirs.clone()); // [B, V*3]
+            skin.v_template.clone() + shape_coeffs.clone().matmul(skin.shapedirs.clone()); // [B, n*3]
         let rest_joints = (self.joint_template.clone()
             + shape_coeffs.matmul(self.joint_shapedirs.clone()))
         .reshape([batch, NUM_JOINTS, 3]);
 
+        // 2. Pose correctives from the 54 non-root rotations.
         let identity = Tensor::<B, 2>::eye(3, &device).reshape([1, 1, 3, 3]);
         let pose_feature = (rotations.clone().slice([0..batch, 1..NUM_JOINTS]) - identity)
             .reshape([batch, NUM_POSE_BASIS]);
-        let posed_vertices = shaped_vertices + pose_feature.matmul(self.posedirs.clone()); // [B, V*3]
+        let posed_vertices = shaped_vertices + pose_feature.matmul(skin.posedirs.clone()); // [B, n*3]
 
+        // 3. The kinematic chain.
         let world = self.chain(rotations, rest_joints.clone()); // [B, 55, 3, 4]
         let world_rotation = world.clone().slice([0..batch, 0..NUM_JOINTS, 0..3, 0..3]);
         let posed_joints = world
@@ -384,7 +526,7 @@ impl<B: Backend> Smplx<B> {
             .slice([0..batch, 0..NUM_JOINTS, 0..3, 3..4])
             .reshape([batch, NUM_JOINTS, 3]);
 
-        // Gₖ(θ,J)·Gₖ(0,J)⁻¹ = [R | t − R·jₖ]: skinning transforms relative to rest.
+        // 4. Skinning. Gₖ(θ,J)·Gₖ(0,J)⁻¹ = [R | t − R·jₖ]: transforms relative to rest.
         let rest_offset = world_rotation
             .clone()
             .matmul(rest_joints.reshape([batch, NUM_JOINTS, 3, 1]));
@@ -395,9 +537,8 @@ impl<B: Backend> Smplx<B> {
             ],
             3,
         ); // [B, 55, 3, 4]
-
-        // Blend per vertex: [V, 55] @ [55, B*12] keeps it one large 2D product.
-        let blended = self
+           // Blend per vertex: [n, 55] @ [55, B*12] keeps it one large 2D product.
+        let blended = skin
             .weights
             .clone()
             .matmul(
@@ -406,35 +547,32 @@ impl<B: Backend> Smplx<B> {
                     .swap_dims(0, 1)
                     .reshape([NUM_JOINTS, batch * 12]),
             )
-            .reshape([v, batch, 12])
+            .reshape([n, batch, 12])
             .swap_dims(0, 1)
-            .reshape([batch, v, 3, 4]);
+            .reshape([batch, n, 3, 4]);
         let homogeneous = Tensor::cat(
             vec![
-                posed_vertices.reshape([batch, v, 3]),
-                Tensor::ones([batch, v, 1], &device),
+                posed_vertices.reshape([batch, n, 3]),
+                Tensor::ones([batch, n, 1], &device),
             ],
             2,
         )
-        .reshape([batch, v, 1, 4]);
-        let vertices = (blended * homogeneous).sum_dim(3).reshape([batch, v, 3]);
+        .reshape([batch, n, 1, 4]);
+        let vertices = (blended * homogeneous).sum_dim(3).reshape([batch, n, 3]);
 
+        // 5. The joints the reference package appends: vertex joints and landmarks.
         let mut joints = vec![
             posed_joints,
-            vertices.clone().select(1, self.vertex_joint_ids.clone()),
-            self.static_landmarks(vertices.clone()),
+            vertices.clone().select(1, skin.vertex_joint_ids.clone()),
+            self.static_landmarks(skin, vertices.clone()),
         ];
         if self.config.use_face_contour {
             let neck_rotation = world_rotation
                 .slice([0..batch, 12..13])
                 .reshape([batch, 3, 3]);
-            joints.push(self.contour_landmarks(vertices.clone(), neck_rotation));
+            joints.push(self.contour_landmarks(skin, vertices.clone(), neck_rotation));
         }
-        let offset = transl.reshape([batch, 1, 3]);
-        SmplxOutput {
-            vertices: vertices + offset.clone(),
-            joints: Tensor::cat(joints, 1) + offset,
-        }
+        (vertices, Tensor::cat(joints, 1))
     }
 
     /// The 55 posed skeleton joints `[B, 55, 3]` alone (no vertices, no
@@ -497,10 +635,10 @@ impl<B: Backend> Smplx<B> {
     }
 
     /// The 51 fixed face landmarks `[B, 51, 3]`.
-    fn static_landmarks(&self, vertices: Tensor<B, 3>) -> Tensor<B, 3> {
+    fn static_landmarks(&self, skin: &Skin<B>, vertices: Tensor<B, 3>) -> Tensor<B, 3> {
         let batch = vertices.dims()[0];
         let corners = vertices
-            .select(1, self.static_lmk_vertices.clone())
+            .select(1, skin.static_lmk_vertices.clone())
             .reshape([batch, NUM_STATIC_LANDMARKS, 3, 3]);
         (corners * self.static_lmk_bary.clone())
             .sum_dim(2)
@@ -511,6 +649,7 @@ impl<B: Backend> Smplx<B> {
     /// the head's yaw: the contour must follow the silhouette as the head turns.
     fn contour_landmarks(
         &self,
+        skin: &Skin<B>,
         vertices: Tensor<B, 3>,
         neck_rotation: Tensor<B, 3>,
     ) -> Tensor<B, 3> {
@@ -539,7 +678,7 @@ impl<B: Backend> Smplx<B> {
             .clone()
             .mask_where(negative, degrees.neg().add_scalar(39.0).clamp_max(78.0))
             .int();
-        let ids = self.contour_vertices.clone().select(0, bin.clone()); // [B, 51]
+        let ids = skin.contour_vertices.clone().select(0, bin.clone()); // [B, 51]
         let bary =
             self.contour_bary
                 .clone()
@@ -623,6 +762,65 @@ mod tests {
                     "joint {j} axis {c}: {} vs {}",
                     b[j * 3 + c],
                     want[c]
+                );
+            }
+        }
+    }
+
+    /// The joints-only pass gives the full pass's joints: every skeleton
+    /// joint, vertex joint and landmark (the contour at several head turns).
+    #[test]
+    fn joints_alone_match_the_full_forward() {
+        let model = mannequin();
+        let device = Default::default();
+        for contour in [true, false] {
+            let layer = SmplxConfig::new()
+                .with_use_face_contour(contour)
+                .init::<B>(&model, &device)
+                .unwrap();
+            assert!(
+                layer.sparse.n < model.num_vertices() / 4,
+                "{}",
+                layer.sparse.n
+            );
+            let mut p = SmplxParams::zeros(6, ParamWidths::default());
+            let mut x = 0.11f32;
+            for b in 0..6 {
+                for row in [
+                    &mut p.global_orient[b],
+                    &mut p.body_pose[b],
+                    &mut p.jaw_pose[b],
+                    &mut p.left_hand_pose[b],
+                    &mut p.right_hand_pose[b],
+                    &mut p.betas[b],
+                    &mut p.expression[b],
+                    &mut p.transl[b],
+                ] {
+                    for v in row.iter_mut() {
+                        x = (x * 7.13 + 0.31).fract();
+                        *v = 1.5 * (x - 0.5);
+                    }
+                }
+                // Head turns across the contour's yaw bins.
+                p.body_pose[b][3 * 14 + 1] = -1.2 + 0.5 * b as f32;
+            }
+            let full = layer
+                .forward(SmplxInput::from_params(&p, &device))
+                .joints
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap();
+            let alone = layer
+                .joints(SmplxInput::from_params(&p, &device))
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap();
+            assert_eq!(full.len(), alone.len());
+            assert_eq!(full.len(), 6 * if contour { 144 } else { 127 } * 3);
+            for (i, (a, b)) in full.iter().zip(&alone).enumerate() {
+                assert!(
+                    (a - b).abs() <= 2e-6,
+                    "joint value {i}: full {a}, alone {b}"
                 );
             }
         }

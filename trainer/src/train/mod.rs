@@ -684,7 +684,9 @@ impl<B: AutodiffBackend> Trainer<B> {
         for view in &views {
             let output = student.forward(view.input.clone(), &self.model);
             let joints = self.joints(&output);
-            for (name, term) in losses::supervised(&self.loss, &output, joints, &view.targets) {
+            for (name, term) in
+                losses::supervised(&self.loss, &output, joints, &view.targets, &self.model)
+            {
                 match named.iter_mut().find(|(n, _)| *n == name) {
                     Some((_, t)) => *t = t.clone() + term * scale,
                     None => named.push((name, term * scale)),
@@ -733,13 +735,12 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// The student's SMPL-X joints `[batch, 144, 3]` (root at the origin).
     fn joints(&self, output: &StudentOutput<B>) -> Tensor<B, 3> {
         let batch = output.rotations.dims()[0];
-        self.model
-            .forward_rotations(
-                Student::shape_coeffs(output, &self.model),
-                output.rotations.clone(),
-                Tensor::zeros([batch, 3], &self.device),
-            )
-            .joints
+        // The skeleton and the few vertices the keypoints read: no mesh.
+        self.model.forward_joints(
+            Student::shape_coeffs(output, &self.model),
+            output.rotations.clone(),
+            Tensor::zeros([batch, 3], &self.device),
+        )
     }
 
     /// Held-out PA-V2V / PA-MPJPE (mm) against the ground truth, for the
