@@ -435,6 +435,64 @@ mod tests {
         assert!((sum[0] - 2.0).abs() < 1e-6, "{sum:?}");
     }
 
+    /// Zero at the truth whatever the global rotation; a bent elbow costs
+    /// the wrist's displacement over the 22 joints (the only joint it moves).
+    #[test]
+    fn body_joint_error_scores_the_articulated_pose() {
+        let device = Default::default();
+        let model = crate::smplx::mannequin::mannequin();
+        let layer = crate::smplx::SmplxConfig::new()
+            .init::<B>(&model, &device)
+            .unwrap();
+        let rotations = |pose: [f32; 165]| {
+            crate::rotation::axis_angle_to_matrix(
+                Tensor::<B, 1>::from_floats(pose, &device).reshape([55, 3]),
+            )
+            .reshape([1, 55, 3, 3])
+        };
+        let mut truth = [0f32; 165];
+        truth[3 * 16 + 2] = -1.0; // left shoulder down
+        let mut turned = truth;
+        turned[1] = 2.0; // another global rotation
+        let mut bent = truth;
+        bent[3 * 18 + 1] = -1.2; // left elbow
+        let shape = Tensor::<B, 2>::zeros([1, 20], &device);
+        let error = |a: [f32; 165], b: [f32; 165]| {
+            scalar(body_joint_error(
+                &layer,
+                shape.clone(),
+                rotations(a),
+                rotations(b),
+            ))[0]
+        };
+        assert!(error(truth, truth).abs() < 1e-6);
+        assert!(
+            error(turned, truth).abs() < 1e-5,
+            "{}",
+            error(turned, truth)
+        );
+        let joints = |pose: [f32; 165]| {
+            layer
+                .posed_joints(shape.clone(), rotations(pose))
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()
+        };
+        let (a, b) = (joints(truth), joints(bent));
+        let wrist = 20 * 3;
+        let moved = (0..3)
+            .map(|c| (a[wrist + c] - b[wrist + c]).powi(2))
+            .sum::<f32>()
+            .sqrt();
+        assert!(moved > 0.05, "the bend should move the wrist: {moved}");
+        let got = error(bent, truth);
+        assert!(
+            (got - moved / 22.0).abs() < 1e-5,
+            "{got} vs {}",
+            moved / 22.0
+        );
+    }
+
     #[test]
     fn kl_and_consistency() {
         let a = t2(&[1.0, 2.0, 3.0], [1, 3]);
