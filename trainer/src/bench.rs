@@ -125,6 +125,11 @@ pub struct TrainBench {
     /// the joints-only pass (`Smplx::forward_joints`), to time both.
     #[arg(long)]
     pub full_mesh: bool,
+    /// Also print the median time of each stage (student forward, body
+    /// model, losses, backward, Adam), each ended by a read of its result so
+    /// that asynchronous backends finish it.
+    #[arg(long)]
+    pub profile: bool,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -159,8 +164,26 @@ impl BackendJob for TrainBench {
             .reshape([1, 1, 3, 3])
             .expand([n, 55, 3, 3]);
         let mut times = Vec::new();
+        const STAGES: [&str; 5] = [
+            "student forward",
+            "body model",
+            "losses",
+            "backward",
+            "Adam",
+        ];
+        let mut stage_ms: Vec<Vec<f64>> = vec![Vec::new(); STAGES.len()];
         for step in 0..self.steps + 2 {
             let t = Instant::now();
+            let mut mark = Instant::now();
+            let mut lap = |stage: usize, done: &dyn Fn()| {
+                if self.profile {
+                    done();
+                    if step >= 2 {
+                        stage_ms[stage].push(mark.elapsed().as_secs_f64() * 1e3);
+                    }
+                    mark = Instant::now();
+                }
+            };
             let out = student.forward(
                 StudentInput {
                     body: images.clone(),
@@ -168,6 +191,9 @@ impl BackendJob for TrainBench {
                 },
                 &model,
             );
+            lap(0, &|| {
+                let _ = out.rotations.clone().into_data();
+            });
             let shape = Student::shape_coeffs(&out, &model);
             let transl = Tensor::zeros([n, 3], &device);
             let joints = if self.full_mesh {
@@ -177,15 +203,31 @@ impl BackendJob for TrainBench {
             } else {
                 model.forward_joints(shape, out.rotations.clone(), transl)
             };
+            lap(1, &|| {
+                let _ = joints.clone().into_data();
+            });
             let projected = furpe::camera::weak_perspective(joints, out.camera.clone());
             let loss = (projected - target_2d.clone()).abs().mean()
                 + (out.rotations.clone() - target_rot.clone()).square().mean();
+            lap(2, &|| {
+                let _ = loss.clone().into_data();
+            });
             let grads = GradientsParams::from_grads(loss.backward(), &student);
+            lap(3, &|| {});
             student = optim.step(1e-4, student, grads);
+            lap(4, &|| {
+                let _ = student.regressor.heads[0].weight.val().into_data();
+            });
             // Wait for the device before stopping the clock.
             let _ = out.params.into_data();
             if step >= 2 {
                 times.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        if self.profile {
+            for (name, ms) in STAGES.iter().zip(&mut stage_ms) {
+                ms.sort_by(f64::total_cmp);
+                println!("  {name:<16} median {:>8.1} ms", ms[ms.len() / 2]);
             }
         }
         times.sort_by(f64::total_cmp);
