@@ -10,6 +10,7 @@ pub mod crop;
 pub mod dataset;
 pub mod experts;
 pub mod filter;
+pub mod fit;
 pub mod glb;
 pub mod inference;
 pub mod io;

@@ -29,7 +29,7 @@ pub enum PoseModel {
 }
 
 impl PoseModel {
-    fn file(self) -> ModelFile {
+    pub(crate) fn file(self) -> ModelFile {
         match self {
             Self::Lite => ModelFile::PoseLandmarkLite,
             Self::Full => ModelFile::PoseLandmarkFull,

@@ -154,6 +154,12 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
     let t = Instant::now();
     let label = crate::label::label(LabelArgs {
         data: data.clone(),
+        experts: crate::label::ExpertSource::Files,
+        pose_model: crate::detect::PoseModel::Full,
+        no_hands: false,
+        no_face: false,
+        model: None,
+        mediapipe: None,
         body: Some(experts[0].out.clone()),
         face: Some(experts[1].out.clone()),
         hand: Some(experts[2].out.clone()),

@@ -8,6 +8,10 @@
 //! hand poses relative to the SMPL-X hand mean. A part without a crop (too few
 //! keypoints) or without an expert gets NaN, which the selection rejects.
 //!
+//! `--experts mediapipe` replaces the body and hand experts with MediaPipe's
+//! models and an SMPL-X fit to their landmarks ([`mediapipe`]); a face
+//! expert (`--face`) may still join them.
+//!
 //! Sharding: `--shard i/N` takes the images whose index modulo N is i and
 //! writes `DIR/labels/shard-IIII-of-NNNN.safetensors`.
 //!
@@ -33,6 +37,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
 use crate::crops::{batch, RgbImage};
+use crate::detect::PoseModel;
+
+mod mediapipe;
+use mediapipe::{MediaPipeExperts, MediaPipeLabel};
 
 /// Test-only: abort the process (as a crash would) after this many chunks
 /// were committed in this run. Used by tests/label_cli.rs to check resuming.
@@ -43,6 +51,31 @@ pub struct LabelArgs {
     /// Dataset directory (annotations.jsonl, images/); labels go to DATA/labels/.
     #[arg(long)]
     pub data: PathBuf,
+    /// Which experts label the body and hands: `files` (the networks given
+    /// with --body / --hand) or `mediapipe` (MediaPipe's trained body and
+    /// hand models from the npm package, SMPL-X fitted to their landmarks;
+    /// docs/mediapipe_labels.md). --face may join either.
+    #[arg(long, value_enum, default_value_t = ExpertSource::Files)]
+    pub experts: ExpertSource,
+    /// With --experts mediapipe: which BlazePose landmark model.
+    #[arg(long, value_enum, default_value_t = PoseModel::Full)]
+    pub pose_model: PoseModel,
+    /// With --experts mediapipe: skip the hand model (hands stay unlabelled).
+    #[arg(long)]
+    pub no_hands: bool,
+    /// With --experts mediapipe: skip the face model (the face stays
+    /// unlabelled unless --face gives an expert file, which replaces it).
+    #[arg(long)]
+    pub no_face: bool,
+    /// With --experts mediapipe: the SMPL-X model the fits pose (.npz,
+    /// official layout); default: the embedded mannequin (a stand-in for
+    /// the licensed model). Use the model the student trains with.
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// With --experts mediapipe: the `@mediapipe/holistic` package folder
+    /// (default: $FURPE_MEDIAPIPE, then models/mediapipe/node_modules/@mediapipe/holistic).
+    #[arg(long)]
+    pub mediapipe: Option<PathBuf>,
     /// Body expert: a file from `furpe expert train`, or SPIN's `model_checkpoint.pt`.
     #[arg(long)]
     pub body: Option<PathBuf>,
@@ -75,6 +108,15 @@ pub struct LabelArgs {
     pub backend: BackendKind,
 }
 
+/// Where the body and hand labels come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExpertSource {
+    /// Expert networks from files (--body, --face, --hand).
+    Files,
+    /// MediaPipe's body and hand models, SMPL-X fitted to their landmarks.
+    Mediapipe,
+}
+
 /// What labelling did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LabelSummary {
@@ -94,8 +136,17 @@ pub fn label(args: LabelArgs) -> anyhow::Result<LabelSummary> {
     if args.batch == 0 || args.chunk == 0 {
         anyhow::bail!("--batch and --chunk must be at least 1");
     }
-    if args.body.is_none() && args.face.is_none() && args.hand.is_none() {
-        anyhow::bail!("no experts: pass at least one of --body, --face, --hand");
+    match args.experts {
+        ExpertSource::Files => {
+            if args.body.is_none() && args.face.is_none() && args.hand.is_none() {
+                anyhow::bail!("no experts: pass at least one of --body, --face, --hand, or --experts mediapipe");
+            }
+        }
+        ExpertSource::Mediapipe => {
+            if args.body.is_some() || args.hand.is_some() {
+                anyhow::bail!("--experts mediapipe labels the body and hands itself; --body and --hand are for --experts files (--face may join)");
+            }
+        }
     }
     with_backend(args.backend, args)
 }
@@ -231,6 +282,40 @@ impl BackendJob for LabelArgs {
                 ));
             }
         }
+        let mediapipe = match self.experts {
+            ExpertSource::Files => None,
+            ExpertSource::Mediapipe => {
+                let root = std::env::current_dir().context("cannot read the current directory")?;
+                let package =
+                    furpe::mediapipe::package::Package::find(self.mediapipe.as_deref(), &root)?;
+                let face = !self.no_face && self.face.is_none();
+                let holistic = furpe::mediapipe::holistic::Holistic::<B>::new(
+                    |file| package.model_bytes(file).map_err(anyhow::Error::from),
+                    self.pose_model.file(),
+                    !self.no_hands,
+                    face,
+                    &device,
+                )?;
+                let layer = furpe::smplx::SmplxConfig::new()
+                    .init(&crate::body::load_model(self.model.as_deref())?, &device)?;
+                manifest_experts.push((
+                    "body+hands".to_string(),
+                    format!(
+                        "mediapipe {} hands={} face={face}",
+                        self.pose_model.file().stem(),
+                        !self.no_hands
+                    ),
+                    0,
+                    0,
+                ));
+                Some(MediaPipeExperts {
+                    holistic,
+                    layer,
+                    hands: !self.no_hands,
+                    face,
+                })
+            }
+        };
         let ids: Vec<usize> = (0..annotations.len())
             .filter(|i| i % shards == shard)
             .collect();
@@ -296,6 +381,7 @@ impl BackendJob for LabelArgs {
             }
             let rows = label_chunk(
                 &experts,
+                mediapipe.as_ref(),
                 &annotations,
                 chunk,
                 &self.data,
@@ -345,6 +431,7 @@ impl BackendJob for LabelArgs {
 /// Labels for the images `ids`.
 fn label_chunk<B: Backend>(
     experts: &[(Part, Loaded<B>)],
+    mediapipe: Option<&MediaPipeExperts<B>>,
     annotations: &[Annotation],
     ids: &[usize],
     data: &Path,
@@ -465,6 +552,49 @@ fn label_chunk<B: Backend>(
                         }
                     }
                 }
+            }
+        }
+    }
+    if let Some(mediapipe) = mediapipe {
+        let chunk: Vec<&Annotation> = ids.iter().map(|&i| &annotations[i]).collect();
+        for (r, label) in mediapipe
+            .label(&images, &chunk, device)?
+            .into_iter()
+            .enumerate()
+        {
+            let MediaPipeLabel {
+                body_box,
+                body_camera,
+                global_orient,
+                body_pose,
+                left_hand_pose,
+                right_hand_pose,
+                jaw_pose,
+                expression,
+            } = label;
+            if let Some(v) = jaw_pose {
+                set(r, "jaw_pose", v.to_vec());
+            }
+            if let Some(v) = expression {
+                set(r, "expression", v);
+            }
+            if let Some(v) = body_box {
+                set(r, "body_box", v.to_vec());
+            }
+            if let Some(v) = body_camera {
+                set(r, "body_camera", v.to_vec());
+            }
+            if let Some(v) = global_orient {
+                set(r, "global_orient", v.to_vec());
+            }
+            if let Some(v) = body_pose {
+                set(r, "body_pose", v);
+            }
+            if let Some(v) = left_hand_pose {
+                set(r, "left_hand_pose", v);
+            }
+            if let Some(v) = right_hand_pose {
+                set(r, "right_hand_pose", v);
             }
         }
     }

@@ -1,0 +1,1216 @@
+//! SMPL-X part parameters fitted to 3D landmarks: how MediaPipe's body and
+//! hand points become pseudo labels (`furpe label --experts mediapipe`).
+//!
+//! MediaPipe's models give points, SMPL-X labels are joint rotations. Per
+//! image the rotations are found by minimising (independently per row of
+//! the batch, so batching changes nothing)
+//!
+//! ```text
+//! E(θ) = Σ_e c_e ‖d̂_e(θ) − t̂_e‖² / Σ_e c_e  +  λ ‖θ_part‖²
+//! ```
+//!
+//! - `e` runs over the part's bones ([`BODY_BONES`], [`hand_bones`]): pairs
+//!   of sites, each site the mean of some landmarks on one side and the mean
+//!   of some SMPL-X joints on the other.
+//! - `d̂_e(θ)` is the bone's unit direction on the posed SMPL-X joints
+//!   ([`Smplx::joints`]: kinematic joints plus the vertex joints nose, eyes,
+//!   ears, toes, heels and finger tips), `t̂_e` the same bone's unit direction
+//!   on the landmarks (metres, camera-aligned: x right, y down, z away from
+//!   the camera, the frame the student's global rotation lives in).
+//!   Directions, not positions: MediaPipe's skeleton (GHUM's) and the
+//!   SMPL-X model have different proportions, and a direction is what a
+//!   joint rotation sets.
+//! - `c_e = 0.25 + 0.75 · min(visibility of its landmarks)`: an occluded
+//!   limb's guess still counts a little (dropping it would leave the prior's
+//!   T-pose there).
+//! - `λ ‖θ‖²` on the part's axis-angle (hands: relative to the mean hand):
+//!   the rotation about a bone's own axis (twist) moves no landmark, so
+//!   the prior sets it; it also spreads a back bend evenly over the three
+//!   spine joints. It is small enough to leave observed directions alone.
+//!
+//! The face ([`fit_face`]: head rotation, jaw, 10 expression coefficients)
+//! uses positions instead: the 51 inner face landmarks (brows, nose, eyes,
+//! lips: iBUG points 17–67, SMPL-X joints 76–126) against the face mesh's
+//! points at [`crate::mediapipe::openpose::FACE70_FROM_MESH`], each set
+//! centred and scaled to unit RMS radius, so the error is the shape's; the
+//! prior is on jaw and expression.
+//!
+//! The correspondence is by SMPL-X joint index (the reference package's
+//! order, [`crate::smplx::joints::idx`]), the same in every SMPL-X-layout
+//! model: the official file and the embedded mannequin alike need no table
+//! of their own.
+//!
+//! Optimiser: Adam on the axis-angle parameters. The global rotation starts
+//! at the Procrustes rotation taking the rest pose's anchor sites (hips and
+//! shoulders; a hand's wrist and knuckles) onto the landmarks', so a fit
+//! never starts facing away from its target.
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::{Tensor, TensorData};
+
+use crate::smplx::joints::idx;
+use crate::smplx::{ParamWidths, Smplx, SmplxInput, SmplxParams};
+
+/// BlazePose's 33 body points (the subject's own left and right).
+pub mod blazepose {
+    pub const NOSE: usize = 0;
+    pub const LEFT_EYE: usize = 2;
+    pub const RIGHT_EYE: usize = 5;
+    pub const LEFT_EAR: usize = 7;
+    pub const RIGHT_EAR: usize = 8;
+    pub const LEFT_SHOULDER: usize = 11;
+    pub const RIGHT_SHOULDER: usize = 12;
+    pub const LEFT_ELBOW: usize = 13;
+    pub const RIGHT_ELBOW: usize = 14;
+    pub const LEFT_WRIST: usize = 15;
+    pub const RIGHT_WRIST: usize = 16;
+    pub const LEFT_PINKY: usize = 17;
+    pub const RIGHT_PINKY: usize = 18;
+    pub const LEFT_INDEX: usize = 19;
+    pub const RIGHT_INDEX: usize = 20;
+    pub const LEFT_HIP: usize = 23;
+    pub const RIGHT_HIP: usize = 24;
+    pub const LEFT_KNEE: usize = 25;
+    pub const RIGHT_KNEE: usize = 26;
+    pub const LEFT_ANKLE: usize = 27;
+    pub const RIGHT_ANKLE: usize = 28;
+    pub const LEFT_HEEL: usize = 29;
+    pub const RIGHT_HEEL: usize = 30;
+    pub const LEFT_FOOT_INDEX: usize = 31;
+    pub const RIGHT_FOOT_INDEX: usize = 32;
+    /// Points per body.
+    pub const COUNT: usize = 33;
+}
+
+/// MediaPipe's 21 hand points: the wrist, then per finger (thumb, index,
+/// middle, ring, pinky) four points from the knuckle nearest the wrist to
+/// the tip.
+pub mod mediapipe_hand {
+    pub const WRIST: usize = 0;
+    /// First point of finger `f` (0 thumb … 4 pinky); its four points are
+    /// `finger(f)..finger(f) + 4`.
+    pub const fn finger(f: usize) -> usize {
+        1 + 4 * f
+    }
+    /// Points per hand.
+    pub const COUNT: usize = 21;
+}
+
+/// A point both skeletons define: the mean of `landmarks` and the mean of
+/// SMPL-X `joints`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    pub landmarks: Vec<usize>,
+    pub joints: Vec<usize>,
+}
+
+impl Site {
+    fn one(landmark: usize, joint: usize) -> Self {
+        Self {
+            landmarks: vec![landmark],
+            joints: vec![joint],
+        }
+    }
+
+    fn mid(landmarks: [usize; 2], joints: [usize; 2]) -> Self {
+        Self {
+            landmarks: landmarks.to_vec(),
+            joints: joints.to_vec(),
+        }
+    }
+}
+
+/// A direction both skeletons define: from one site to another.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bone {
+    pub from: Site,
+    pub to: Site,
+}
+
+fn bone(from: Site, to: Site) -> Bone {
+    Bone { from, to }
+}
+
+/// The body's bones: trunk, pelvis and shoulder lines, limbs, feet, head,
+/// and each hand's direction and plane from BlazePose's rough hand points.
+pub fn body_bones() -> Vec<Bone> {
+    use blazepose as bp;
+    let hips = || {
+        Site::mid(
+            [bp::LEFT_HIP, bp::RIGHT_HIP],
+            [idx::LEFT_HIP, idx::RIGHT_HIP],
+        )
+    };
+    let shoulders = || {
+        Site::mid(
+            [bp::LEFT_SHOULDER, bp::RIGHT_SHOULDER],
+            [idx::LEFT_SHOULDER, idx::RIGHT_SHOULDER],
+        )
+    };
+    let ears = || {
+        Site::mid(
+            [bp::LEFT_EAR, bp::RIGHT_EAR],
+            [idx::LEFT_EAR, idx::RIGHT_EAR],
+        )
+    };
+    let one = Site::one;
+    vec![
+        // Trunk and the lines that turn it.
+        bone(hips(), shoulders()),
+        bone(
+            one(bp::RIGHT_HIP, idx::RIGHT_HIP),
+            one(bp::LEFT_HIP, idx::LEFT_HIP),
+        ),
+        bone(
+            one(bp::RIGHT_SHOULDER, idx::RIGHT_SHOULDER),
+            one(bp::LEFT_SHOULDER, idx::LEFT_SHOULDER),
+        ),
+        // Each side's hip to shoulder: where the collars hold the
+        // shoulders (both collars dropping leaves the lines above alone).
+        bone(
+            one(bp::LEFT_HIP, idx::LEFT_HIP),
+            one(bp::LEFT_SHOULDER, idx::LEFT_SHOULDER),
+        ),
+        bone(
+            one(bp::RIGHT_HIP, idx::RIGHT_HIP),
+            one(bp::RIGHT_SHOULDER, idx::RIGHT_SHOULDER),
+        ),
+        // Arms.
+        bone(
+            one(bp::LEFT_SHOULDER, idx::LEFT_SHOULDER),
+            one(bp::LEFT_ELBOW, idx::LEFT_ELBOW),
+        ),
+        bone(
+            one(bp::LEFT_ELBOW, idx::LEFT_ELBOW),
+            one(bp::LEFT_WRIST, idx::LEFT_WRIST),
+        ),
+        bone(
+            one(bp::RIGHT_SHOULDER, idx::RIGHT_SHOULDER),
+            one(bp::RIGHT_ELBOW, idx::RIGHT_ELBOW),
+        ),
+        bone(
+            one(bp::RIGHT_ELBOW, idx::RIGHT_ELBOW),
+            one(bp::RIGHT_WRIST, idx::RIGHT_WRIST),
+        ),
+        // Legs.
+        bone(
+            one(bp::LEFT_HIP, idx::LEFT_HIP),
+            one(bp::LEFT_KNEE, idx::LEFT_KNEE),
+        ),
+        bone(
+            one(bp::LEFT_KNEE, idx::LEFT_KNEE),
+            one(bp::LEFT_ANKLE, idx::LEFT_ANKLE),
+        ),
+        bone(
+            one(bp::RIGHT_HIP, idx::RIGHT_HIP),
+            one(bp::RIGHT_KNEE, idx::RIGHT_KNEE),
+        ),
+        bone(
+            one(bp::RIGHT_KNEE, idx::RIGHT_KNEE),
+            one(bp::RIGHT_ANKLE, idx::RIGHT_ANKLE),
+        ),
+        // Feet: heel to toes.
+        bone(
+            one(bp::LEFT_HEEL, idx::LEFT_HEEL),
+            one(bp::LEFT_FOOT_INDEX, idx::LEFT_BIG_TOE),
+        ),
+        bone(
+            one(bp::RIGHT_HEEL, idx::RIGHT_HEEL),
+            one(bp::RIGHT_FOOT_INDEX, idx::RIGHT_BIG_TOE),
+        ),
+        // Head: lean (shoulders to nose), yaw and roll (ear line), nod
+        // (ears to nose).
+        bone(shoulders(), one(bp::NOSE, idx::NOSE)),
+        bone(
+            one(bp::RIGHT_EAR, idx::RIGHT_EAR),
+            one(bp::LEFT_EAR, idx::LEFT_EAR),
+        ),
+        bone(ears(), one(bp::NOSE, idx::NOSE)),
+        // Hands: wrist to the knuckles' middle, and the knuckle line
+        // (BlazePose's index and pinky points sit near the knuckles).
+        bone(
+            one(bp::LEFT_WRIST, idx::LEFT_WRIST),
+            Site::mid(
+                [bp::LEFT_INDEX, bp::LEFT_PINKY],
+                [idx::LEFT_INDEX1, idx::LEFT_PINKY1],
+            ),
+        ),
+        bone(
+            one(bp::LEFT_PINKY, idx::LEFT_PINKY1),
+            one(bp::LEFT_INDEX, idx::LEFT_INDEX1),
+        ),
+        bone(
+            one(bp::RIGHT_WRIST, idx::RIGHT_WRIST),
+            Site::mid(
+                [bp::RIGHT_INDEX, bp::RIGHT_PINKY],
+                [idx::RIGHT_INDEX1, idx::RIGHT_PINKY1],
+            ),
+        ),
+        bone(
+            one(bp::RIGHT_PINKY, idx::RIGHT_PINKY1),
+            one(bp::RIGHT_INDEX, idx::RIGHT_INDEX1),
+        ),
+    ]
+}
+
+/// The (BlazePose landmark, SMPL-X joint) pairs that [`body_bones`] ties
+/// one to one (mid-point sites left out).
+pub fn blazepose_joints() -> Vec<(usize, usize)> {
+    one_to_one(&body_bones())
+}
+
+fn one_to_one(bones: &[Bone]) -> Vec<(usize, usize)> {
+    let mut pairs: Vec<(usize, usize)> = bones
+        .iter()
+        .flat_map(|b| [&b.from, &b.to])
+        .filter(|s| s.landmarks.len() == 1 && s.joints.len() == 1)
+        .map(|s| (s.landmarks[0], s.joints[0]))
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    pairs
+}
+
+/// The sites whose rest-pose layout starts the body's global rotation.
+fn body_anchors() -> Vec<Site> {
+    use blazepose as bp;
+    [
+        (bp::LEFT_HIP, idx::LEFT_HIP),
+        (bp::RIGHT_HIP, idx::RIGHT_HIP),
+        (bp::LEFT_SHOULDER, idx::LEFT_SHOULDER),
+        (bp::RIGHT_SHOULDER, idx::RIGHT_SHOULDER),
+    ]
+    .into_iter()
+    .map(|(l, j)| Site::one(l, j))
+    .collect()
+}
+
+/// Which hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Left,
+    Right,
+}
+
+/// SMPL-X joints of one hand's fingers, in MediaPipe's finger order (thumb,
+/// index, middle, ring, pinky): the three finger joints, then the tip.
+fn finger_joints(side: Side) -> [[usize; 4]; 5] {
+    match side {
+        Side::Left => [
+            [
+                idx::LEFT_THUMB1,
+                idx::LEFT_THUMB2,
+                idx::LEFT_THUMB3,
+                idx::LEFT_THUMB,
+            ],
+            [
+                idx::LEFT_INDEX1,
+                idx::LEFT_INDEX2,
+                idx::LEFT_INDEX3,
+                idx::LEFT_INDEX,
+            ],
+            [
+                idx::LEFT_MIDDLE1,
+                idx::LEFT_MIDDLE2,
+                idx::LEFT_MIDDLE3,
+                idx::LEFT_MIDDLE,
+            ],
+            [
+                idx::LEFT_RING1,
+                idx::LEFT_RING2,
+                idx::LEFT_RING3,
+                idx::LEFT_RING,
+            ],
+            [
+                idx::LEFT_PINKY1,
+                idx::LEFT_PINKY2,
+                idx::LEFT_PINKY3,
+                idx::LEFT_PINKY,
+            ],
+        ],
+        Side::Right => [
+            [
+                idx::RIGHT_THUMB1,
+                idx::RIGHT_THUMB2,
+                idx::RIGHT_THUMB3,
+                idx::RIGHT_THUMB,
+            ],
+            [
+                idx::RIGHT_INDEX1,
+                idx::RIGHT_INDEX2,
+                idx::RIGHT_INDEX3,
+                idx::RIGHT_INDEX,
+            ],
+            [
+                idx::RIGHT_MIDDLE1,
+                idx::RIGHT_MIDDLE2,
+                idx::RIGHT_MIDDLE3,
+                idx::RIGHT_MIDDLE,
+            ],
+            [
+                idx::RIGHT_RING1,
+                idx::RIGHT_RING2,
+                idx::RIGHT_RING3,
+                idx::RIGHT_RING,
+            ],
+            [
+                idx::RIGHT_PINKY1,
+                idx::RIGHT_PINKY2,
+                idx::RIGHT_PINKY3,
+                idx::RIGHT_PINKY,
+            ],
+        ],
+    }
+}
+
+fn wrist(side: Side) -> usize {
+    match side {
+        Side::Left => idx::LEFT_WRIST,
+        Side::Right => idx::RIGHT_WRIST,
+    }
+}
+
+/// A hand's bones: every finger segment from the wrist to the tip, and the
+/// knuckle line (index to pinky) that sets the palm's turn.
+pub fn hand_bones(side: Side) -> Vec<Bone> {
+    use mediapipe_hand as mh;
+    let fingers = finger_joints(side);
+    let mut bones = Vec::with_capacity(21);
+    for (f, joints) in fingers.iter().enumerate() {
+        let mut from = Site::one(mh::WRIST, wrist(side));
+        for (k, &joint) in joints.iter().enumerate() {
+            let to = Site::one(mh::finger(f) + k, joint);
+            bones.push(bone(from, to.clone()));
+            from = to;
+        }
+    }
+    bones.push(bone(
+        Site::one(mh::finger(1), fingers[1][0]),
+        Site::one(mh::finger(4), fingers[4][0]),
+    ));
+    bones
+}
+
+/// The sites whose rest-pose layout starts a hand's rotation: the wrist
+/// and the four finger knuckles.
+fn hand_anchors(side: Side) -> Vec<Site> {
+    use mediapipe_hand as mh;
+    let fingers = finger_joints(side);
+    std::iter::once(Site::one(mh::WRIST, wrist(side)))
+        .chain((1..5).map(|f| Site::one(mh::finger(f), fingers[f][0])))
+        .collect()
+}
+
+/// First of the 51 face landmarks (iBUG 17–67) among SMPL-X's output joints.
+const FIRST_FACE_LANDMARK: usize = 76;
+/// iBUG's 68 points start with 17 on the jaw line; SMPL-X's 51 follow them.
+const IBUG_INNER_START: usize = 17;
+
+/// The face's points: each inner iBUG point as the mesh's vertex and
+/// SMPL-X's landmark joint.
+pub fn face_points() -> Vec<Site> {
+    use crate::mediapipe::openpose::FACE70_FROM_MESH;
+    (IBUG_INNER_START..FACE70_FROM_MESH.len())
+        .map(|k| {
+            Site::one(
+                FACE70_FROM_MESH[k],
+                FIRST_FACE_LANDMARK + k - IBUG_INNER_START,
+            )
+        })
+        .collect()
+}
+
+/// MediaPipe's face mesh points.
+pub const FACE_MESH_COUNT: usize = 468;
+
+/// One image's landmarks for one part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Landmarks {
+    /// Metres, camera-aligned (x right, y down, z away from the camera).
+    pub points: Vec<[f32; 3]>,
+    /// Per point, in [0, 1] (1 where the model gives none).
+    pub visibility: Vec<f32>,
+}
+
+/// How hard to fit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FitConfig {
+    pub iterations: usize,
+    pub learning_rate: f64,
+    /// λ of the pose prior.
+    pub prior: f32,
+}
+
+impl FitConfig {
+    /// Measured on a synthetic world (docs/mediapipe_labels.md).
+    pub fn body() -> Self {
+        Self {
+            iterations: 200,
+            learning_rate: 0.1,
+            prior: 1e-3,
+        }
+    }
+
+    /// Measured on a synthetic world (docs/mediapipe_labels.md).
+    pub fn hand() -> Self {
+        Self {
+            iterations: 200,
+            learning_rate: 0.05,
+            prior: 1e-3,
+        }
+    }
+}
+
+impl FitConfig {
+    /// Measured on a synthetic world (docs/mediapipe_labels.md).
+    pub fn face() -> Self {
+        // The face's shape error is in units of its radius: an expression
+        // moves points by a few hundredths, so the prior must be weak.
+        Self {
+            iterations: 400,
+            learning_rate: 0.05,
+            prior: 1e-5,
+        }
+    }
+}
+
+/// A fitted face: what a face expert labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FaceFit {
+    /// The head's rotation in the camera frame.
+    pub head_orient: [f32; 3],
+    pub jaw_pose: [f32; 3],
+    pub expression: Vec<f32>,
+    /// RMS distance between fitted and landmark points, as a fraction of
+    /// the points' RMS radius.
+    pub residual: f32,
+}
+
+/// A fitted body: what a body expert labels.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyFit {
+    pub global_orient: [f32; 3],
+    /// 21 joints × axis-angle.
+    pub body_pose: Vec<f32>,
+    /// Confidence-weighted mean angle (degrees) between fitted and
+    /// landmark bones: how well the fit explains its landmarks.
+    pub residual_deg: f32,
+}
+
+/// A fitted hand: its pose relative to the model's mean hand (the labels'
+/// convention) and the wrist's rotation in the camera frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandFit {
+    pub wrist_orient: [f32; 3],
+    /// 15 joints × axis-angle, relative to the mean hand.
+    pub hand_pose: Vec<f32>,
+    pub residual_deg: f32,
+}
+
+/// Why a fit cannot start.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum FitError {
+    #[error("landmark set {row}: {got} points, {expected} expected")]
+    Count {
+        row: usize,
+        got: usize,
+        expected: usize,
+    },
+    #[error("landmark set {row}: a non-finite point or visibility")]
+    NotFinite { row: usize },
+    #[error("reading the fit back from the device: {0}")]
+    Readback(String),
+}
+
+/// Fits global orientation and the 21 body joints to BlazePose's world
+/// landmarks, one row per image. `layer` must take axis-angle hands.
+pub fn fit_body<B: AutodiffBackend>(
+    layer: &Smplx<B>,
+    targets: &[Landmarks],
+    config: &FitConfig,
+    device: &B::Device,
+) -> Result<Vec<BodyFit>, FitError> {
+    let problem = Problem::new(
+        layer,
+        device,
+        Energy::Bones(body_bones()),
+        &body_anchors(),
+        targets,
+        blazepose::COUNT,
+        Free::Body,
+    )?;
+    let (params, residual) = problem.solve(layer, config)?;
+    Ok(params
+        .into_iter()
+        .zip(residual)
+        .map(|(p, r)| BodyFit {
+            global_orient: [p[0], p[1], p[2]],
+            body_pose: p[3..].to_vec(),
+            residual_deg: r,
+        })
+        .collect())
+}
+
+/// Fits one side's 15 hand joints (and the wrist's rotation) to MediaPipe's
+/// hand world landmarks, one row per image.
+pub fn fit_hand<B: AutodiffBackend>(
+    layer: &Smplx<B>,
+    side: Side,
+    targets: &[Landmarks],
+    config: &FitConfig,
+    device: &B::Device,
+) -> Result<Vec<HandFit>, FitError> {
+    let problem = Problem::new(
+        layer,
+        device,
+        Energy::Bones(hand_bones(side)),
+        &hand_anchors(side),
+        targets,
+        mediapipe_hand::COUNT,
+        Free::Hand(side),
+    )?;
+    let (params, residual) = problem.solve(layer, config)?;
+    Ok(params
+        .into_iter()
+        .zip(residual)
+        .map(|(p, r)| HandFit {
+            wrist_orient: [p[0], p[1], p[2]],
+            hand_pose: p[3..].to_vec(),
+            residual_deg: r,
+        })
+        .collect())
+}
+
+/// Fits head rotation, jaw and expression to the face mesh's points
+/// (`points` 468 each, any consistent scale, camera-aligned), one row per image.
+pub fn fit_face<B: AutodiffBackend>(
+    layer: &Smplx<B>,
+    targets: &[Landmarks],
+    config: &FitConfig,
+    device: &B::Device,
+) -> Result<Vec<FaceFit>, FitError> {
+    let points = face_points();
+    let problem = Problem::new(
+        layer,
+        device,
+        Energy::Shape(points.clone()),
+        &points,
+        targets,
+        FACE_MESH_COUNT,
+        Free::Face,
+    )?;
+    let (params, residual) = problem.solve(layer, config)?;
+    Ok(params
+        .into_iter()
+        .zip(residual)
+        .map(|(p, r)| FaceFit {
+            head_orient: [p[0], p[1], p[2]],
+            jaw_pose: [p[3], p[4], p[5]],
+            expression: p[6..].to_vec(),
+            residual: r,
+        })
+        .collect())
+}
+
+/// What a fit compares.
+#[derive(Debug, Clone)]
+enum Energy {
+    /// Unit directions of bones.
+    Bones(Vec<Bone>),
+    /// Points centred and scaled to unit RMS radius.
+    Shape(Vec<Site>),
+}
+
+impl Energy {
+    /// `(from, to)` sites of each compared vector: a bone, or a point from
+    /// the set's centroid.
+    fn vectors(&self) -> Vec<(Vec<(Site, f32)>, Site)> {
+        match self {
+            Self::Bones(bones) => bones
+                .iter()
+                .map(|b| (vec![(b.from.clone(), 1.0)], b.to.clone()))
+                .collect(),
+            Self::Shape(points) => {
+                let n = points.len() as f32;
+                let all: Vec<(Site, f32)> = points.iter().map(|p| (p.clone(), 1.0 / n)).collect();
+                points.iter().map(|p| (all.clone(), p.clone())).collect()
+            }
+        }
+    }
+}
+
+/// How much more the prior holds the collars than the other joints.
+const COLLAR_PRIOR: f32 = 100.0;
+
+/// Which parameters a fit moves: the global rotation (3) and then the part.
+#[derive(Debug, Clone, Copy)]
+enum Free {
+    /// 21 body joints (63).
+    Body,
+    /// One hand's 15 joints (45); the body stays at rest, so the global
+    /// rotation is the wrist's.
+    Hand(Side),
+    /// Jaw (3) and expression (10); the global rotation is the head's.
+    Face,
+}
+
+impl Free {
+    /// Per-parameter weight of the prior (the part's parameters only).
+    /// The collars turn the shoulder joints the way the shoulders turn the
+    /// arms; only the shoulders' small shift tells them apart, so the prior
+    /// keeps the collars near rest (they move little in people) and gives
+    /// the turn to the shoulders.
+    fn prior_weights(self) -> Vec<f32> {
+        match self {
+            Self::Body => (1..=21)
+                .flat_map(|joint| {
+                    let w = if joint == idx::LEFT_COLLAR || joint == idx::RIGHT_COLLAR {
+                        COLLAR_PRIOR
+                    } else {
+                        1.0
+                    };
+                    [w; 3]
+                })
+                .collect(),
+            _ => vec![1.0; self.width() - 3],
+        }
+    }
+
+    fn width(self) -> usize {
+        match self {
+            Self::Body => 3 + 63,
+            Self::Hand(_) => 3 + 45,
+            Self::Face => 3 + 3 + ParamWidths::default().expression,
+        }
+    }
+}
+
+/// A batch of fits, set up on the host.
+struct Problem<B: AutodiffBackend> {
+    /// `[E, 144]`: +1/n on a bone's `to` joints, −1/n on its `from` joints,
+    /// so `select · joints` is every bone vector.
+    select: Tensor<B::InnerBackend, 2>,
+    /// `[N, E, 3]` unit landmark directions.
+    target: Tensor<B::InnerBackend, 3>,
+    /// `[N, E]` bone weights, each row summing to 1.
+    weight: Tensor<B::InnerBackend, 2>,
+    /// `[N, P]` starting parameters.
+    start: Tensor<B::InnerBackend, 2>,
+    /// `[1, P − 3]` the prior's weight per part parameter.
+    prior_weights: Tensor<B::InnerBackend, 2>,
+    free: Free,
+    /// Shape energies scale each set to unit RMS radius; bone energies
+    /// normalise each vector.
+    shape: bool,
+    batch: usize,
+    bones: usize,
+}
+
+impl<B: AutodiffBackend> Problem<B> {
+    fn new(
+        layer: &Smplx<B>,
+        device: &B::Device,
+        energy: Energy,
+        anchors: &[Site],
+        targets: &[Landmarks],
+        count: usize,
+        free: Free,
+    ) -> Result<Self, FitError> {
+        for (row, t) in targets.iter().enumerate() {
+            for got in [t.points.len(), t.visibility.len()] {
+                if got != count {
+                    return Err(FitError::Count {
+                        row,
+                        got,
+                        expected: count,
+                    });
+                }
+            }
+            let finite = t.points.iter().flatten().chain(&t.visibility);
+            if !finite.into_iter().all(|v| v.is_finite()) {
+                return Err(FitError::NotFinite { row });
+            }
+        }
+        let batch = targets.len();
+        let shape = matches!(energy, Energy::Shape(_));
+        let vectors = energy.vectors();
+        let e = vectors.len();
+        let rest = rest_joints(layer, device)?;
+        let num_joints = rest.len();
+
+        // 1. The vector matrix: +1/n on a vector's `to` joints, −w/n on
+        // each of its `from` sites' joints.
+        let mut select = vec![0.0f32; e * num_joints];
+        for (b, (from, to)) in vectors.iter().enumerate() {
+            let ends = from
+                .iter()
+                .map(|(site, w)| (site, -w))
+                .chain(std::iter::once((to, 1.0f32)));
+            for (site, sign) in ends {
+                for &j in &site.joints {
+                    select[b * num_joints + j] += sign / site.joints.len() as f32;
+                }
+            }
+        }
+
+        // 2. Landmark directions and weights.
+        let mean_of = |t: &Landmarks, site: &Site| -> ([f32; 3], f32) {
+            let n = site.landmarks.len() as f32;
+            let mut p = [0.0f32; 3];
+            let mut vis = 1.0f32;
+            for &l in &site.landmarks {
+                for (a, b) in p.iter_mut().zip(t.points[l]) {
+                    *a += b / n;
+                }
+                vis = vis.min(t.visibility[l].clamp(0.0, 1.0));
+            }
+            (p, vis)
+        };
+        let mut target = Vec::with_capacity(batch * e * 3);
+        let mut weight = Vec::with_capacity(batch * e);
+        for t in targets {
+            let mut row = Vec::with_capacity(e);
+            let mut dirs = Vec::with_capacity(e);
+            for (from, to) in &vectors {
+                let (b, vb) = mean_of(t, to);
+                let mut a = [0.0f32; 3];
+                let mut va = 1.0f32;
+                for (site, w) in from {
+                    let (p, v) = mean_of(t, site);
+                    for k in 0..3 {
+                        a[k] += w * p[k];
+                    }
+                    va = va.min(v);
+                }
+                let d = [b[0] - a[0], b[1] - a[1], b[2] - a[2]];
+                let norm = (d[0] * d[0] + d[1] * d[1] + d[2] * d[2]).sqrt();
+                let w = 0.25 + 0.75 * va.min(vb);
+                if shape {
+                    dirs.push(d);
+                    row.push(w);
+                } else if norm > 1e-6 {
+                    dirs.push(d.map(|v| v / norm));
+                    row.push(w);
+                } else {
+                    // A bone of zero length has no direction: it does not count.
+                    dirs.push([0.0; 3]);
+                    row.push(0.0);
+                }
+            }
+            if shape {
+                // Unit RMS radius.
+                let rms = (dirs.iter().flatten().map(|v| v * v).sum::<f32>() / e.max(1) as f32)
+                    .sqrt()
+                    .max(1e-9);
+                for d in &mut dirs {
+                    *d = d.map(|v| v / rms);
+                }
+            }
+            target.extend(dirs.into_iter().flatten());
+            let total: f32 = row.iter().sum::<f32>().max(1e-6);
+            weight.extend(row.iter().map(|w| w / total));
+        }
+
+        // 3. Start: the rotation taking the rest anchors onto the landmarks'.
+        let rest_anchor: Vec<[f64; 3]> = anchors
+            .iter()
+            .map(|s| site_mean(s.joints.iter().map(|&j| rest[j])))
+            .collect();
+        let mut start = vec![0.0f32; batch * free.width()];
+        for (r, t) in targets.iter().enumerate() {
+            let anchor: Vec<[f64; 3]> = anchors
+                .iter()
+                .map(|s| site_mean(s.landmarks.iter().map(|&l| t.points[l].map(|v| v as f64))))
+                .collect();
+            let rotation = crate::metrics::similarity_transform(&rest_anchor, &anchor)
+                .map(|s| s.rotation)
+                .unwrap_or(crate::rotation::host::IDENTITY);
+            let aa = crate::rotation::host::matrix_to_axis_angle(&rotation);
+            for k in 0..3 {
+                start[r * free.width() + k] = aa[k] as f32;
+            }
+        }
+
+        let d2 = |data: Vec<f32>, shape: [usize; 2]| upload::<B::InnerBackend>(data, shape, device);
+        Ok(Self {
+            select: d2(select, [e, num_joints]),
+            target: d2(target, [batch, e * 3]).reshape([batch, e, 3]),
+            weight: d2(weight, [batch, e]),
+            start: d2(start, [batch, free.width()]),
+            prior_weights: d2(free.prior_weights(), [1, free.width() - 3]),
+            free,
+            shape,
+            batch,
+            bones: e,
+        })
+    }
+
+    /// `[N, E]` weighted squared direction errors, and the parameters' prior
+    /// `[N]`.
+    fn objective(&self, layer: &Smplx<B>, params: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 1>) {
+        let (n, e) = (self.batch, self.bones);
+        let device = params.device();
+        let width = self.free.width();
+        let global = params.clone().slice([0..n, 0..3]);
+        let part = params.slice([0..n, 3..width]);
+        let mut input = zero_input::<B>(n, &device);
+        input.global_orient = global;
+        match self.free {
+            Free::Body => input.body_pose = part.clone(),
+            Free::Hand(Side::Left) => input.left_hand_pose = part.clone(),
+            Free::Hand(Side::Right) => input.right_hand_pose = part.clone(),
+            Free::Face => {
+                input.jaw_pose = part.clone().slice([0..n, 0..3]);
+                input.expression = part.clone().slice([0..n, 3..width - 3]);
+            }
+        }
+        let joints = layer.joints(input); // [N, 144, 3]
+        let num_joints = joints.dims()[1];
+        let select = Tensor::<B, 2>::from_inner(self.select.clone())
+            .reshape([1, e, num_joints])
+            .expand([n, e, num_joints]);
+        let vectors = select.matmul(joints); // [N, E, 3]
+        let direction = if self.shape {
+            // [N, 1, 1]: the set's RMS radius.
+            let rms = vectors
+                .clone()
+                .square()
+                .sum_dim(2)
+                .mean_dim(1)
+                .sqrt()
+                .clamp_min(1e-9);
+            vectors / rms
+        } else {
+            let length = vectors.clone().square().sum_dim(2).sqrt().clamp_min(1e-6); // [N, E, 1]
+            vectors / length
+        };
+        let target = Tensor::<B, 3>::from_inner(self.target.clone());
+        let weight = Tensor::<B, 2>::from_inner(self.weight.clone());
+        let error = (direction - target).square().sum_dim(2).reshape([n, e]) * weight;
+        let weights = Tensor::<B, 2>::from_inner(self.prior_weights.clone());
+        let prior = (part.square() * weights).sum_dim(1).reshape([n]);
+        (error, prior)
+    }
+
+    /// Adam on the parameters; returns each row's parameters and residual.
+    fn solve(
+        &self,
+        layer: &Smplx<B>,
+        config: &FitConfig,
+    ) -> Result<(Vec<Vec<f32>>, Vec<f32>), FitError> {
+        let (n, width) = (self.batch, self.free.width());
+        if n == 0 {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let (beta1, beta2, eps) = (0.9f64, 0.999f64, 1e-8f64);
+        let mut x = self.start.clone();
+        let mut m = x.zeros_like();
+        let mut v = x.zeros_like();
+        for t in 1..=config.iterations {
+            let params = Tensor::<B, 2>::from_inner(x.clone()).require_grad();
+            let (error, prior) = self.objective(layer, params.clone());
+            // Each row's energy depends on its own parameters only, so the
+            // sum's gradient is every row's own gradient.
+            let energy = error.sum() + prior.sum().mul_scalar(config.prior);
+            let grads = energy.backward();
+            let Some(g) = params.grad(&grads) else {
+                break;
+            };
+            m = m.mul_scalar(beta1) + g.clone().mul_scalar(1.0 - beta1);
+            v = v.mul_scalar(beta2) + g.square().mul_scalar(1.0 - beta2);
+            let m_hat = m.clone().div_scalar(1.0 - beta1.powi(t as i32));
+            let v_hat = v.clone().div_scalar(1.0 - beta2.powi(t as i32));
+            x = x - (m_hat / v_hat.sqrt().add_scalar(eps)).mul_scalar(config.learning_rate);
+        }
+        let (error, _) = self.objective(layer, Tensor::<B, 2>::from_inner(x.clone()));
+        let error = read(error.inner())?;
+        let params = read(x)?;
+        // Bones: the weighted mean of ‖d̂ − t̂‖² = 2 − 2 cos α, as an angle.
+        // Shapes: the weighted RMS distance in units of the RMS radius.
+        let residual = error
+            .chunks(self.bones)
+            .map(|row| {
+                let mean = row.iter().sum::<f32>();
+                if self.shape {
+                    mean.sqrt()
+                } else {
+                    (1.0 - mean / 2.0).clamp(-1.0, 1.0).acos().to_degrees()
+                }
+            })
+            .collect();
+        Ok((
+            params.chunks(width).map(<[f32]>::to_vec).collect(),
+            residual,
+        ))
+    }
+}
+
+fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>, FitError> {
+    t.into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| FitError::Readback(format!("{e:?}")))
+}
+
+fn upload<B: Backend>(data: Vec<f32>, shape: [usize; 2], device: &B::Device) -> Tensor<B, 2> {
+    Tensor::from_data(
+        TensorData::new(data, shape).convert::<B::FloatElem>(),
+        device,
+    )
+}
+
+fn site_mean(points: impl Iterator<Item = [f64; 3]>) -> [f64; 3] {
+    let mut sum = [0.0f64; 3];
+    let mut n = 0.0;
+    for p in points {
+        for k in 0..3 {
+            sum[k] += p[k];
+        }
+        n += 1.0;
+    }
+    sum.map(|v| v / f64::max(n, 1.0))
+}
+
+/// Every parameter zero (rest pose, mean hands), batch `n`.
+fn zero_input<B: Backend>(n: usize, device: &B::Device) -> SmplxInput<B> {
+    SmplxInput::from_params(&SmplxParams::zeros(n, ParamWidths::default()), device)
+}
+
+/// The rest pose's joints, host.
+fn rest_joints<B: Backend>(
+    layer: &Smplx<B>,
+    device: &B::Device,
+) -> Result<Vec<[f64; 3]>, FitError> {
+    let joints = layer.joints(zero_input::<B>(1, device));
+    Ok(read(joints)?
+        .chunks(3)
+        .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::smplx::SmplxConfig;
+    use burn::backend::{Autodiff, Flex};
+
+    type A = Autodiff<Flex>;
+
+    fn layer() -> Smplx<A> {
+        let model = crate::smplx::mannequin::mannequin();
+        SmplxConfig::new()
+            .init::<A>(&model, &Default::default())
+            .expect("mannequin layer")
+    }
+
+    /// Landmarks where the bones say: each single-point site's landmark at
+    /// its SMPL-X joint (mid-point sites follow from those). `swap` puts
+    /// each left landmark on the right joint and back (a broken table).
+    fn landmarks_of(joints: &[[f64; 3]], bones: &[Bone], count: usize, swap: bool) -> Landmarks {
+        let mut points = vec![[0.0f32; 3]; count];
+        for (l, j) in one_to_one(bones) {
+            points[l] = joints[j].map(|v| v as f32);
+        }
+        if swap {
+            use blazepose as bp;
+            for (a, b) in [
+                (bp::LEFT_SHOULDER, bp::RIGHT_SHOULDER),
+                (bp::LEFT_ELBOW, bp::RIGHT_ELBOW),
+                (bp::LEFT_WRIST, bp::RIGHT_WRIST),
+            ] {
+                points.swap(a, b);
+            }
+        }
+        Landmarks {
+            points,
+            visibility: vec![1.0; count],
+        }
+    }
+
+    fn posed(layer: &Smplx<A>, params: &SmplxParams) -> Vec<[f64; 3]> {
+        let joints = layer.joints(SmplxInput::from_params(params, &Default::default()));
+        read(joints)
+            .unwrap()
+            .chunks(3)
+            .map(|p| [p[0] as f64, p[1] as f64, p[2] as f64])
+            .collect()
+    }
+
+    /// A body turned to the camera's frame (upside down: y down), arms
+    /// down and bent, a knee up, the head turned.
+    fn a_body() -> SmplxParams {
+        let mut p = SmplxParams::zeros(1, ParamWidths::default());
+        p.global_orient[0] = vec![3.0, 0.3, 0.1];
+        let mut set = |joint: usize, aa: [f32; 3]| {
+            p.body_pose[0][(joint - 1) * 3..joint * 3].copy_from_slice(&aa);
+        };
+        set(idx::LEFT_SHOULDER, [0.0, 0.2, -1.1]);
+        set(idx::RIGHT_SHOULDER, [0.3, 0.0, 1.0]);
+        set(idx::LEFT_ELBOW, [0.0, -1.2, 0.0]);
+        set(idx::RIGHT_ELBOW, [0.0, 0.8, 0.0]);
+        set(idx::LEFT_HIP, [-1.0, 0.0, 0.1]);
+        set(idx::LEFT_KNEE, [1.3, 0.0, 0.0]);
+        set(idx::RIGHT_HIP, [0.2, 0.0, -0.2]);
+        set(idx::HEAD, [0.1, 0.5, 0.0]);
+        set(idx::SPINE2, [0.2, 0.0, 0.0]);
+        p
+    }
+
+    /// PA-MPJPE (mm) over the 22 body joints.
+    fn body_error(a: &[[f64; 3]], b: &[[f64; 3]]) -> f64 {
+        crate::metrics::pa_mpjpe(&a[..22], &b[..22]).unwrap() * 1000.0
+    }
+
+    fn fit_error(swap: bool) -> (f64, f64) {
+        fit_error_with(swap, &FitConfig::body())
+    }
+
+    fn fit_error_with(swap: bool, config: &FitConfig) -> (f64, f64) {
+        let layer = layer();
+        let truth_params = a_body();
+        let truth = posed(&layer, &truth_params);
+        let target = landmarks_of(&truth, &body_bones(), blazepose::COUNT, swap);
+        let fit = fit_body(&layer, &[target], config, &Default::default()).unwrap();
+        let mut p = SmplxParams::zeros(1, ParamWidths::default());
+        p.global_orient[0] = fit[0].global_orient.to_vec();
+        p.body_pose[0] = fit[0].body_pose.clone();
+        let rest = posed(&layer, &SmplxParams::zeros(1, ParamWidths::default()));
+        (
+            body_error(&posed(&layer, &p), &truth),
+            body_error(&rest, &truth),
+        )
+    }
+
+    #[test]
+    fn body_fit_recovers_the_pose_from_its_own_joints() {
+        let (fit, rest) = fit_error(false);
+        // Measured: 6.5 mm against 152 mm for the rest pose (the rest is
+        // the spine's bend, which no landmark divides between its joints).
+        assert!(
+            fit < 15.0 && fit < 0.1 * rest,
+            "fit {fit:.1} mm, rest {rest:.1} mm"
+        );
+    }
+
+    #[test]
+    fn body_fit_with_sides_swapped_misses() {
+        // The same fit fed left arm points on the right arm: the check
+        // above must be able to fail.
+        let (fit, _) = fit_error(true);
+        assert!(fit > 30.0, "fit {fit:.1} mm");
+    }
+
+    #[test]
+    fn hand_fit_recovers_a_bent_hand() {
+        let layer = layer();
+        for side in [Side::Left, Side::Right] {
+            let mut p = SmplxParams::zeros(1, ParamWidths::default());
+            p.global_orient[0] = vec![0.4, -1.0, 2.0];
+            let hand: Vec<f32> = (0..45)
+                .map(|k| {
+                    if k % 3 == 2 {
+                        0.5
+                    } else {
+                        0.05 * (k % 5) as f32
+                    }
+                })
+                .collect();
+            let ids: Vec<usize> = finger_joints(side).iter().flatten().copied().collect();
+            let mut bones_of = |h: Vec<f32>| match side {
+                Side::Left => p.left_hand_pose[0] = h,
+                Side::Right => p.right_hand_pose[0] = h,
+            };
+            bones_of(hand.clone());
+            let truth = posed(&layer, &p);
+            let target = landmarks_of(&truth, &hand_bones(side), mediapipe_hand::COUNT, false);
+            let fit = fit_hand(
+                &layer,
+                side,
+                &[target],
+                &FitConfig::hand(),
+                &Default::default(),
+            )
+            .unwrap();
+            p.global_orient[0] = fit[0].wrist_orient.to_vec();
+            match side {
+                Side::Left => p.left_hand_pose[0] = fit[0].hand_pose.clone(),
+                Side::Right => p.right_hand_pose[0] = fit[0].hand_pose.clone(),
+            }
+            let got = posed(&layer, &p);
+            let pick = |j: &[[f64; 3]]| -> Vec<[f64; 3]> {
+                std::iter::once(j[wrist(side)])
+                    .chain(ids.iter().map(|&i| j[i]))
+                    .collect()
+            };
+            let error = crate::metrics::pa_mpjpe(&pick(&got), &pick(&truth)).unwrap() * 1000.0;
+            // Measured: ~1 mm.
+            assert!(error < 3.0, "{side:?}: {error:.2} mm");
+        }
+    }
+
+    #[test]
+    fn face_fit_recovers_jaw_and_expression() {
+        let (fit_mm, rest_mm) = face_err_with(&FitConfig::face());
+        // Measured: 0.16 mm against 8.1 mm for the rest face.
+        assert!(
+            fit_mm < 0.2 * rest_mm,
+            "fit {fit_mm:.2} mm, rest {rest_mm:.2} mm"
+        );
+    }
+
+    fn face_err_with(config: &FitConfig) -> (f64, f64) {
+        let layer = layer();
+        let mut p = SmplxParams::zeros(1, ParamWidths::default());
+        p.global_orient[0] = vec![2.9, 0.4, 0.0];
+        p.jaw_pose[0] = vec![0.3, 0.0, 0.0];
+        p.expression[0] = vec![1.5, -1.0, 0.5, 0.0, 0.8, 0.0, 0.0, -0.5, 0.0, 0.3];
+        let truth = posed(&layer, &p);
+        // The mesh's points at the SMPL-X landmarks, in pixels (×500).
+        let mut points = vec![[0.0f32; 3]; FACE_MESH_COUNT];
+        for site in face_points() {
+            points[site.landmarks[0]] = truth[site.joints[0]].map(|v| (v * 500.0) as f32);
+        }
+        let target = Landmarks {
+            points,
+            visibility: vec![1.0; FACE_MESH_COUNT],
+        };
+        let fit = fit_face(&layer, &[target], config, &Default::default()).unwrap();
+        // The fitted face against the rest face, both aligned to the truth.
+        let face = |j: &[[f64; 3]]| j[76..127].to_vec();
+        let mut fitted = p.clone();
+        fitted.jaw_pose[0] = fit[0].jaw_pose.to_vec();
+        fitted.expression[0] = fit[0].expression.clone();
+        let mut rest = p.clone();
+        rest.jaw_pose[0] = vec![0.0; 3];
+        rest.expression[0] = vec![0.0; 10];
+        let error = |q: &SmplxParams| {
+            crate::metrics::pa_mpjpe(&face(&posed(&layer, q)), &face(&truth)).unwrap() * 1000.0
+        };
+        (error(&fitted), error(&rest))
+    }
+
+    #[test]
+    fn bad_landmarks_are_named() {
+        let layer = layer();
+        let short = Landmarks {
+            points: vec![[0.0; 3]; 5],
+            visibility: vec![1.0; 5],
+        };
+        let err = fit_body(&layer, &[short], &FitConfig::body(), &Default::default());
+        assert_eq!(
+            err.unwrap_err(),
+            FitError::Count {
+                row: 0,
+                got: 5,
+                expected: 33
+            }
+        );
+        let mut nan = Landmarks {
+            points: vec![[0.0; 3]; 33],
+            visibility: vec![1.0; 33],
+        };
+        nan.points[3][1] = f32::NAN;
+        let err = fit_body(&layer, &[nan], &FitConfig::body(), &Default::default());
+        assert_eq!(err.unwrap_err(), FitError::NotFinite { row: 0 });
+    }
+}
