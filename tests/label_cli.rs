@@ -447,7 +447,7 @@ fn mediapipe_body_labels_beat_their_constant() {
         "x.furpe",
     ]);
     assert!(
-        !ok && log.contains("--experts mediapipe labels the body and hands itself"),
+        !ok && log.contains("--experts mediapipe labels the body itself"),
         "{log}"
     );
     furpe(&[

@@ -4,7 +4,8 @@
 best constant.
 
     furpe label --data W --experts mediapipe
-    python3 tools/labels_to_pred.py W OUT
+    furpe body mannequin --out M.npz     # the model the world was rendered with
+    python3 tools/labels_to_pred.py W OUT M.npz
     furpe eval --dataset synthetic --root W --pred OUT/pred --constant OUT/gt_mean.json
 
 Writes OUT/pred/<image stem>.json (one body's SMPL-X parameters per image)
@@ -69,9 +70,11 @@ def mean_of(key, rows):
 
 
 def main():
-    if len(sys.argv) != 3:
+    if len(sys.argv) != 4:
         sys.exit(__doc__)
-    world, out = sys.argv[1], sys.argv[2]
+    world, out, model = sys.argv[1], sys.argv[2], sys.argv[3]
+    m = np.load(model)
+    hand_means = {"left_hand_pose": m["hands_meanl"], "right_hand_pose": m["hands_meanr"]}
     annotations = [json.loads(line) for line in open(os.path.join(world, "annotations.jsonl"))]
     shards = sorted(glob.glob(os.path.join(world, "labels", "shard-*.safetensors")))
     if not shards:
@@ -109,6 +112,10 @@ def main():
     constant = {}
     for key in PARTS + ("betas",):
         rows = [np.asarray(g["params"][key], dtype=np.float64) for g in gts]
+        if key in hand_means:
+            # Predictions (and labels) are relative to the model's mean
+            # hand; a flat-hand-mean ground truth is absolute.
+            rows = [r - hand_means[key] if g.get("flat_hand_mean", False) else r for r, g in zip(rows, gts)]
         constant[key] = [float(x) for x in mean_of(key, rows)]
     # The ground truth's global rotation is in the world frame; the labels'
     # in the camera frame. Procrustes alignment ignores it either way.

@@ -38,6 +38,11 @@ pub struct DemoArgs {
     /// training three small ones on the new world.
     #[arg(long, value_name = "DIR")]
     pub experts: Option<PathBuf>,
+    /// The body expert: MediaPipe's trained body model, SMPL-X fitted to
+    /// its landmarks (needs `npm ci --prefix models/mediapipe`), or a small
+    /// network trained on the new world.
+    #[arg(long, value_enum, default_value_t = crate::pipeline::BodyExpert::Mediapipe)]
+    pub body_expert: crate::pipeline::BodyExpert,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -104,7 +109,13 @@ impl BackendJob for DemoArgs {
             out: world.clone(),
             count: self.count,
             seed: 0,
-            size: 128,
+            // MediaPipe's body labels are 0.72× the best constant at 256 px,
+            // 0.80× at 128 px (docs/mediapipe_labels.md); the student's crops
+            // cost the same either way.
+            size: match self.body_expert {
+                crate::pipeline::BodyExpert::Mediapipe => 256,
+                crate::pipeline::BodyExpert::Trained => 128,
+            },
             epochs: 12,
             crop: 48,
             hand_crop: 48,
@@ -112,6 +123,7 @@ impl BackendJob for DemoArgs {
             width: 8,
             selection_config: Some(selection),
             experts: self.experts.clone(),
+            body_expert: self.body_expert,
             backend: self.backend,
         })
         .map_err(|e| {

@@ -53,6 +53,11 @@ pub struct PrepareArgs {
     /// JSON overriding selection settings (see `furpe select --config`).
     #[arg(long)]
     pub selection_config: Option<PathBuf>,
+    /// The body expert: MediaPipe's trained body model with SMPL-X fitted to
+    /// its landmarks (`furpe label --experts mediapipe`; the npm package
+    /// must be installed), or a small network trained on the new world.
+    #[arg(long, value_enum, default_value_t = BodyExpert::Mediapipe)]
+    pub body_expert: BodyExpert,
     /// Label with the experts in DIR (body.expert, face.expert, hand.expert
     /// from `furpe expert train`, e.g. the default world's in models/experts)
     /// instead of training three on the new world.
@@ -60,6 +65,15 @@ pub struct PrepareArgs {
     pub experts: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
+}
+
+/// Where the body's pseudo labels come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BodyExpert {
+    /// MediaPipe's body model (real, trained on people), SMPL-X fitted.
+    Mediapipe,
+    /// A small network trained on the synthetic world (or DIR's body.expert).
+    Trained,
 }
 
 /// Mean body-label error (degrees, global + 21 body rotations vs the ground
@@ -111,6 +125,9 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
 
     let mut experts = Vec::new();
     for part in Part::ALL {
+        if part == Part::Body && args.body_expert == BodyExpert::Mediapipe {
+            continue;
+        }
         if let Some(dir) = &args.experts {
             experts.push(trained_expert(
                 &dir.join(format!("{}.expert", part.name())),
@@ -152,17 +169,30 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
     }
 
     let t = Instant::now();
+    let file_of = |part: Part| {
+        experts
+            .iter()
+            .find(|e| e.report.part == part)
+            .map(|e| e.out.clone())
+    };
+    let mediapipe = args.body_expert == BodyExpert::Mediapipe;
     let label = crate::label::label(LabelArgs {
         data: data.clone(),
-        experts: crate::label::ExpertSource::Files,
+        experts: if mediapipe {
+            crate::label::ExpertSource::Mediapipe
+        } else {
+            crate::label::ExpertSource::Files
+        },
         pose_model: crate::detect::PoseModel::Full,
-        no_hands: false,
-        no_face: false,
+        // The trained face and hand experts label those parts (they beat
+        // MediaPipe's fits on this world: docs/mediapipe_labels.md).
+        no_hands: true,
+        no_face: true,
         model: None,
         mediapipe: None,
-        body: Some(experts[0].out.clone()),
-        face: Some(experts[1].out.clone()),
-        hand: Some(experts[2].out.clone()),
+        body: file_of(Part::Body),
+        face: file_of(Part::Face),
+        hand: file_of(Part::Hand),
         hand_mean: None,
         shard: "0/1".into(),
         batch: 32,

@@ -9,8 +9,8 @@
 //! keypoints) or without an expert gets NaN, which the selection rejects.
 //!
 //! `--experts mediapipe` replaces the body and hand experts with MediaPipe's
-//! models and an SMPL-X fit to their landmarks ([`mediapipe`]); a face
-//! expert (`--face`) may still join them.
+//! models and an SMPL-X fit to their landmarks ([`mediapipe`]); face and
+//! hand expert files (`--face`, `--hand`) may replace MediaPipe's.
 //!
 //! Sharding: `--shard i/N` takes the images whose index modulo N is i and
 //! writes `DIR/labels/shard-IIII-of-NNNN.safetensors`.
@@ -54,7 +54,8 @@ pub struct LabelArgs {
     /// Which experts label the body and hands: `files` (the networks given
     /// with --body / --hand) or `mediapipe` (MediaPipe's trained body and
     /// hand models from the npm package, SMPL-X fitted to their landmarks;
-    /// docs/mediapipe_labels.md). --face may join either.
+    /// docs/mediapipe_labels.md). With mediapipe, --face and --hand files
+    /// replace MediaPipe's face and hands.
     #[arg(long, value_enum, default_value_t = ExpertSource::Files)]
     pub experts: ExpertSource,
     /// With --experts mediapipe: which BlazePose landmark model.
@@ -143,8 +144,8 @@ pub fn label(args: LabelArgs) -> anyhow::Result<LabelSummary> {
             }
         }
         ExpertSource::Mediapipe => {
-            if args.body.is_some() || args.hand.is_some() {
-                anyhow::bail!("--experts mediapipe labels the body and hands itself; --body and --hand are for --experts files (--face may join)");
+            if args.body.is_some() {
+                anyhow::bail!("--experts mediapipe labels the body itself (MediaPipe finds the person through it); --body is for --experts files (--face and --hand may join, replacing MediaPipe's)");
             }
         }
     }
@@ -289,10 +290,11 @@ impl BackendJob for LabelArgs {
                 let package =
                     furpe::mediapipe::package::Package::find(self.mediapipe.as_deref(), &root)?;
                 let face = !self.no_face && self.face.is_none();
+                let hands = !self.no_hands && self.hand.is_none();
                 let holistic = furpe::mediapipe::holistic::Holistic::<B>::new(
                     |file| package.model_bytes(file).map_err(anyhow::Error::from),
                     self.pose_model.file(),
-                    !self.no_hands,
+                    hands,
                     face,
                     &device,
                 )?;
@@ -301,9 +303,8 @@ impl BackendJob for LabelArgs {
                 manifest_experts.push((
                     "body+hands".to_string(),
                     format!(
-                        "mediapipe {} hands={} face={face}",
+                        "mediapipe {} hands={hands} face={face}",
                         self.pose_model.file().stem(),
-                        !self.no_hands
                     ),
                     0,
                     0,
@@ -311,7 +312,7 @@ impl BackendJob for LabelArgs {
                 Some(MediaPipeExperts {
                     holistic,
                     layer,
-                    hands: !self.no_hands,
+                    hands,
                     face,
                 })
             }
