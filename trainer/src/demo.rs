@@ -105,17 +105,18 @@ impl BackendJob for DemoArgs {
         std::fs::create_dir_all(&world)?;
         let selection = world.join("selection-config.json");
         furpe::io::write_bytes_atomic(&selection, br#"{"reprojection_max_mse": 0.05}"#)?;
+        // MediaPipe's body labels are 0.72× the best constant at 256 px,
+        // 0.80× at 128 px (docs/mediapipe_labels.md); the student's crops
+        // cost the same either way. The unseen world has the same size.
+        let size = match self.body_expert {
+            crate::pipeline::BodyExpert::Mediapipe => 256,
+            crate::pipeline::BodyExpert::Trained => 128,
+        };
         let prepared = crate::pipeline::prepare(&crate::pipeline::PrepareArgs {
             out: world.clone(),
             count: self.count,
             seed: 0,
-            // MediaPipe's body labels are 0.72× the best constant at 256 px,
-            // 0.80× at 128 px (docs/mediapipe_labels.md); the student's crops
-            // cost the same either way.
-            size: match self.body_expert {
-                crate::pipeline::BodyExpert::Mediapipe => 256,
-                crate::pipeline::BodyExpert::Trained => 128,
-            },
+            size,
             epochs: 12,
             crop: 48,
             hand_crop: 48,
@@ -145,7 +146,7 @@ impl BackendJob for DemoArgs {
             count: self.test_count,
             seed: 1000,
             model: None,
-            size: 128,
+            size,
             supersample: 2,
             overlays: false,
             contact_sheet: Some(self.out.join("test_samples.png")),
