@@ -450,6 +450,21 @@ fn mediapipe_body_labels_beat_their_constant() {
         !ok && log.contains("--experts mediapipe labels the body itself"),
         "{log}"
     );
+    // A package that is not there: where it looked, and how to install it.
+    let (ok, log) = run_furpe(&[
+        "label",
+        "--data",
+        &data_s,
+        "--experts",
+        "mediapipe",
+        "--mediapipe",
+        "/no-such-package",
+    ]);
+    assert!(
+        !ok && log.contains("no-such-package") && log.contains("npm ci --prefix models/mediapipe"),
+        "{log}"
+    );
+    assert!(!data.join("labels/shard-0000-of-0001.safetensors").exists());
     furpe(&[
         "label",
         "--data",
