@@ -493,6 +493,9 @@ fn mediapipe_body_labels_beat_their_constant() {
         let mut body = serde_json::Map::new();
         if let (Some(g), Some(b)) = (get("global_orient"), get("body_pose")) {
             found += 1;
+            // The pose model's shared embedding, for the KL distillation.
+            let feature = get("feature_body").expect("a labelled body has its feature");
+            assert_eq!(feature.len(), 2 * 2 * 288);
             body.insert("global_orient".into(), serde_json::json!(g));
             body.insert("body_pose".into(), serde_json::json!(b));
         }

@@ -78,6 +78,11 @@ pub struct Person {
     pub body: Vec<Landmark>,
     /// The same 33 points in metres, origin between the hips.
     pub world: Vec<[f32; 3]>,
+    /// The pose model's embedding that its landmark, world-point and
+    /// presence heads share (e.g. 2 × 2 × 288 for the full model; empty if
+    /// the model has none where expected): the body expert's feature for
+    /// FuRPE's KL distillation.
+    pub feature: Vec<f32>,
     /// The subject's own left and right hands (not the image's sides).
     pub left_hand: Option<Hand>,
     pub right_hand: Option<Hand>,
@@ -104,6 +109,7 @@ struct Body {
     /// 39 landmarks (33 body points, 6 auxiliary).
     landmarks: Vec<Landmark>,
     world: Vec<[f32; 3]>,
+    feature: Vec<f32>,
 }
 
 /// The loaded models.
@@ -111,6 +117,8 @@ struct Body {
 pub struct Holistic<B: Backend> {
     pose_detector: Graph<B>,
     pose_landmarks: Graph<B>,
+    /// Length of the pose model's shared embedding (kept as an output).
+    pose_feature: Option<usize>,
     hand_landmarks: Option<Graph<B>>,
     face_landmarks: Option<Graph<B>>,
     anchors: Vec<Anchor>,
@@ -133,31 +141,52 @@ impl<B: Backend> Holistic<B> {
     where
         E: From<TfliteError>,
     {
-        let mut graph = |file: ModelFile| -> Result<Graph<B>, E> {
+        let mut graph = |file: ModelFile| -> Result<(Graph<B>, Option<usize>), E> {
             let bytes = load(file)?;
             let model = Model::parse(&bytes, &format!("{}.tflite", file.stem()))?;
-            // The pose models' segmentation mask (`Identity_2`) is not used:
-            // skipping it saves 13–28 % of their time (BENCHMARKS.md).
-            let keep: Option<&[&str]> = match file {
+            match file {
                 ModelFile::PoseLandmarkLite
                 | ModelFile::PoseLandmarkFull
                 | ModelFile::PoseLandmarkHeavy => {
-                    Some(&["Identity", "Identity_1", "Identity_3", "Identity_4"])
+                    // The segmentation mask (`Identity_2`) is not used:
+                    // skipping it saves 13–28 % of the time (BENCHMARKS.md).
+                    // The embedding the landmark, world and presence heads
+                    // share is kept: it is the body expert's feature.
+                    let mut keep = vec!["Identity", "Identity_1", "Identity_3", "Identity_4"];
+                    let embedding = model
+                        .tensor_named("Identity_4")
+                        .and_then(|world| model.upstream(world, 2))
+                        .map(|t| &model.tensors[t]);
+                    let feature = embedding.map(|t| t.shape.iter().product::<usize>());
+                    // Outputs are told apart by their length.
+                    let distinct = feature.filter(|len| {
+                        ![
+                            POSE_LANDMARKS.num_landmarks * 5,
+                            1,
+                            POSE_LANDMARKS.num_landmarks * 3,
+                        ]
+                        .contains(len)
+                    });
+                    if let (Some(t), Some(_)) = (embedding, distinct) {
+                        keep.push(&t.name);
+                    }
+                    Ok((Graph::with_outputs(&model, Some(&keep), device)?, distinct))
                 }
-                _ => None,
-            };
-            Ok(Graph::with_outputs(&model, keep, device)?)
+                _ => Ok((Graph::new(&model, device)?, None)),
+            }
         };
+        let (pose_landmarks, pose_feature) = graph(pose_model)?;
         Ok(Self {
-            pose_detector: graph(ModelFile::PoseDetection)?,
-            pose_landmarks: graph(pose_model)?,
+            pose_detector: graph(ModelFile::PoseDetection)?.0,
+            pose_landmarks,
+            pose_feature,
             hand_landmarks: if hands {
-                Some(graph(ModelFile::HandLandmarkFull)?)
+                Some(graph(ModelFile::HandLandmarkFull)?.0)
             } else {
                 None
             },
             face_landmarks: if face {
-                Some(graph(ModelFile::FaceLandmark)?)
+                Some(graph(ModelFile::FaceLandmark)?.0)
             } else {
                 None
             },
@@ -165,6 +194,12 @@ impl<B: Backend> Holistic<B> {
             pose_model,
             device: device.clone(),
         })
+    }
+
+    /// Length of [`Person::feature`] (`None`: the pose model has no
+    /// embedding where expected, and features stay empty).
+    pub fn body_feature_len(&self) -> Option<usize> {
+        self.pose_feature
     }
 
     /// Up to `max_people` people in an RGB8 image (row-major, 3 bytes per
@@ -256,6 +291,7 @@ impl<B: Backend> Holistic<B> {
             presence,
             landmarks,
             world,
+            feature,
         }) = self.body(rgb, width, height, roi)?
         else {
             return Ok(None);
@@ -287,6 +323,7 @@ impl<B: Backend> Holistic<B> {
             presence,
             body: landmarks[..NUM_BODY].to_vec(),
             world: world[..NUM_BODY].to_vec(),
+            feature,
             left_hand,
             right_hand,
             face,
@@ -345,11 +382,16 @@ impl<B: Backend> Holistic<B> {
         .map_err(shape)?;
         let landmarks = pipeline::project_landmarks(&POSE_LANDMARKS, &raw, &roi).map_err(shape)?;
         let world = pipeline::project_world_landmarks(world, &roi).map_err(shape)?;
+        let feature = match self.pose_feature {
+            Some(len) => by_len(&outputs, len, name)?.to_vec(),
+            None => Vec::new(),
+        };
         Ok(Some(Body {
             roi,
             presence,
             landmarks,
             world,
+            feature,
         }))
     }
 

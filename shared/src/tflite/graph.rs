@@ -190,10 +190,11 @@ impl<B: Backend> Graph<B> {
         Self::with_outputs(model, None, device)
     }
 
-    /// [`Self::new`] computing only the outputs named in `keep` (every
+    /// [`Self::new`] computing only the tensors named in `keep` (every
     /// output when `None`): operators that feed none of them are dropped,
     /// e.g. the pose model's 256 × 256 segmentation mask when only its
-    /// landmarks are wanted. A name the model lacks is an error.
+    /// landmarks are wanted. `keep` may name inner tensors too (an
+    /// embedding). A name the model lacks is an error.
     pub fn with_outputs(
         model: &Model,
         keep: Option<&[&str]>,
@@ -227,15 +228,10 @@ impl<B: Backend> Graph<B> {
             Some(names) => names
                 .iter()
                 .map(|name| {
-                    model
-                        .outputs
-                        .iter()
-                        .copied()
-                        .find(|&o| model.tensors[o].name == *name)
-                        .ok_or_else(|| TfliteError::Input {
-                            model: model.name.clone(),
-                            reason: format!("no output named '{name}'"),
-                        })
+                    model.tensor_named(name).ok_or_else(|| TfliteError::Input {
+                        model: model.name.clone(),
+                        reason: format!("no tensor named '{name}'"),
+                    })
                 })
                 .collect::<Result<_, _>>()?,
         };

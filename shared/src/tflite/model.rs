@@ -164,6 +164,22 @@ pub struct Model {
     pub outputs: Vec<usize>,
 }
 
+impl Model {
+    /// The tensor `steps` operators upstream of `tensor` along each
+    /// operator's first input (`None` where the chain ends first). Finds a
+    /// model's shared embedding by where it sits, not by a name that
+    /// differs between variants: two steps above the pose models' world
+    /// landmarks (RESHAPE ← CONV_2D ← the embedding).
+    pub fn upstream(&self, tensor: usize, steps: usize) -> Option<usize> {
+        let mut t = tensor;
+        for _ in 0..steps {
+            let op = self.operators.iter().find(|op| op.outputs.contains(&t))?;
+            t = (*op.inputs.first()?)?;
+        }
+        Some(t)
+    }
+}
+
 // TFLite `BuiltinOperator` codes.
 const ADD: i32 = 0;
 const CONCATENATION: i32 = 2;

@@ -8,10 +8,11 @@
 //! weak-perspective camera is the least-squares fit of the fitted joints
 //! onto the 2D landmarks (selection's reprojection step reads it).
 //!
-//! These experts carry no feature vector for the KL distillation (the
+//! The body's feature for the KL distillation is the pose model's shared
+//! embedding ([`Person::feature`]); hands and face carry none (their
 //! feature columns are left out, so that term has nothing to match for
-//! these parts) and no body shape (`smpl_betas` stays NaN). A part the
-//! models did not find keeps NaN, which the selection drops.
+//! them). No body shape: `smpl_betas` stays NaN. A part the models did not
+//! find keeps NaN, which the selection drops.
 
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
@@ -43,6 +44,7 @@ pub(crate) struct MediaPipeLabel {
     pub body_camera: Option<[f32; 3]>,
     pub global_orient: Option<[f32; 3]>,
     pub body_pose: Option<Vec<f32>>,
+    pub feature_body: Option<Vec<f32>>,
     pub left_hand_pose: Option<Vec<f32>>,
     pub right_hand_pose: Option<Vec<f32>>,
     pub jaw_pose: Option<[f32; 3]>,
@@ -102,6 +104,7 @@ impl<B: Backend> MediaPipeExperts<B> {
             label.body_camera = camera;
             label.global_orient = Some(f.global_orient);
             label.body_pose = Some(f.body_pose.clone());
+            label.feature_body = Some(person.feature.clone()).filter(|f| !f.is_empty());
         }
 
         // 3. Hands.

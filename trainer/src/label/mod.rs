@@ -557,6 +557,12 @@ fn label_chunk<B: Backend>(
         }
     }
     if let Some(mediapipe) = mediapipe {
+        // Rows where nobody is found keep NaN features of the right width.
+        if let Some(width) = mediapipe.holistic.body_feature_len() {
+            for r in 0..ids.len() {
+                set(r, "feature_body", vec![f32::NAN; width]);
+            }
+        }
         let chunk: Vec<&Annotation> = ids.iter().map(|&i| &annotations[i]).collect();
         for (r, label) in mediapipe
             .label(&images, &chunk, device)?
@@ -568,11 +574,15 @@ fn label_chunk<B: Backend>(
                 body_camera,
                 global_orient,
                 body_pose,
+                feature_body,
                 left_hand_pose,
                 right_hand_pose,
                 jaw_pose,
                 expression,
             } = label;
+            if let Some(v) = feature_body {
+                set(r, "feature_body", v);
+            }
             if let Some(v) = jaw_pose {
                 set(r, "jaw_pose", v.to_vec());
             }
