@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the embedded defaults, on a fresh machine: builds furpe,
-# runs `furpe demo` (synthetic world → part experts → pseudo labels →
+# runs `furpe demo` (synthetic world → part experts (MediaPipe's body model, two small trained ones) → pseudo labels →
 # selection → student → evaluation), puts the trained student on the live
 # page, builds the browser crate and serves www/ on localhost. The renderer needs a Vulkan driver; on a machine without
 # a GPU, Mesa's CPU driver (lavapipe) is installed when apt is available.
@@ -12,6 +12,9 @@ if ! ls /usr/share/vulkan/icd.d/*.json >/dev/null 2>&1 && command -v apt-get >/d
   SUDO=$([ "$(id -u)" = 0 ] && echo "" || echo sudo)
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq mesa-vulkan-drivers libvulkan1
 fi
+# MediaPipe's trained models (npm @mediapipe/holistic, Apache-2.0): the body
+# expert whose landmarks the pseudo labels are fitted to.
+[ -f models/mediapipe/node_modules/@mediapipe/holistic/package.json ] || npm ci --prefix models/mediapipe --no-audit --no-fund
 out="${1:-runs/demo}"
 cargo run --release -p furpe-trainer -- demo --out "$out"
 # The trained student goes to the live page (f16: half the download), then
