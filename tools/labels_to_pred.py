@@ -24,33 +24,11 @@ import sys
 import numpy as np
 from safetensors.numpy import load_file
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from oracle_labels import axis_angle, rodrigues  # noqa: E402  (one copy of the rotation maths)
+
 ROTATIONS = ("global_orient", "body_pose", "jaw_pose", "left_hand_pose", "right_hand_pose")
 PARTS = ROTATIONS + ("expression",)
-
-
-def rodrigues(v):
-    v = np.asarray(v, dtype=np.float64)
-    angle = np.linalg.norm(v)
-    if angle < 1e-12:
-        return np.eye(3)
-    k = v / angle
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + np.sin(angle) * kx + (1 - np.cos(angle)) * kx @ kx
-
-
-def axis_angle(r):
-    cos = np.clip((np.trace(r) - 1) / 2, -1.0, 1.0)
-    angle = np.arccos(cos)
-    if angle < 1e-9:
-        return np.zeros(3)
-    if np.pi - angle < 1e-4:
-        m = (r + np.eye(3)) / 2
-        axis = np.sqrt(np.clip(np.diag(m), 0, None))
-        i = int(np.argmax(axis))
-        axis = m[i] / np.sqrt(m[i, i])
-        return axis / np.linalg.norm(axis) * angle
-    w = np.array([r[2, 1] - r[1, 2], r[0, 2] - r[2, 0], r[1, 0] - r[0, 1]])
-    return w / (2 * np.sin(angle)) * angle
 
 
 def chordal_mean(rows):
