@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Browser tests of the live page and the viewer in headless Chromium.
 #
-#   scripts/test-web.sh [--bench OUT.json] [--screenshots DIR] [--only gpu,cpu,denied,viewer,viewer-cpu]
+#   scripts/test-web.sh [--bench OUT.json] [--screenshots DIR] [--only gpu,cpu,denied,real,real-student,viewer,viewer-cpu]
 #                       [--accuracy-frames N]
 #
 # Installs what is missing (Debian chromium, node/npm, playwright-core via
 # `npm ci`, wasm-bindgen-cli via scripts/web.sh), builds the wasm, renders a
 # fake-camera clip from the synthetic world (`furpe synth`, exact ground truth
 # beside the frames: the accuracy check scores the page's predicted body
-# against it), serves www/ on a free local port and runs tests/web/run.mjs.
+# against it) and real-video clips from Sports2D's demo (ffmpeg), serves www/
+# on a free local port and runs tests/web/run.mjs.
 # Chromium is Debian's; no tool downloads a browser. FURPE_WEB_STUDENT=random
 # runs the page's untrained network instead (the accuracy checks must fail).
 set -euo pipefail
@@ -45,6 +46,25 @@ echo "== furpe synth: the fake camera's frames"
 if [ -n "${FURPE_BIN:-}" ]; then furpe=("$FURPE_BIN"); else furpe=(cargo run -q -p furpe-trainer --bin furpe --); fi
 "${furpe[@]}" synth --out "$work/synth" --count 16 --size 256 --seed 7 >/dev/null
 
+echo "== real video: Sports2D's demo (PyPI sports2d, BSD-3) → fake-camera clips"
+# Two people outdoors, 1768×994; the clips are the man on the box waving his
+# arms (frames 0–89, the top-left 884×497, 16:9) and a still of the same
+# scene's lower left with nobody in it. ffmpeg is Debian's.
+command -v ffmpeg >/dev/null || { sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo; $sudo_ apt-get install -y -qq ffmpeg >/dev/null; }
+cache="${FURPE_REAL_CACHE:-$HOME/.cache/furpe-real}"
+if [ ! -f "$cache/sports2d-demo.mp4" ]; then
+  mkdir -p "$cache/wheel"
+  python3 -m pip download -q --no-deps sports2d==0.8.34 -d "$cache/wheel"
+  python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("Sports2D/Demo/demo.mp4"))' \
+    "$cache"/wheel/sports2d-0.8.34-py3-none-any.whl >"$cache/sports2d-demo.mp4.partial"
+  mv "$cache/sports2d-demo.mp4.partial" "$cache/sports2d-demo.mp4"
+fi
+mkdir -p "$work/real"
+ffmpeg -v error -y -i "$cache/sports2d-demo.mp4" -vf "trim=end_frame=90,crop=884:497:0:0,scale=640:360" \
+  -pix_fmt yuv420p "$work/real/person.y4m"
+ffmpeg -v error -y -i "$cache/sports2d-demo.mp4" -vf "trim=end_frame=1,crop=884:497:0:497,scale=640:360" \
+  -pix_fmt yuv420p "$work/real/empty.y4m"
+
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 python3 -m http.server --bind 127.0.0.1 --directory www "$port" >"$work/server.log" 2>&1 &
 server_pid=$!
@@ -54,4 +74,4 @@ for _ in $(seq 50); do
 done
 
 echo "== browser tests (Chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
-node tests/web/run.mjs --url "http://127.0.0.1:$port/" --frames "$work/synth/images" "$@"
+node tests/web/run.mjs --url "http://127.0.0.1:$port/" --frames "$work/synth/images" --real "$work/real" "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The browser build and a local server for www/.
 #
-#   scripts/web.sh build          # wasm32 release build + wasm-bindgen → www/pkg/
+#   scripts/web.sh build          # wasm32 release build + wasm-bindgen → www/pkg/,
+#                                 # MediaPipe's models → www/mediapipe/
 #   scripts/web.sh serve [PORT]   # serve www/ on http://127.0.0.1:PORT (default 8080)
 #   scripts/web.sh                # both
 #
@@ -31,7 +32,46 @@ ensure_bindgen() {
     cargo install wasm-bindgen-cli --version "$want"
 }
 
+# MediaPipe's models for the page's experts mode, from the user's copy of the
+# npm package (Apache-2.0; `npm ci --prefix models/mediapipe`), into
+# www/mediapipe/ (not committed). The pose landmark model is a plain file in
+# the package; the detector, hand and face models are cut out of the packed
+# assets at the byte ranges the package's loader script lists (the rule
+# furpe::mediapipe::package::packed_range reads natively).
+models() {
+  local pkg=models/mediapipe/node_modules/@mediapipe/holistic
+  if [ ! -f "$pkg/package.json" ]; then
+    npm ci --prefix models/mediapipe --no-audit --no-fund >/dev/null 2>&1 || true
+  fi
+  if [ ! -f "$pkg/package.json" ]; then
+    echo "== MediaPipe's models are not installed (npm ci --prefix models/mediapipe): the page runs without its experts mode"
+    return
+  fi
+  mkdir -p www/mediapipe
+  cp "$pkg/pose_landmark_lite.tflite" www/mediapipe/
+  python3 - "$pkg" www/mediapipe <<'PY'
+import re, sys, pathlib
+pkg, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+loader = (pkg / "holistic_solution_packed_assets_loader.js").read_text()
+blob = (pkg / "holistic_solution_packed_assets.data").read_bytes()
+for name in ["pose_detection", "hand_landmark_full", "face_landmark"]:
+    m = re.search(r'/%s\.tflite"\s*,\s*"start"\s*:\s*(\d+)\s*,\s*"end"\s*:\s*(\d+)' % name, loader)
+    if not m:
+        sys.exit(f"{pkg}: {name}.tflite is not listed in the packed assets' loader")
+    start, end = int(m.group(1)), int(m.group(2))
+    if end > len(blob):
+        sys.exit(f"{pkg}: {name}.tflite ends at byte {end}, the packed assets have {len(blob)}")
+    tmp = out / f".{name}.tflite.partial"
+    tmp.write_bytes(blob[start:end])
+    tmp.replace(out / f"{name}.tflite")
+PY
+  local total
+  total=$(cat www/mediapipe/*.tflite | wc -c)
+  echo "== www/mediapipe/: MediaPipe's 4 models for the experts mode, $((total / 1024)) KiB"
+}
+
 build() {
+  models
   rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
   ensure_bindgen
   echo "== cargo build (wasm32, profile web)"

@@ -107,21 +107,79 @@ async function openCamera() {
   return navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
 }
 
+// Names of the per-stage times the engine reports, in the readout's order.
+const STAGES = [
+  ['find', 'person (MediaPipe)'], ['landmarks', 'landmarks (MediaPipe)'], ['fit', 'SMPL-X fit'],
+  ['crop', 'crop'], ['student', 'student'], ['body', 'SMPL-X'],
+];
+
 function readout(s, capture) {
   const ms = s.ms;
-  return [
-    `backend   ${s.backend}`,
-    `frame     ${s.frame}   fps ${s.fps.toFixed(1)}`,
-    `capture   ${capture.toFixed(1)} ms`,
-    `crop      ${ms.crop.toFixed(1)} ms`,
-    `student   ${ms.student.toFixed(1)} ms`,
-    `SMPL-X    ${ms.body.toFixed(1)} ms`,
-    `render    ${ms.render.toFixed(1)} ms (${s.drawn_by || 'off'})`,
-    `total     ${(ms.total + capture).toFixed(1)} ms`,
-    `camera    s=${s.camera[0]?.toFixed(2)} t=(${s.camera[1]?.toFixed(2)}, ${s.camera[2]?.toFixed(2)})`,
-    `crop box  (${s.crop.cx.toFixed(0)}, ${s.crop.cy.toFixed(0)}) side ${s.crop.side.toFixed(0)} px`,
-    `finite    ${s.finite}`,
-  ].join('\n');
+  const pad = (t) => t.padEnd(22);
+  const lines = [
+    `${pad('mode')}${s.mode === 'experts' ? 'experts (MediaPipe → SMPL-X fit)' : 'student (FuRPE network)'}`,
+    `${pad('backend')}${s.backend}`,
+    `${pad('frame')}${s.frame}   fps ${s.fps.toFixed(1)}`,
+    `${pad('capture')}${capture.toFixed(1)} ms`,
+  ];
+  for (const [key, name] of STAGES) if (key in ms) lines.push(`${pad(name)}${ms[key].toFixed(1)} ms`);
+  lines.push(`${pad('render')}${ms.render.toFixed(1)} ms (${s.drawn_by || 'off'})`);
+  lines.push(`${pad('total')}${(ms.total + capture).toFixed(1)} ms`);
+  if (!s.person) {
+    lines.push('', 'no person in view');
+  } else {
+    lines.push(`${pad('camera')}s=${s.camera[0]?.toFixed(2)} t=(${s.camera[1]?.toFixed(2)}, ${s.camera[2]?.toFixed(2)})`);
+    lines.push(`${pad('crop box')}(${s.crop.cx.toFixed(0)}, ${s.crop.cy.toFixed(0)}) side ${s.crop.side.toFixed(0)} px`);
+    lines.push(`${pad('finite')}${s.finite}`);
+  }
+  return lines.join('\n');
+}
+
+// MediaPipe's models for the experts mode (and the student's person crop),
+// copied next to the page by `scripts/web.sh build` from the npm package.
+// `?parts=body` loads the body models only (faster; no hands or face).
+async function loadExperts(engine) {
+  const fetchModel = async (name, required) => {
+    try {
+      const response = await fetch(`mediapipe/${name}.tflite`);
+      if (response.ok) return new Uint8Array(await response.arrayBuffer());
+    } catch (_) { /* reported below */ }
+    if (required) throw new Error(`mediapipe/${name}.tflite is missing`);
+    return new Uint8Array(0);
+  };
+  const bodyOnly = query.get('parts') === 'body';
+  try {
+    const detector = await fetchModel('pose_detection', true);
+    const landmarks = await fetchModel('pose_landmark_lite', true);
+    const hand = bodyOnly ? new Uint8Array(0) : await fetchModel('hand_landmark_full', false);
+    const face = bodyOnly ? new Uint8Array(0) : await fetchModel('face_landmark', false);
+    const label = engine.load_experts(detector, landmarks, hand, face);
+    $('experts').textContent = label;
+    stats.experts = label;
+    return true;
+  } catch (e) {
+    stats.experts = null;
+    stats.expertsError = String(e.message || e);
+    $('experts').textContent = 'not loaded';
+    show(`The experts mode is unavailable (${e.message || e}): install MediaPipe's models with ` +
+      '`npm ci --prefix models/mediapipe` and rerun `scripts/web.sh build`. The student mode still runs.', 'error');
+    return false;
+  }
+}
+
+function setupModes(engine, haveExperts) {
+  const wanted = query.get('mode') || (haveExperts ? 'experts' : 'student');
+  for (const input of document.querySelectorAll('input[name=mode]')) {
+    input.disabled = input.value === 'experts' && !haveExperts;
+    if (input.disabled) $('experts').textContent = 'not loaded';
+    input.checked = input.value === wanted;
+    input.addEventListener('change', () => {
+      try { engine.set_mode(input.value); stats.mode = engine.mode(); }
+      catch (e) { show(String(e.message || e), 'error'); }
+    });
+  }
+  try { engine.set_mode(wanted); } catch (e) { show(String(e.message || e), 'error'); }
+  stats.mode = engine.mode();
 }
 
 async function main() {
@@ -167,6 +225,9 @@ async function main() {
     }
   }
   stats.student = engine.student();
+  // `?experts=off`: no MediaPipe models (the student crops around its own
+  // last body, as without them).
+  setupModes(engine, query.get('experts') !== 'off' && await loadExperts(engine));
 
   let stream;
   try {
@@ -202,6 +263,7 @@ async function main() {
         const s = await engine.step(new Uint8Array(pixels.buffer), w, h);
         s.ms.capture = capture;
         Object.assign(stats, s, { frames: s.frame, width: w, height: h });
+        $('overlay').classList.toggle('empty', !s.person);
         if (stats.drawer !== engine.drawer()) $('drawer').textContent = stats.drawer = engine.drawer();
         $('readout').textContent = readout(s, capture);
       } catch (e) {

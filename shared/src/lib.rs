@@ -29,3 +29,4 @@ pub mod rotation;
 pub mod selection;
 pub mod smplx;
 pub mod tflite;
+pub mod tracking;

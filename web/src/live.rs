@@ -1,11 +1,20 @@
 //! The live page's engine: one webcam frame per `step`, on WebGPU or the CPU.
 //!
 //! JS owns the camera and the frame loop; each `step` gets the frame's RGBA
-//! pixels (nothing leaves the page), crops the person (following the last
-//! body, else the centred frame), runs the student and SMPL-X, smooths if
-//! asked, and draws the mesh over the frame and in a side view. Mutable
-//! state sits in `RefCell`s that are never borrowed across an `await`, so
-//! JS may toggle options or drop files while a frame is in flight.
+//! pixels (nothing leaves the page) and draws the mesh over the frame and in
+//! a side view, in one of two modes:
+//! - *experts*: MediaPipe's body, hand and face models find the person and
+//!   SMPL-X is fitted to their landmarks, warm-started from the previous
+//!   frame (`furpe::tracking::Tracker::experts`, the fitting `furpe label
+//!   --experts mediapipe` labels with); on the CPU (Burn flex, SIMD128).
+//! - *student*: the FuRPE student on the crop around the person that
+//!   MediaPipe's detector and landmarks track (`Tracker::find`; without
+//!   MediaPipe's models, around the last body, else the centred frame), on
+//!   WebGPU or the CPU.
+//!
+//! Either way the body is posed by the same SMPL-X path and smoothed if
+//! asked. Mutable state sits in `RefCell`s that are never borrowed across an
+//! `await`, so JS may toggle options or drop files while a frame is in flight.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,7 +23,10 @@ use burn::backend::wgpu::{init_device, RuntimeOptions, WgpuDevice, WgpuSetup};
 use furpe::camera::PinholeCamera;
 use furpe::crop::CropTransform;
 use furpe::filter::{OneEuro, OneEuroConfig};
+use furpe::fit::{blazepose_joints, PersonFitConfig};
 use furpe::inference::{BodyRegressor, Prediction, FOLLOW_SCALE};
+use furpe::mediapipe::holistic::{Holistic, Person};
+use furpe::mediapipe::package::ModelFile;
 use furpe::nets::student_file;
 use furpe::nets::StudentConfig;
 use furpe::render::{
@@ -22,6 +34,7 @@ use furpe::render::{
     View, COLOR_FORMAT,
 };
 use furpe::smplx::{SmplxConfig, SmplxData};
+use furpe::tracking::Tracker;
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
@@ -31,6 +44,26 @@ use crate::{js_error, now};
 
 type GpuBackend = burn::backend::Wgpu<f32, i32, u32>;
 type CpuBackend = burn::backend::Flex;
+/// The experts mode's fits take gradient steps on the CPU.
+type FitBackend = burn::backend::Autodiff<CpuBackend>;
+
+/// What the page draws.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// MediaPipe's landmarks → SMPL-X fit.
+    Experts,
+    /// The FuRPE student.
+    Student,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Mode::Experts => "experts",
+            Mode::Student => "student",
+        }
+    }
+}
 
 /// The network and body model on the chosen backend.
 /// Built once per model or student change and kept behind an `Rc`, so the
@@ -67,7 +100,11 @@ impl Body {
 }
 
 struct State {
+    mode: Mode,
     previous: Option<Prediction>,
+    /// MediaPipe's body landmarks in the last frame (`None`: nobody, or
+    /// the models are not loaded).
+    person: Option<Person>,
     /// Off: compute only (benchmarks of the network and body model alone).
     drawing: bool,
     smoothing: bool,
@@ -95,6 +132,8 @@ struct Inner {
     engine: RefCell<Rc<Engine>>,
     body: RefCell<Rc<Body>>,
     student: RefCell<(StudentSource, String)>,
+    /// MediaPipe's models and the previous frame (`None` until loaded).
+    tracker: RefCell<Option<Tracker<FitBackend>>>,
     overlay: RefCell<Display>,
     side: RefCell<Display>,
     state: RefCell<State>,
@@ -290,10 +329,13 @@ impl LiveEngine {
                 engine: RefCell::new(Rc::new(engine)),
                 body: RefCell::new(Rc::new(body)),
                 student: RefCell::new((source, label)),
+                tracker: RefCell::new(None),
                 overlay: RefCell::new(overlay_display),
                 side: RefCell::new(side_display),
                 state: RefCell::new(State {
+                    mode: Mode::Student,
                     previous: None,
+                    person: None,
                     drawing: true,
                     smoothing: true,
                     mesh_filter: OneEuro::new(config),
@@ -389,6 +431,9 @@ impl LiveEngine {
         };
         *inner.engine.borrow_mut() = Rc::new(engine);
         if let Some(body) = body {
+            if let Some(tracker) = inner.tracker.borrow_mut().as_mut() {
+                tracker.set_body(&body.data).map_err(js_error)?;
+            }
             *inner.body.borrow_mut() = Rc::new(body);
         }
         *inner.student.borrow_mut() = (source, label.clone());
@@ -397,6 +442,118 @@ impl LiveEngine {
         state.mesh_filter.reset();
         state.camera_filter.reset();
         Ok(label)
+    }
+
+    /// Loads MediaPipe's models (the bytes of `pose_detection.tflite`, a
+    /// pose landmark model, `hand_landmark_full.tflite` and
+    /// `face_landmark.tflite`; an empty hand or face file leaves that part
+    /// out) and switches to the experts mode. On any error the page keeps
+    /// what it had and the message names the file.
+    pub fn load_experts(
+        &self,
+        detector: Vec<u8>,
+        landmarks: Vec<u8>,
+        hand: Vec<u8>,
+        face: Vec<u8>,
+    ) -> Result<String, JsValue> {
+        let (hands, with_face) = (!hand.is_empty(), !face.is_empty());
+        let mut files = [
+            (ModelFile::PoseDetection, detector),
+            (ModelFile::PoseLandmarkLite, landmarks),
+            (ModelFile::HandLandmarkFull, hand),
+            (ModelFile::FaceLandmark, face),
+        ];
+        let holistic = Holistic::<CpuBackend>::new(
+            |file: ModelFile| -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+                files
+                    .iter_mut()
+                    .find(|(f, _)| *f == file)
+                    .map(|(_, bytes)| std::mem::take(bytes))
+                    .filter(|b| !b.is_empty())
+                    .ok_or_else(|| format!("{}.tflite was not given", file.stem()).into())
+            },
+            ModelFile::PoseLandmarkLite,
+            hands,
+            with_face,
+            &Default::default(),
+        )
+        .map_err(js_error)?;
+        let tracker = Tracker::<FitBackend>::new(
+            holistic,
+            &self.inner.body.borrow().data,
+            &Default::default(),
+        )
+        .map_err(js_error)?;
+        *self.inner.tracker.borrow_mut() = Some(tracker);
+        self.set_mode("experts".into())?;
+        let parts = match (hands, with_face) {
+            (true, true) => "body, hands and face",
+            (true, false) => "body and hands",
+            (false, true) => "body and face",
+            (false, false) => "body",
+        };
+        Ok(format!(
+            "MediaPipe {parts} (pose_landmark_lite) → SMPL-X fit, on the CPU"
+        ))
+    }
+
+    /// Whether MediaPipe's models are loaded (experts mode, person crops).
+    pub fn has_experts(&self) -> bool {
+        self.inner.tracker.borrow().is_some()
+    }
+
+    /// `"experts"` or `"student"`; experts needs [`Self::load_experts`] first.
+    pub fn set_mode(&self, mode: String) -> Result<(), JsValue> {
+        let mode = match mode.as_str() {
+            "experts" if self.has_experts() => Mode::Experts,
+            "experts" => {
+                return Err(js_error(
+                    "the experts mode needs MediaPipe's models (not loaded)",
+                ))
+            }
+            "student" => Mode::Student,
+            other => {
+                return Err(js_error(format!(
+                    "unknown mode {other:?} (experts or student)"
+                )))
+            }
+        };
+        self.reset_tracking();
+        self.inner.state.borrow_mut().mode = mode;
+        Ok(())
+    }
+
+    pub fn mode(&self) -> String {
+        self.inner.state.borrow().mode.name().into()
+    }
+
+    /// The last frame's body joints projected into the frame (pixels) next
+    /// to MediaPipe's 2D landmarks for the same points, for the browser
+    /// tests: `{ pairs: [[jx, jy, lx, ly, visibility], …], box: [x0, y0,
+    /// x1, y1] }` (the landmarks' box), or `null` when there was no person
+    /// or no body.
+    pub fn last_keypoints(&self) -> JsValue {
+        let state = self.inner.state.borrow();
+        let (Some(person), Some(p)) = (&state.person, &state.previous) else {
+            return JsValue::NULL;
+        };
+        let pairs: Vec<[f32; 5]> = blazepose_joints()
+            .into_iter()
+            .filter_map(|(l, j)| {
+                let joint = p.project(&[*p.joints.get(j)?])[0];
+                let lm = person.body.get(l)?;
+                Some([
+                    joint[0],
+                    joint[1],
+                    lm.position[0],
+                    lm.position[1],
+                    lm.visibility.unwrap_or(1.0),
+                ])
+            })
+            .collect();
+        let b = furpe::fit::person::landmark_box(person);
+        let value = json!({ "pairs": pairs, "box": b });
+        js_sys::JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL)
     }
 
     /// Turns drawing off (compute only) or on.
@@ -414,8 +571,12 @@ impl LiveEngine {
     /// Forgets the last body, so the next frame's crop is the centred frame
     /// again (a new camera stream or a new person; the tests' clips).
     pub fn reset_tracking(&self) {
+        if let Some(tracker) = self.inner.tracker.borrow_mut().as_mut() {
+            tracker.reset();
+        }
         let mut state = self.inner.state.borrow_mut();
         state.previous = None;
+        state.person = None;
         state.mesh_filter.reset();
         state.camera_filter.reset();
     }
@@ -450,6 +611,91 @@ impl LiveEngine {
     }
 }
 
+/// The frame's RGB bytes (MediaPipe's models read RGB8).
+fn rgb_of(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
+    let expected = width as usize * height as usize * 4;
+    if width == 0 || height == 0 || rgba.len() != expected {
+        return Err(format!(
+            "a {width}×{height} RGBA frame has {expected} bytes, got {}",
+            rgba.len()
+        ));
+    }
+    Ok(rgba
+        .chunks_exact(4)
+        .flat_map(|p| [p[0], p[1], p[2]])
+        .collect())
+}
+
+/// The frame's body in the page's mode: `(body, person, per-stage ms)`;
+/// no body when nobody is in view.
+async fn infer(
+    inner: &Inner,
+    mode: Mode,
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+) -> Result<(Option<Prediction>, Option<Person>, serde_json::Value), String> {
+    let t0 = now();
+    match mode {
+        Mode::Experts => {
+            let rgb = rgb_of(rgba, width, height)?;
+            let mut tracker = inner.tracker.borrow_mut();
+            let tracker = tracker
+                .as_mut()
+                .ok_or("the experts mode needs MediaPipe's models")?;
+            let frame = tracker.experts(&rgb, width, height, &PersonFitConfig::live(), &now)?;
+            Ok(match frame {
+                Some(f) => {
+                    let ms = json!({
+                        "landmarks": f.times.landmarks,
+                        "fit": f.times.fit,
+                        "body": f.times.body,
+                    });
+                    (Some(f.prediction), Some(f.person), ms)
+                }
+                None => (None, None, json!({ "landmarks": now() - t0 })),
+            })
+        }
+        Mode::Student => {
+            // 1. The crop: around the person MediaPipe tracks, else around
+            // the last body, else the centred frame.
+            let (crop, person) = {
+                let mut tracker = inner.tracker.borrow_mut();
+                match tracker.as_mut() {
+                    Some(tracker) => {
+                        let rgb = rgb_of(rgba, width, height)?;
+                        match tracker.find(&rgb, width, height)? {
+                            Some((person, crop)) => (Some(crop), Some(person)),
+                            None => (None, None),
+                        }
+                    }
+                    None => {
+                        let state = inner.state.borrow();
+                        let crop = match &state.previous {
+                            Some(p) => p.next_crop(width, height),
+                            None => CropTransform::follow(None, width, height, FOLLOW_SCALE),
+                        };
+                        (Some(crop), None)
+                    }
+                }
+            };
+            let find = now() - t0;
+            let Some(crop) = crop else {
+                return Ok((None, None, json!({ "find": find })));
+            };
+            // 2. The student and SMPL-X (no borrow lives across the await).
+            let engine = inner.engine.borrow().clone();
+            let prediction = match &*engine {
+                Engine::Gpu(r) => r.predict(rgba, width, height, crop, &now).await?,
+                Engine::Cpu(r) => r.predict(rgba, width, height, crop, &now).await?,
+            };
+            let t = prediction.times;
+            let ms = json!({ "find": find, "crop": t.crop, "student": t.student, "body": t.body });
+            Ok((Some(prediction), person, ms))
+        }
+    }
+}
+
 async fn step(
     inner: &Inner,
     rgba: Vec<u8>,
@@ -457,34 +703,41 @@ async fn step(
     height: u32,
 ) -> Result<serde_json::Value, String> {
     let start = now();
-    let engine = inner.engine.borrow().clone();
     let body = inner.body.borrow().clone();
-    let crop = {
-        let state = inner.state.borrow();
-        match &state.previous {
-            Some(p) => p.next_crop(width, height),
-            None => CropTransform::follow(None, width, height, FOLLOW_SCALE),
-        }
-    };
-    let prediction = match &*engine {
-        Engine::Gpu(r) => r.predict(&rgba, width, height, crop, &now).await?,
-        Engine::Cpu(r) => r.predict(&rgba, width, height, crop, &now).await?,
-    };
-    let finite = prediction.is_finite();
+    let mode = inner.state.borrow().mode;
+    let (prediction, person, mut ms) = infer(inner, mode, &rgba, width, height).await?;
+    let finite = prediction.as_ref().is_some_and(Prediction::is_finite);
     let render_start = now();
     // What the drawing needs from the state, copied out: no borrow may live
     // across the GPU readback's await.
-    let (drawing, vertices, camera, yaw, pitch) = {
+    let (drawing, vertices, camera, crop, yaw, pitch) = {
         let mut state = inner.state.borrow_mut();
-        let mut vertices = prediction.vertices.clone();
-        let mut camera = prediction.camera;
-        if state.smoothing {
+        let (mut vertices, mut camera, crop) = match &prediction {
+            Some(p) => (p.vertices.clone(), p.camera, p.crop),
+            None => (
+                Vec::new(),
+                [1.0, 0.0, 0.0],
+                CropTransform::whole_image(width, height),
+            ),
+        };
+        if state.smoothing && finite {
             let t = render_start / 1000.0;
             let flat: &mut [f32] = vertices.as_flattened_mut();
             state.mesh_filter.filter(t, flat);
             state.camera_filter.filter(t, &mut camera);
+        } else if prediction.is_none() {
+            // Nobody in view: the next person starts unsmoothed.
+            state.mesh_filter.reset();
+            state.camera_filter.reset();
         }
-        (state.drawing, vertices, camera, state.yaw, state.pitch)
+        (
+            state.drawing,
+            vertices,
+            camera,
+            crop,
+            state.yaw,
+            state.pitch,
+        )
     };
     let drawer = if drawing {
         let faces = &body.data.faces;
@@ -499,7 +752,7 @@ async fn step(
         inner.overlay.borrow_mut().resize(width, height);
         let overlay = Scene {
             view: View::new(
-                PinholeCamera::from_weak_perspective(camera, &prediction.crop, width as f64),
+                PinholeCamera::from_weak_perspective(camera, &crop, width as f64),
                 width,
                 height,
             ),
@@ -539,6 +792,8 @@ async fn step(
         None
     };
     let end = now();
+    ms["render"] = json!(end - render_start);
+    ms["total"] = json!(end - start);
     let mut state = inner.state.borrow_mut();
     if let Some(last) = state.last_end {
         let instant = 1000.0 / (end - last).max(1e-3);
@@ -550,27 +805,23 @@ async fn step(
     }
     state.last_end = Some(end);
     state.frames += 1;
-    let t = prediction.times;
     let stats = json!({
         "frame": state.frames,
+        "mode": mode.name(),
         "backend": if inner.gpu.is_some() { "webgpu" } else { "cpu" },
         "drawn_by": drawer,
         "fps": state.fps,
-        "ms": {
-            "crop": t.crop,
-            "student": t.student,
-            "body": t.body,
-            "render": end - render_start,
-            "total": end - start,
-        },
+        "ms": ms,
+        "person": prediction.is_some(),
         "finite": finite,
-        "camera": prediction.camera,
-        "crop": { "cx": prediction.crop.center[0], "cy": prediction.crop.center[1], "side": prediction.crop.side },
-        "vertices": prediction.vertices.len(),
+        "camera": prediction.as_ref().map(|p| p.camera),
+        "crop": prediction.as_ref().map(|p| json!({ "cx": p.crop.center[0], "cy": p.crop.center[1], "side": p.crop.side })),
+        "vertices": prediction.as_ref().map_or(0, |p| p.vertices.len()),
         "smoothing": state.smoothing,
     });
     // A non-finite body must not steer the next crop.
-    state.previous = finite.then_some(prediction);
+    state.previous = prediction.filter(Prediction::is_finite);
+    state.person = person;
     Ok(stats)
 }
 

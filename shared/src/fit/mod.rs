@@ -51,8 +51,10 @@ use burn::tensor::{Tensor, TensorData};
 use crate::smplx::joints::idx;
 
 mod correspondence;
+pub mod person;
 use crate::smplx::{ParamWidths, Smplx, SmplxInput, SmplxParams};
 pub use correspondence::*;
+pub use person::{fit_people, PersonFit, PersonFitConfig};
 /// One image's landmarks for one part.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Landmarks {
@@ -148,6 +150,12 @@ pub enum FitError {
     },
     #[error("landmark set {row}: a non-finite point or visibility")]
     NotFinite { row: usize },
+    #[error("warm start {row}: {got} parameters, {expected} expected")]
+    StartWidth {
+        row: usize,
+        got: usize,
+        expected: usize,
+    },
     #[error("reading the fit back from the device: {0}")]
     Readback(String),
 }
@@ -160,6 +168,23 @@ pub fn fit_body<B: AutodiffBackend>(
     config: &FitConfig,
     device: &B::Device,
 ) -> Result<Vec<BodyFit>, FitError> {
+    fit_body_from(layer, targets, &[], config, device)
+}
+
+/// [`fit_body`] starting row `r` from `warm[r]` where given (a video's
+/// previous frame: a few iterations then suffice), else from the
+/// Procrustes start.
+pub fn fit_body_from<B: AutodiffBackend>(
+    layer: &Smplx<B>,
+    targets: &[Landmarks],
+    warm: &[Option<&BodyFit>],
+    config: &FitConfig,
+    device: &B::Device,
+) -> Result<Vec<BodyFit>, FitError> {
+    let starts: Vec<Option<Vec<f32>>> = warm
+        .iter()
+        .map(|w| w.map(|f| [&f.global_orient[..], &f.body_pose].concat()))
+        .collect();
     let problem = Problem::new(
         layer,
         device,
@@ -168,6 +193,7 @@ pub fn fit_body<B: AutodiffBackend>(
         targets,
         blazepose::COUNT,
         Free::Body,
+        &starts,
     )?;
     let (params, residual) = problem.solve(layer, config)?;
     Ok(params
@@ -190,6 +216,22 @@ pub fn fit_hand<B: AutodiffBackend>(
     config: &FitConfig,
     device: &B::Device,
 ) -> Result<Vec<HandFit>, FitError> {
+    fit_hand_from(layer, side, targets, &[], config, device)
+}
+
+/// [`fit_hand`] with warm starts, as [`fit_body_from`].
+pub fn fit_hand_from<B: AutodiffBackend>(
+    layer: &Smplx<B>,
+    side: Side,
+    targets: &[Landmarks],
+    warm: &[Option<&HandFit>],
+    config: &FitConfig,
+    device: &B::Device,
+) -> Result<Vec<HandFit>, FitError> {
+    let starts: Vec<Option<Vec<f32>>> = warm
+        .iter()
+        .map(|w| w.map(|f| [&f.wrist_orient[..], &f.hand_pose].concat()))
+        .collect();
     let problem = Problem::new(
         layer,
         device,
@@ -198,6 +240,7 @@ pub fn fit_hand<B: AutodiffBackend>(
         targets,
         mediapipe_hand::COUNT,
         Free::Hand(side),
+        &starts,
     )?;
     let (params, residual) = problem.solve(layer, config)?;
     Ok(params
@@ -219,6 +262,21 @@ pub fn fit_face<B: AutodiffBackend>(
     config: &FitConfig,
     device: &B::Device,
 ) -> Result<Vec<FaceFit>, FitError> {
+    fit_face_from(layer, targets, &[], config, device)
+}
+
+/// [`fit_face`] with warm starts, as [`fit_body_from`].
+pub fn fit_face_from<B: AutodiffBackend>(
+    layer: &Smplx<B>,
+    targets: &[Landmarks],
+    warm: &[Option<&FaceFit>],
+    config: &FitConfig,
+    device: &B::Device,
+) -> Result<Vec<FaceFit>, FitError> {
+    let starts: Vec<Option<Vec<f32>>> = warm
+        .iter()
+        .map(|w| w.map(|f| [&f.head_orient[..], &f.jaw_pose[..], &f.expression].concat()))
+        .collect();
     let points = face_points();
     let problem = Problem::new(
         layer,
@@ -228,6 +286,7 @@ pub fn fit_face<B: AutodiffBackend>(
         targets,
         FACE_MESH_COUNT,
         Free::Face,
+        &starts,
     )?;
     let (params, residual) = problem.solve(layer, config)?;
     Ok(params
@@ -345,6 +404,7 @@ impl<B: AutodiffBackend> Problem<B> {
         targets: &[Landmarks],
         count: usize,
         free: Free,
+        starts: &[Option<Vec<f32>>],
     ) -> Result<Self, FitError> {
         for (row, t) in targets.iter().enumerate() {
             for got in [t.points.len(), t.visibility.len()] {
@@ -441,13 +501,27 @@ impl<B: AutodiffBackend> Problem<B> {
             weight.extend(row.iter().map(|w| w / total));
         }
 
-        // 3. Start: the rotation taking the rest anchors onto the landmarks'.
+        // 3. Start: the warm start where given (checked like the targets),
+        // else the rotation taking the rest anchors onto the landmarks'.
         let rest_anchor: Vec<[f64; 3]> = anchors
             .iter()
             .map(|s| site_mean(s.joints.iter().map(|&j| rest[j])))
             .collect();
         let mut start = vec![0.0f32; batch * free.width()];
         for (r, t) in targets.iter().enumerate() {
+            if let Some(Some(warm)) = starts.get(r) {
+                if warm.len() != free.width() {
+                    return Err(FitError::StartWidth {
+                        row: r,
+                        got: warm.len(),
+                        expected: free.width(),
+                    });
+                }
+                if warm.iter().all(|v| v.is_finite()) {
+                    start[r * free.width()..(r + 1) * free.width()].copy_from_slice(warm);
+                    continue;
+                }
+            }
             let anchor: Vec<[f64; 3]> = anchors
                 .iter()
                 .map(|s| site_mean(s.landmarks.iter().map(|&l| t.points[l].map(|v| v as f64))))

@@ -223,3 +223,151 @@ fn bad_landmarks_are_named() {
     let err = fit_body(&layer, &[nan], &FitConfig::body(), &Default::default());
     assert_eq!(err.unwrap_err(), FitError::NotFinite { row: 0 });
 }
+
+/// The body's PA-MPJPE (mm) after `config`'s iterations from `warm` (or
+/// the cold Procrustes start).
+fn warm_fit_error(warm: Option<&BodyFit>, config: &FitConfig) -> f64 {
+    let layer = layer();
+    let truth = posed(&layer, &a_body());
+    let target = landmarks_of(&truth, &body_bones(), blazepose::COUNT, false);
+    let fit = fit_body_from(&layer, &[target], &[warm], config, &Default::default()).unwrap();
+    let mut p = SmplxParams::zeros(1, ParamWidths::default());
+    p.global_orient[0] = fit[0].global_orient.to_vec();
+    p.body_pose[0] = fit[0].body_pose.clone();
+    body_error(&posed(&layer, &p), &truth)
+}
+
+/// The previous frame's fit: the true pose with every angle 0.15 rad off.
+fn previous_frame() -> BodyFit {
+    let truth = a_body();
+    BodyFit {
+        global_orient: [3.0 + 0.15, 0.3 - 0.15, 0.1 + 0.15],
+        body_pose: truth.body_pose[0].iter().map(|v| v + 0.15).collect(),
+        residual_deg: 0.0,
+    }
+}
+
+#[test]
+fn a_warm_start_follows_in_a_few_iterations() {
+    // The live page's budget: what a cold start cannot do in it, a warm
+    // start from a nearby pose (the previous frame) does.
+    let live = crate::fit::PersonFitConfig::live().body;
+    let previous = previous_frame();
+    let warm = warm_fit_error(Some(&previous), &live);
+    let cold = warm_fit_error(None, &live);
+    let converged = warm_fit_error(None, &FitConfig::body());
+    eprintln!(
+        "warm {warm:.1} mm, cold {cold:.1} mm ({} iterations), converged {converged:.1} mm",
+        live.iterations
+    );
+    assert!(
+        warm < 2.0 * converged.max(10.0) && warm < 0.7 * cold,
+        "warm {warm:.1} mm, cold {cold:.1} mm (same {} iterations), converged cold {converged:.1} mm",
+        live.iterations
+    );
+}
+
+#[test]
+fn a_warm_start_of_the_wrong_width_is_refused_and_a_diverged_one_ignored() {
+    let layer = layer();
+    let truth = posed(&layer, &a_body());
+    let target = landmarks_of(&truth, &body_bones(), blazepose::COUNT, false);
+    let mut short = previous_frame();
+    short.body_pose.pop();
+    let err = fit_body_from(
+        &layer,
+        &[target.clone()],
+        &[Some(&short)],
+        &FitConfig::body(),
+        &Default::default(),
+    );
+    assert_eq!(
+        err,
+        Err(FitError::StartWidth {
+            row: 0,
+            got: 65,
+            expected: 66
+        })
+    );
+    // NaN (a diverged frame): the cold start instead, so the same answer.
+    let mut nan = previous_frame();
+    nan.body_pose[4] = f32::NAN;
+    let config = FitConfig {
+        iterations: 5,
+        ..FitConfig::body()
+    };
+    let from_nan = fit_body_from(
+        &layer,
+        &[target.clone()],
+        &[Some(&nan)],
+        &config,
+        &Default::default(),
+    );
+    let cold = fit_body(&layer, &[target], &config, &Default::default());
+    assert_eq!(from_nan, cold);
+}
+
+#[test]
+fn a_person_fit_puts_the_body_on_its_2d_landmarks() {
+    use crate::crop::CropTransform;
+    use crate::mediapipe::holistic::Person;
+    use crate::mediapipe::pipeline::Landmark;
+    let layer = layer();
+    let truth = posed(&layer, &a_body());
+    let world = landmarks_of(&truth, &body_bones(), blazepose::COUNT, false);
+    // The image: 400 px per metre, the pelvis at (320, 240).
+    let pixel = |p: [f32; 3]| [320.0 + 400.0 * p[0], 240.0 + 400.0 * p[1], 400.0 * p[2]];
+    let body: Vec<Landmark> = world
+        .points
+        .iter()
+        .map(|&p| Landmark {
+            position: pixel(p),
+            visibility: Some(1.0),
+            presence: Some(1.0),
+        })
+        .collect();
+    let person = Person {
+        detection: None,
+        roi: CropTransform::whole_image(640, 480),
+        next_roi: None,
+        presence: 1.0,
+        body: body.clone(),
+        world: world.points.clone(),
+        feature: Vec::new(),
+        left_hand: None,
+        right_hand: None,
+        face: None,
+    };
+    let fit = &fit_people(
+        &layer,
+        &[&person],
+        &[],
+        &PersonFitConfig::label(),
+        &Default::default(),
+    )
+    .unwrap()[0];
+    let camera = fit.camera.expect("a camera");
+    let joints = posed(&layer, &fit.params());
+    let crop = fit.crop();
+    // Median distance between the projected joints and the landmarks they
+    // correspond to, as a fraction of the landmarks' height.
+    let [_, y0, _, y1] = crate::fit::person::landmark_box(&person);
+    let mut d: Vec<f32> = blazepose_joints()
+        .into_iter()
+        .map(|(l, j)| {
+            let [s, tx, ty] = camera;
+            let p = crop.to_image([
+                s * (joints[j][0] as f32 + tx),
+                s * (joints[j][1] as f32 + ty),
+            ]);
+            let q = body[l].position;
+            ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt() / (y1 - y0)
+        })
+        .collect();
+    d.sort_by(f32::total_cmp);
+    let median = d[d.len() / 2];
+    // Measured: see the assertion message; the joints are GHUM-free here
+    // (the landmarks are the model's own), so only the fit's error remains.
+    assert!(median < 0.03, "median {median:.3} of the height");
+    assert!(fit.left_hand.is_none() && fit.face.is_none());
+}

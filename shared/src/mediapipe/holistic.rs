@@ -89,6 +89,33 @@ pub struct Person {
     pub face: Option<Face>,
 }
 
+/// Which parts a call looks for, beyond the body (a part whose model was
+/// not loaded is never looked for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    pub hands: bool,
+    pub face: bool,
+    /// Run the hand and face models a second time on the window their own
+    /// first landmarks give (still images: the body's points place those
+    /// windows only roughly). Off, each runs once: half the time, for video.
+    pub refine: bool,
+}
+
+impl Parts {
+    /// Every part the loaded models can find, refined.
+    pub const ALL: Parts = Parts {
+        hands: true,
+        face: true,
+        refine: true,
+    };
+    /// The body only (e.g. to place a crop).
+    pub const BODY: Parts = Parts {
+        hands: false,
+        face: false,
+        refine: false,
+    };
+}
+
 /// Why detection failed (the models misbehaved; an image without people is
 /// not an error).
 #[derive(Debug, thiserror::Error)]
@@ -212,6 +239,18 @@ impl<B: Backend> Holistic<B> {
         height: u32,
         max_people: usize,
     ) -> Result<Vec<Person>, HolisticError> {
+        self.detect_parts(rgb, width, height, max_people, Parts::ALL)
+    }
+
+    /// [`Self::detect`], looking only for `parts` besides the body.
+    pub fn detect_parts(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        max_people: usize,
+        parts: Parts,
+    ) -> Result<Vec<Person>, HolisticError> {
         let letterbox = CropTransform::whole_image(width, height);
         let size = ModelFile::PoseDetection.input_size();
         let input = pipeline::input_tensor(
@@ -243,7 +282,7 @@ impl<B: Backend> Holistic<B> {
             let Some(roi) = pipeline::pose_roi_from_detection(&detection) else {
                 continue;
             };
-            if let Some(person) = self.person(rgb, width, height, Some(detection), roi)? {
+            if let Some(person) = self.person(rgb, width, height, Some(detection), roi, parts)? {
                 people.push(person);
             }
         }
@@ -262,14 +301,27 @@ impl<B: Backend> Holistic<B> {
         max_people: usize,
         previous: &[Person],
     ) -> Result<Vec<Person>, HolisticError> {
+        self.track_parts(rgb, width, height, max_people, previous, Parts::ALL)
+    }
+
+    /// [`Self::track`], looking only for `parts` besides the body.
+    pub fn track_parts(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        max_people: usize,
+        previous: &[Person],
+        parts: Parts,
+    ) -> Result<Vec<Person>, HolisticError> {
         let mut people = Vec::with_capacity(previous.len());
         for roi in previous.iter().filter_map(|p| p.next_roi) {
-            if let Some(person) = self.person(rgb, width, height, None, roi)? {
+            if let Some(person) = self.person(rgb, width, height, None, roi, parts)? {
                 people.push(person);
             }
         }
         if people.is_empty() || people.len() < previous.len() {
-            return self.detect(rgb, width, height, max_people);
+            return self.detect_parts(rgb, width, height, max_people, parts);
         }
         Ok(people)
     }
@@ -283,6 +335,7 @@ impl<B: Backend> Holistic<B> {
         height: u32,
         detection: Option<Detection>,
         roi: CropTransform,
+        parts: Parts,
     ) -> Result<Option<Person>, HolisticError> {
         // One pass, as MediaPipe's static-image mode runs it (the region
         // from the landmarks is for the next frame of a video).
@@ -304,8 +357,8 @@ impl<B: Backend> Holistic<B> {
                     landmarks[pinky].xy(),
                 );
                 match roi {
-                    Some(roi) => self.hand(rgb, width, height, roi),
-                    None => Ok(None),
+                    Some(roi) if parts.hands => self.hand(rgb, width, height, roi, parts.refine),
+                    _ => Ok(None),
                 }
             };
         let left_hand = hand(LEFT_WRIST, LEFT_INDEX, LEFT_PINKY)?;
@@ -313,8 +366,8 @@ impl<B: Backend> Holistic<B> {
         let face_points: Vec<[f32; 2]> =
             landmarks[..=MOUTH_RIGHT].iter().map(Landmark::xy).collect();
         let face = match pipeline::face_roi_from_pose(&face_points) {
-            Some(roi) => self.face(rgb, width, height, roi)?,
-            None => None,
+            Some(roi) if parts.face => self.face(rgb, width, height, roi, parts.refine)?,
+            _ => None,
         };
         Ok(Some(Person {
             detection,
@@ -395,14 +448,15 @@ impl<B: Backend> Holistic<B> {
         }))
     }
 
-    /// The hand model on a window, then once more on the window its own
-    /// landmarks give; `None` when there is no hand model or no hand.
+    /// The hand model on a window, then (`refine`) once more on the window
+    /// its own landmarks give; `None` when there is no hand model or no hand.
     fn hand(
         &self,
         rgb: &[u8],
         width: u32,
         height: u32,
         roi: CropTransform,
+        refine: bool,
     ) -> Result<Option<Hand>, HolisticError> {
         let Some(graph) = &self.hand_landmarks else {
             return Ok(None);
@@ -449,19 +503,23 @@ impl<B: Backend> Holistic<B> {
                 world: pipeline::project_world_landmarks(world, &roi).map_err(shape)?,
             }))
         };
+        if !refine {
+            return once(roi);
+        }
         refined(roi, once, |h: &Hand| {
             pipeline::hand_roi_from_landmarks(&h.landmarks)
         })
     }
 
-    /// The face model on a window, then once more on the window its own
-    /// landmarks give; `None` when there is no face model or no face.
+    /// The face model on a window, then (`refine`) once more on the window
+    /// its own landmarks give; `None` when there is no face model or no face.
     fn face(
         &self,
         rgb: &[u8],
         width: u32,
         height: u32,
         roi: CropTransform,
+        refine: bool,
     ) -> Result<Option<Face>, HolisticError> {
         let Some(graph) = &self.face_landmarks else {
             return Ok(None);
@@ -492,6 +550,9 @@ impl<B: Backend> Holistic<B> {
                 landmarks,
             }))
         };
+        if !refine {
+            return once(roi);
+        }
         refined(roi, once, |f: &Face| {
             pipeline::face_roi_from_landmarks(&f.landmarks)
         })

@@ -420,7 +420,7 @@ impl<B: Backend> Smplx<B> {
 
     /// Axis-angle parameters → shape coefficients `[B, β+ψ]`, rotation
     /// matrices with the hand mean added `[B, 55, 3, 3]` and translation.
-    fn rotations_of(&self, input: SmplxInput<B>) -> (Tensor<B, 2>, Tensor<B, 4>, Tensor<B, 2>) {
+    pub fn rotations_of(&self, input: SmplxInput<B>) -> (Tensor<B, 2>, Tensor<B, 4>, Tensor<B, 2>) {
         let batch = input.global_orient.dims()[0];
         let (left_hand, right_hand) = if self.config.use_pca {
             (

@@ -1,0 +1,218 @@
+//! Following one person through a video with MediaPipe's models: the live
+//! page runs this every frame, and the native real-video tests run the very
+//! same code on the same frames.
+//!
+//! - [`Tracker::find`]: where the person is. MediaPipe's person detector on
+//!   the first frame, then the region the body's own landmarks give (as
+//!   MediaPipe tracks), the detector again whenever the person is lost. The
+//!   student's crop is the body window around the landmarks
+//!   ([`crate::inference::body_window`], the rule training crops by), so it
+//!   never feeds on the student's own error; nobody in view is `None`.
+//! - [`Tracker::experts`]: MediaPipe's body, hand and face landmarks →
+//!   SMPL-X fitted with [`crate::fit::fit_people`] (the fitting that
+//!   `furpe label --experts mediapipe` labels with), warm-started from the
+//!   previous frame's fit, then posed through the same
+//!   [`Smplx::forward_rotations`] the student's output goes through.
+//!
+//! Everything here reads tensors synchronously: it runs on a CPU backend
+//! (Burn flex natively and in WebAssembly), where that is allowed.
+
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::Tensor;
+
+use crate::crop::CropTransform;
+use crate::fit::person::landmark_box;
+use crate::fit::{fit_people, PersonFit, PersonFitConfig};
+use crate::inference::{body_window, Prediction, StageTimes};
+use crate::mediapipe::holistic::{Holistic, Parts, Person};
+use crate::smplx::{Smplx, SmplxConfig, SmplxData, SmplxInput};
+
+/// Milliseconds spent in each stage of [`Tracker::experts`].
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct ExpertTimes {
+    /// Detector (when tracking was lost) and landmark models.
+    pub landmarks: f64,
+    pub fit: f64,
+    /// Posing SMPL-X and reading vertices and joints back.
+    pub body: f64,
+}
+
+/// One frame of the experts path.
+#[derive(Debug, Clone)]
+pub struct ExpertsFrame {
+    pub person: Person,
+    pub fit: PersonFit,
+    /// The posed body, its crop the fit's body box and its camera the
+    /// fit's (the same form the student's output takes, so drawing and
+    /// scoring treat both alike).
+    pub prediction: Prediction,
+    pub times: ExpertTimes,
+}
+
+/// MediaPipe's models, the body model (for fitting and for posing) and the
+/// previous frame.
+pub struct Tracker<A: AutodiffBackend> {
+    holistic: Holistic<A::InnerBackend>,
+    fit_layer: Smplx<A>,
+    pose_layer: Smplx<A::InnerBackend>,
+    device: A::Device,
+    people: Vec<Person>,
+    fit: Option<PersonFit>,
+}
+
+impl<A: AutodiffBackend> Tracker<A> {
+    /// `body` is the body model the fits move and the drawing shows.
+    pub fn new(
+        holistic: Holistic<A::InnerBackend>,
+        body: &SmplxData,
+        device: &A::Device,
+    ) -> Result<Self, String> {
+        let (fit_layer, pose_layer) = layers::<A>(body, device)?;
+        Ok(Self {
+            holistic,
+            fit_layer,
+            pose_layer,
+            device: device.clone(),
+            people: Vec::new(),
+            fit: None,
+        })
+    }
+
+    /// Another body model; the track starts afresh.
+    pub fn set_body(&mut self, body: &SmplxData) -> Result<(), String> {
+        (self.fit_layer, self.pose_layer) = layers::<A>(body, &self.device)?;
+        self.reset();
+        Ok(())
+    }
+
+    /// Forgets the previous frame (a new clip or camera).
+    pub fn reset(&mut self) {
+        self.people.clear();
+        self.fit = None;
+    }
+
+    /// The person's body landmarks in this frame (RGB8), and the student's
+    /// crop around them; `None` when nobody is in view.
+    pub fn find(
+        &mut self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+    ) -> Result<Option<(Person, CropTransform)>, String> {
+        self.people = self
+            .holistic
+            .track_parts(rgb, width, height, 1, &self.people, Parts::BODY)
+            .map_err(|e| e.to_string())?;
+        self.fit = None;
+        Ok(self.people.first().map(|p| {
+            let crop = body_window(Some(landmark_box(p)), None, width, height);
+            (p.clone(), crop)
+        }))
+    }
+
+    /// MediaPipe's landmarks and the SMPL-X fitted to them in this frame
+    /// (RGB8), `now` a millisecond clock; `None` when nobody is in view.
+    pub fn experts(
+        &mut self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        config: &PersonFitConfig,
+        now: &dyn Fn() -> f64,
+    ) -> Result<Option<ExpertsFrame>, String> {
+        let t0 = now();
+        // One pass per hand and face: half the time; the fit is warm and
+        // smoothing follows.
+        let parts = Parts {
+            hands: config.hand.is_some(),
+            face: config.face.is_some(),
+            refine: false,
+        };
+        self.people = self
+            .holistic
+            .track_parts(rgb, width, height, 1, &self.people, parts)
+            .map_err(|e| e.to_string())?;
+        let Some(person) = self.people.first().cloned() else {
+            self.fit = None;
+            return Ok(None);
+        };
+        let t1 = now();
+        let device = self.device.clone();
+        let fit = fit_people(
+            &self.fit_layer,
+            &[&person],
+            &[self.fit.as_ref()],
+            config,
+            &device,
+        )
+        .map_err(|e| e.to_string())?
+        .pop()
+        .ok_or("the fit returned no body")?;
+        let t2 = now();
+        let prediction = pose(&self.pose_layer, &fit, &device)?;
+        let t3 = now();
+        self.fit = Some(fit.clone());
+        Ok(Some(ExpertsFrame {
+            person,
+            fit,
+            prediction,
+            times: ExpertTimes {
+                landmarks: t1 - t0,
+                fit: t2 - t1,
+                body: t3 - t2,
+            },
+        }))
+    }
+}
+
+/// The fitting layer (autodiff) and the posing layer, from one body model.
+fn layers<A: AutodiffBackend>(
+    body: &SmplxData,
+    device: &A::Device,
+) -> Result<(Smplx<A>, Smplx<A::InnerBackend>), String> {
+    // Axis-angle hands: what the fits move.
+    let config = SmplxConfig::new();
+    let fit = config
+        .init::<A>(body, device)
+        .map_err(|e| format!("the body model cannot be fitted: {e}"))?;
+    let pose = config
+        .init::<A::InnerBackend>(body, device)
+        .map_err(|e| format!("the body model cannot be posed: {e}"))?;
+    Ok((fit, pose))
+}
+
+/// A fit posed as a [`Prediction`]: vertices and joints in the camera-aligned
+/// frame, the fit's body box as the crop, its camera.
+fn pose<B: Backend>(
+    layer: &Smplx<B>,
+    fit: &PersonFit,
+    device: &B::Device,
+) -> Result<Prediction, String> {
+    let input = SmplxInput::<B>::from_params(&fit.params(), device);
+    let (shape, rotations, transl) = layer.rotations_of(input);
+    let posed = layer.forward_rotations(shape, rotations.clone(), transl);
+    let read = |t: Tensor<B, 3>| -> Result<Vec<[f32; 3]>, String> {
+        let v = t
+            .into_data()
+            .convert::<f32>()
+            .to_vec::<f32>()
+            .map_err(|e| format!("reading the posed body: {e:?}"))?;
+        Ok(v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
+    };
+    let rotations = rotations
+        .into_data()
+        .convert::<f32>()
+        .to_vec::<f32>()
+        .map_err(|e| format!("reading the rotations: {e:?}"))?;
+    let params = fit.params();
+    Ok(Prediction {
+        crop: fit.crop(),
+        camera: fit.camera.unwrap_or([f32::NAN; 3]),
+        vertices: read(posed.vertices)?,
+        joints: read(posed.joints)?,
+        rotations,
+        betas: params.betas[0].clone(),
+        expression: params.expression[0].clone(),
+        times: StageTimes::default(),
+    })
+}
