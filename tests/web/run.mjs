@@ -3,7 +3,8 @@
 //
 //   node run.mjs --url http://127.0.0.1:PORT/ --frames DIR/images --real REAL [--accuracy-frames N]
 //                [--bench OUT.json] [--screenshots DIR]
-//                [--only gpu,cpu,denied,real,real-student,viewer,viewer-cpu]
+//                [--only gpu,cpu,denied,real,real-student,viewer,viewer-cpu,peer]
+//   (peer: benchmark only, MediaPipe's own Holistic solution on the real clip; not in the default run)
 //
 // DIR is a `furpe synth` world: PNG frames in DIR/images, exact ground truth
 // in DIR/annotations.jsonl. The first frames become a looping Y4M clip that
@@ -505,7 +506,23 @@ async function realVideo({ dir, mode, report }) {
   // An empty scene: the page says nobody is there and keeps running.
   await page.evaluate(() => { document.getElementById('paused').checked = true; });
   await close();
-  if (mode === 'experts') await emptyScene(dir);
+  if (mode === 'experts') {
+    await emptyScene(dir);
+    await missingModel(dir);
+  }
+}
+
+/** A missing MediaPipe model: the page says so and runs the student mode. */
+async function missingModel(dir) {
+  const { page, close } = await launch([...NO_WEBGPU, ...fakeCamera(path.join(dir, 'person.y4m'))]);
+  await page.route('**/mediapipe/pose_detection.tflite', (route) => route.fulfill({ status: 404, body: 'not here' }));
+  await page.goto(URL_BASE + 'index.html?backend=cpu');
+  const s = await waitFrames(page, 2);
+  const message = await page.evaluate(() => document.getElementById('message').textContent);
+  check('a missing MediaPipe model gives a message and the student mode runs',
+    s.status === 'running' && s.mode === 'student' && s.frames >= 2 && /experts mode is unavailable.*pose_detection\.tflite/.test(message),
+    `${s.status}, mode ${s.mode}, ${s.frames} frames: ${message.slice(0, 120)}`);
+  await close();
 }
 
 async function emptyScene(dir) {
@@ -515,6 +532,60 @@ async function emptyScene(dir) {
   const readout = await page.evaluate(() => document.getElementById('readout').textContent);
   check('an empty scene shows "no person in view"', s.status === 'running' && s.person === false && /no person in view/.test(readout),
     `${s.frames} frames, person ${s.person}`);
+  await close();
+}
+
+/**
+ * Benchmark only, the peer: MediaPipe's own Holistic solution (npm
+ * `@mediapipe/holistic`: its WebAssembly build with its own kernels and
+ * WebGL) on the same real clip in the same browser, lite pose model, as a
+ * web developer would run it. Its files are served from the user's copy of
+ * the package through a route of the test's own (the page's `www/` is
+ * untouched).
+ */
+async function peerMediapipe({ dir, report }) {
+  const pkg = path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'models', 'mediapipe', 'node_modules', '@mediapipe', 'holistic');
+  if (!fs.existsSync(path.join(pkg, 'holistic.js'))) {
+    check('peer benchmark: @mediapipe/holistic is installed', false, `${pkg} is missing`);
+    return;
+  }
+  const { page, close } = await launch([...NO_WEBGPU, ...fakeCamera(path.join(dir, 'person.y4m'))]);
+  await page.route('**/peer/**', async (route) => {
+    const name = new URL(route.request().url()).pathname.replace(/^.*\/peer\//, '');
+    if (name === 'index.html') {
+      return route.fulfill({ contentType: 'text/html', body: '<!doctype html><video id="v" playsinline muted></video><script src="holistic.js"></script>' });
+    }
+    const file = path.join(pkg, path.basename(name));
+    if (!fs.existsSync(file)) return route.fulfill({ status: 404, body: '' });
+    const type = name.endsWith('.js') ? 'text/javascript' : name.endsWith('.wasm') ? 'application/wasm' : 'application/octet-stream';
+    return route.fulfill({ contentType: type, body: fs.readFileSync(file) });
+  });
+  await page.goto(URL_BASE + 'peer/index.html');
+  const result = await page.evaluate(async (frames) => {
+    const video = document.getElementById('v');
+    video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 }, audio: false });
+    await video.play();
+    const grab = document.createElement('canvas');
+    grab.width = 320; grab.height = 180;
+    const ctx = grab.getContext('2d');
+    const holistic = new window.Holistic({ locateFile: (f) => `/peer/${f}` });
+    holistic.setOptions({ modelComplexity: 0, smoothLandmarks: true, refineFaceLandmarks: false, enableSegmentation: false });
+    let last = null;
+    holistic.onResults((r) => { last = r; });
+    await holistic.initialize();
+    const times = [];
+    let found = 0;
+    for (let i = 0; i < frames + 3; i++) {
+      ctx.drawImage(video, 0, 0, 320, 180);
+      const t0 = performance.now();
+      await holistic.send({ image: grab });
+      if (i >= 3) { times.push(performance.now() - t0); if (last && last.poseLandmarks) found += 1; }
+    }
+    times.sort((a, b) => a - b);
+    return { ms: times[Math.floor(times.length / 2)], found, frames, gl: !!document.createElement('canvas').getContext('webgl2') };
+  }, 16);
+  check('peer benchmark: MediaPipe Holistic (its own runtime) runs on the clip', result.found > 0, JSON.stringify(result));
+  if (report.bench) report.bench['peer-mediapipe-holistic'] = result;
   await close();
 }
 
@@ -607,6 +678,7 @@ if (want('gpu') && report.bench) await benchCpuDrawing({ loop, report });
 if (want('denied')) await deniedCamera();
 if (want('real')) await realVideo({ dir: args.real, mode: 'experts', report });
 if (want('real-student')) await realVideo({ dir: args.real, mode: 'student', report });
+if (only.includes('peer')) await peerMediapipe({ dir: args.real, report });
 if (want('viewer')) await viewerPage({ gpu: true, report });
 if (want('viewer-cpu')) await viewerPage({ gpu: false, report });
 if (args.bench) {

@@ -185,16 +185,13 @@ pub fn fit_body_from<B: AutodiffBackend>(
         .iter()
         .map(|w| w.map(|f| [&f.global_orient[..], &f.body_pose].concat()))
         .collect();
-    let problem = Problem::new(
-        layer,
-        device,
-        Energy::Bones(body_bones()),
-        &body_anchors(),
-        targets,
-        blazepose::COUNT,
-        Free::Body,
-        &starts,
-    )?;
+    let part = Part {
+        energy: Energy::Bones(body_bones()),
+        anchors: body_anchors(),
+        count: blazepose::COUNT,
+        free: Free::Body,
+    };
+    let problem = Problem::new(layer, device, part, targets, &starts)?;
     let (params, residual) = problem.solve(layer, config)?;
     Ok(params
         .into_iter()
@@ -232,16 +229,13 @@ pub fn fit_hand_from<B: AutodiffBackend>(
         .iter()
         .map(|w| w.map(|f| [&f.wrist_orient[..], &f.hand_pose].concat()))
         .collect();
-    let problem = Problem::new(
-        layer,
-        device,
-        Energy::Bones(hand_bones(side)),
-        &hand_anchors(side),
-        targets,
-        mediapipe_hand::COUNT,
-        Free::Hand(side),
-        &starts,
-    )?;
+    let part = Part {
+        energy: Energy::Bones(hand_bones(side)),
+        anchors: hand_anchors(side),
+        count: mediapipe_hand::COUNT,
+        free: Free::Hand(side),
+    };
+    let problem = Problem::new(layer, device, part, targets, &starts)?;
     let (params, residual) = problem.solve(layer, config)?;
     Ok(params
         .into_iter()
@@ -278,16 +272,13 @@ pub fn fit_face_from<B: AutodiffBackend>(
         .map(|w| w.map(|f| [&f.head_orient[..], &f.jaw_pose[..], &f.expression].concat()))
         .collect();
     let points = face_points();
-    let problem = Problem::new(
-        layer,
-        device,
-        Energy::Shape(points.clone()),
-        &points,
-        targets,
-        FACE_MESH_COUNT,
-        Free::Face,
-        &starts,
-    )?;
+    let part = Part {
+        energy: Energy::Shape(points.clone()),
+        anchors: points,
+        count: FACE_MESH_COUNT,
+        free: Free::Face,
+    };
+    let problem = Problem::new(layer, device, part, targets, &starts)?;
     let (params, residual) = problem.solve(layer, config)?;
     Ok(params
         .into_iter()
@@ -395,17 +386,31 @@ struct Problem<B: AutodiffBackend> {
     bones: usize,
 }
 
+/// What one fit compares and moves.
+struct Part {
+    energy: Energy,
+    /// Sites whose rest positions are turned onto the landmarks' for the
+    /// cold start.
+    anchors: Vec<Site>,
+    /// Landmarks per set.
+    count: usize,
+    free: Free,
+}
+
 impl<B: AutodiffBackend> Problem<B> {
     fn new(
         layer: &Smplx<B>,
         device: &B::Device,
-        energy: Energy,
-        anchors: &[Site],
+        part: Part,
         targets: &[Landmarks],
-        count: usize,
-        free: Free,
         starts: &[Option<Vec<f32>>],
     ) -> Result<Self, FitError> {
+        let Part {
+            energy,
+            anchors,
+            count,
+            free,
+        } = part;
         for (row, t) in targets.iter().enumerate() {
             for got in [t.points.len(), t.visibility.len()] {
                 if got != count {

@@ -276,7 +276,7 @@ fn a_warm_start_of_the_wrong_width_is_refused_and_a_diverged_one_ignored() {
     short.body_pose.pop();
     let err = fit_body_from(
         &layer,
-        &[target.clone()],
+        std::slice::from_ref(&target),
         &[Some(&short)],
         &FitConfig::body(),
         &Default::default(),
@@ -298,7 +298,7 @@ fn a_warm_start_of_the_wrong_width_is_refused_and_a_diverged_one_ignored() {
     };
     let from_nan = fit_body_from(
         &layer,
-        &[target.clone()],
+        std::slice::from_ref(&target),
         &[Some(&nan)],
         &config,
         &Default::default(),
