@@ -3,8 +3,9 @@
 //
 //   node run.mjs --url http://127.0.0.1:PORT/ --frames DIR/images --real REAL [--accuracy-frames N]
 //                [--bench OUT.json] [--screenshots DIR]
-//                [--only gpu,cpu,denied,real,real-student,viewer,viewer-cpu,peer]
-//   (peer: benchmark only, MediaPipe's own Holistic solution on the real clip; not in the default run)
+//                [--only gpu,cpu,denied,real,real-student,viewer,viewer-cpu,real-body,peer]
+//   (real-body: the experts mode with the body models only; peer: MediaPipe's own Holistic
+//   solution on the real clip, a benchmark; neither is in the default run)
 //
 // DIR is a `furpe synth` world: PNG frames in DIR/images, exact ground truth
 // in DIR/annotations.jsonl. The first frames become a looping Y4M clip that
@@ -407,8 +408,8 @@ async function deniedCamera() {
 // and 1.3×, the fit's rest pose natively 13 % (tests/tracking_real.rs,
 // whose bounds are 6 % and 0.6× on fixed frames).
 const REAL_BOUND = 0.08;
-const REAL_RATIO = 0.7;
-const REAL_FRAMES = Number(process.env.FURPE_WEB_REAL_FRAMES || 16);
+const REAL_RATIO = 0.8;
+const REAL_FRAMES = Number(process.env.FURPE_WEB_REAL_FRAMES || 24);
 
 const median = (v) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
 
@@ -451,8 +452,8 @@ async function collectKeypoints(page, n) {
   return { samples, empty };
 }
 
-async function realVideo({ dir, mode, report }) {
-  const label = `real video, ${mode} mode (CPU)`;
+async function realVideo({ dir, mode, report, query = '' }) {
+  const label = `real video, ${mode} mode${query ? ` (${query.slice(1)})` : ''} (CPU)`;
   const person = path.join(dir, 'person.y4m');
   if (!fs.existsSync(person)) {
     check(`${label}: the clip exists`, false, `${person} is missing (scripts/test-web.sh makes it)`);
@@ -463,7 +464,7 @@ async function realVideo({ dir, mode, report }) {
   // GETs of the page's own files may leave it.
   const requests = [];
   page.on('request', (r) => requests.push({ url: r.url(), method: r.method() }));
-  await page.goto(URL_BASE + `index.html?backend=cpu&mode=${mode}`);
+  await page.goto(URL_BASE + `index.html?backend=cpu&mode=${mode}${query}`);
   const s = await waitFrames(page, 2);
   check(`${label}: the page runs in the ${mode} mode`, s.status === 'running' && s.mode === mode,
     `${s.status}, mode ${s.mode}, experts: ${s.experts || s.expertsError}`);
@@ -497,16 +498,16 @@ async function realVideo({ dir, mode, report }) {
     foreign.length ? foreign.slice(0, 3).map((r) => `${r.method} ${r.url}`).join(', ') : `${requests.length} requests, all same-origin GETs`);
   if (report.bench) {
     const stages = Object.fromEntries(['find', 'landmarks', 'fit', 'crop', 'student', 'body', 'render', 'total'].map((k) => [k, ms(k)]).filter(([, v]) => Number.isFinite(v)));
-    report.bench[`real-${mode}-cpu`] = { frames: samples.length, fps, ms: stages, follow: score };
+    report.bench[`real-${mode}${query.replace(/[&=]/g, '-')}-cpu`] = { frames: samples.length, fps, ms: stages, follow: score };
   }
-  if (report.screenshots && mode === 'experts') {
+  if (report.screenshots && mode === 'experts' && !query) {
     await pauseLive(page);
     await page.screenshot({ path: path.join(report.screenshots, 'web_live_real.png'), clip: { x: 0, y: 0, width: 1100, height: 640 } });
   }
   // An empty scene: the page says nobody is there and keeps running.
   await page.evaluate(() => { document.getElementById('paused').checked = true; });
   await close();
-  if (mode === 'experts') {
+  if (mode === 'experts' && !query) {
     await emptyScene(dir);
     await missingModel(dir);
   }
@@ -678,6 +679,7 @@ if (want('gpu') && report.bench) await benchCpuDrawing({ loop, report });
 if (want('denied')) await deniedCamera();
 if (want('real')) await realVideo({ dir: args.real, mode: 'experts', report });
 if (want('real-student')) await realVideo({ dir: args.real, mode: 'student', report });
+if (only.includes('real-body')) await realVideo({ dir: args.real, mode: 'experts', report, query: '&parts=body' });
 if (only.includes('peer')) await peerMediapipe({ dir: args.real, report });
 if (want('viewer')) await viewerPage({ gpu: true, report });
 if (want('viewer-cpu')) await viewerPage({ gpu: false, report });
