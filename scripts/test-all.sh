@@ -28,6 +28,14 @@ cargo test --workspace 2>&1 | tee "$log"
 # One closing line for the whole run (cargo prints one per test binary).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }
      END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+echo "== MPI: two ranks with mpirun against one process of two devices, a killed rank (feature mpi)"
+# The system's MPI (Open MPI from Debian) and libclang for rsmpi's bindings.
+if ! command -v mpirun >/dev/null || ! dpkg -s libopenmpi-dev >/dev/null 2>&1 || ! dpkg -s libclang-dev >/dev/null 2>&1; then
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq libopenmpi-dev openmpi-bin libclang-dev >/dev/null
+fi
+cargo clippy -p furpe-trainer --features mpi --all-targets -- -D warnings
+cargo test -p furpe-trainer --features mpi --test train_cli mpi
 echo "== CUDA build (no GPU or CUDA toolkit needed: kernels compile through NVRTC at run time)"
 cargo build -p furpe-trainer --features cuda
 echo "== browser tests (scripts/test-web.sh)"

@@ -678,14 +678,14 @@ fn data_parallel_runs_on_two_devices_in_step() {
     );
     // A multi-machine run needs node 0's address.
     let (ok, out) = run_furpe(&["train", "--config", cfg, "--nodes", "2"]);
-    assert!(!ok && out.contains("--master HOST:PORT"), "{out}");
+    assert!(!ok && out.contains("--dev-tcp-master HOST:PORT"), "{out}");
     let (ok, out) = run_furpe(&[
         "train",
         "--config",
         cfg,
         "--nodes",
         "2",
-        "--master",
+        "--dev-tcp-master",
         "ws://host0",
     ]);
     assert!(!ok && out.contains("expected HOST:PORT"), "{out}");
@@ -736,7 +736,7 @@ fn data_parallel_runs_on_two_machines_in_step() {
     let reference = weights_digest(&String::from_utf8_lossy(&out.stdout));
 
     // Two machines of one device each: two processes on localhost, node 0
-    // listening on --master's port. A hang fails the test after the timeout.
+    // listening on --dev-tcp-master's port. A hang fails the test after the timeout.
     let master = format!("127.0.0.1:{}", free_port());
     let started = Instant::now();
     let mut nodes: Vec<_> = (0..2)
@@ -748,7 +748,7 @@ fn data_parallel_runs_on_two_machines_in_step() {
                 .args([
                     "--node-rank",
                     &rank.to_string(),
-                    "--master",
+                    "--dev-tcp-master",
                     &master,
                     "--out",
                 ])
@@ -809,4 +809,235 @@ fn data_parallel_runs_on_two_machines_in_step() {
     let log = std::fs::read_to_string(node0.join("log.jsonl")).unwrap();
     assert_eq!(log.lines().filter(|l| l.contains("\"loss\"")).count(), 8);
     assert!(!node1.join("student.furpe").exists() && !node1.join("log.jsonl").exists());
+}
+
+/// `mpirun` (Open MPI) running `furpe train --mpi` with `ranks` ranks,
+/// output tagged by rank (`[1,R]<stdout>:`); `env` adds variables to every
+/// rank.
+#[cfg(feature = "mpi")]
+fn mpirun(ranks: usize, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut c = Command::new("mpirun");
+    c.args([
+        "--allow-run-as-root",
+        "--oversubscribe",
+        "--tag-output",
+        "-np",
+    ])
+    .arg(ranks.to_string());
+    for (k, v) in env {
+        c.env(k, v).args(["-x", k]);
+    }
+    c.arg(env!("CARGO_BIN_EXE_furpe")).args(args);
+    c
+}
+
+/// Runs `command` to its end or kills it after `limit`; (success, stdout, stderr).
+#[cfg(feature = "mpi")]
+fn finish(mut command: Command, limit: Duration, dir: &Path, name: &str) -> (bool, String, String) {
+    let (out, err) = (
+        dir.join(format!("{name}.out")),
+        dir.join(format!("{name}.err")),
+    );
+    let mut child = command
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .expect("mpirun (Open MPI: apt-get install openmpi-bin libopenmpi-dev)");
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > limit {
+            child.kill().ok();
+            child.wait().ok();
+            panic!(
+                "{name}: still running after {} s (hung?)\n{}",
+                limit.as_secs(),
+                std::fs::read_to_string(&err).unwrap_or_default()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let read = |p: &Path| std::fs::read_to_string(p).unwrap_or_default();
+    (status.success(), read(&out), read(&err))
+}
+
+/// Rank `rank`'s lines of tagged mpirun output, untagged.
+#[cfg(feature = "mpi")]
+fn rank_output(tagged: &str, rank: usize) -> String {
+    let tag = format!("[1,{rank}]<stdout>:");
+    tagged
+        .lines()
+        .filter_map(|l| l.strip_prefix(&tag))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn data_parallel_runs_on_two_mpi_ranks_in_step() {
+    let dir = world("train-mpi", 20);
+    // No dropout: the runs must agree bit for bit (see the two-device test).
+    let cfg = config(&dir, "dropout = 0.0\n");
+    let cfg = cfg.to_str().unwrap();
+
+    // The reference: one process, two devices, the same global batch of 4.
+    let single = dir.join("single");
+    let out = Command::new(env!("CARGO_BIN_EXE_furpe"))
+        .args(["train", "--config", cfg, "--devices", "2", "--out"])
+        .arg(&single)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reference = weights_digest(&String::from_utf8_lossy(&out.stdout));
+
+    // Two MPI ranks on localhost, one device each, one --out (rank 0 writes).
+    let run = dir.join("mpi");
+    let started = Instant::now();
+    let (ok, stdout, stderr) = finish(
+        mpirun(
+            2,
+            &[
+                "train",
+                "--config",
+                cfg,
+                "--mpi",
+                "--out",
+                run.to_str().unwrap(),
+            ],
+            &[],
+        ),
+        Duration::from_secs(300),
+        &dir,
+        "mpi",
+    );
+    eprintln!("two MPI ranks: {:.1} s", started.elapsed().as_secs_f64());
+    assert!(ok && !stderr.contains("panicked"), "{stderr}");
+    assert!(
+        stderr.contains("batch split over 2 devices on 2 machines"),
+        "{stderr}"
+    );
+    let digests: Vec<String> = (0..2)
+        .map(|r| weights_digest(&rank_output(&stdout, r)))
+        .collect();
+    assert_eq!(digests[0], digests[1], "the two ranks' weights differ");
+    assert_eq!(
+        digests[0], reference,
+        "two MPI ranks of one device ended with other weights than one process of two devices"
+    );
+    let exported = std::fs::read(run.join("student.furpe")).unwrap();
+    let expected = std::fs::read(single.join("student.furpe")).unwrap();
+    assert!(mask_ids(&exported) == mask_ids(&expected));
+    let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
+    assert_eq!(log.lines().filter(|l| l.contains("\"loss\"")).count(), 8);
+
+    // A batch that does not split over the ranks is refused, and the job ends.
+    let (ok, _, stderr) = finish(
+        mpirun(
+            3,
+            &[
+                "train",
+                "--config",
+                cfg,
+                "--mpi",
+                "--out",
+                dir.join("three").to_str().unwrap(),
+            ],
+            &[],
+        ),
+        Duration::from_secs(120),
+        &dir,
+        "three",
+    );
+    assert!(!ok && stderr.contains("does not split evenly"), "{stderr}");
+
+    // --mpi and the TCP fallback's flags exclude each other.
+    let (ok, out) = run_furpe(&["train", "--config", cfg, "--mpi", "--nodes", "2"]);
+    assert!(!ok && out.contains("cannot be used with"), "{out}");
+}
+
+#[cfg(feature = "mpi")]
+#[test]
+fn a_killed_mpi_rank_ends_the_run_with_an_error() {
+    let dir = world("train-mpi-kill", 20);
+    let cfg = config(&dir, "dropout = 0.0\n");
+    let cfg = cfg.to_str().unwrap();
+    let tag = format!("furpe-kill-{}", std::process::id());
+    let run = dir.join("run");
+    let mut command = mpirun(
+        2,
+        &[
+            "train",
+            "--config",
+            cfg,
+            "--mpi",
+            "--out",
+            run.to_str().unwrap(),
+        ],
+        &[("FURPE_TEST_TAG", &tag)],
+    );
+    let err_path = dir.join("kill.err");
+    let mut child = command
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(&err_path).unwrap())
+        .spawn()
+        .expect("mpirun");
+    // Once training runs, SIGKILL rank 1 (found by the tag in its environment).
+    let started = Instant::now();
+    let rank1 = loop {
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "training never started"
+        );
+        let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap_or_default();
+        if log.contains("\"loss\"") {
+            let found = std::fs::read_dir("/proc").unwrap().flatten().find_map(|e| {
+                let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+                let env = std::fs::read(e.path().join("environ")).ok()?;
+                let env = String::from_utf8_lossy(&env);
+                (env.contains(&format!("FURPE_TEST_TAG={tag}"))
+                    && env.contains("OMPI_COMM_WORLD_RANK=1\0"))
+                .then_some(pid)
+            });
+            if let Some(pid) = found {
+                break pid;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let killed = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-9", &rank1.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if killed.elapsed() > Duration::from_secs(60) {
+            child.kill().ok();
+            child.wait().ok();
+            panic!("rank 1 was killed but the job still ran after 60 s (rank 0 hangs?)");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = std::fs::read_to_string(&err_path).unwrap_or_default();
+    eprintln!(
+        "the job ended {:.1} s after rank 1 was killed",
+        killed.elapsed().as_secs_f64()
+    );
+    assert!(
+        !status.success(),
+        "the job succeeded although a rank was killed\n{err}"
+    );
+    assert!(
+        err.contains("rank 1") || err.contains("signal 9") || err.contains("Killed"),
+        "{err}"
+    );
 }

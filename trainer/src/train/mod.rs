@@ -68,7 +68,18 @@ pub struct TrainArgs {
     pub parallel: ParallelArgs,
 }
 
-pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+pub fn run(mut args: TrainArgs) -> anyhow::Result<()> {
+    // MPI first: the rank decides who writes, the size how the batch splits.
+    args.parallel.resolve()?;
+    let parallel = args.parallel.clone();
+    let result = run_resolved(args);
+    if let Err(e) = &result {
+        parallel.abort_on(e);
+    }
+    result
+}
+
+fn run_resolved(args: TrainArgs) -> anyhow::Result<()> {
     let mut config = match &args.config {
         Some(path) => TrainConfig::load(path)?,
         None => TrainConfig::default(),
@@ -87,7 +98,8 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     }
     config.validate()?;
     args.parallel.validate(config.batch)?;
-    if args.overwrite {
+    // One rank cleans the directory (the others only read it).
+    if args.overwrite && args.parallel.node_rank == 0 {
         // Under the lock, so a run still working there is not cut away.
         let _lock = crate::rundir::DirLock::acquire(&config.out, "run")?;
         for old in ["checkpoints", "log.jsonl"] {

@@ -1,7 +1,9 @@
 //! Data parallelism for `furpe train`: one peer (a thread) per device on
-//! this machine, and optionally several machines, kept in step by
-//! all-reduces: burn-collective's between the devices of a machine (feature
-//! `ddp`), our own [`net::Link`] (TCP, node 0 as the hub) between machines.
+//! this machine, and optionally several processes (machines), kept in step
+//! by all-reduces: burn-collective's between the devices of a machine
+//! (feature `ddp`), [`net::Link`] between processes: MPI (feature `mpi`,
+//! `--mpi`, ranks from `mpirun`/`srun`) or, as a development fallback, TCP
+//! through node 0 (`--dev-tcp-master`).
 //!
 //! Every peer takes its slice of the global batch (same rows, same
 //! augmentation draws as a single-device run), computes the loss and its
@@ -15,9 +17,10 @@
 //! logs and writes checkpoints.
 //!
 //! Across machines a mean is: the sum over this machine's devices
-//! (burn-collective), the sum over machines in rank order (the link), then
-//! a division by the number of peers, on every device alike. With two peers
-//! that is bit for bit what one machine with two devices computes.
+//! (burn-collective), the sum over machines in rank order (the link: MPI
+//! all-gathers and adds in rank order, TCP adds at node 0), then a division
+//! by the number of peers, on every device alike. With two peers that is bit
+//! for bit what one machine with two devices computes.
 //!
 //! Why not burn-collective's own multi-node all-reduce: in 0.21 every global
 //! all-reduce (each strategy) ends with `SyncService::sync`, a barrier that
@@ -27,6 +30,8 @@
 //! from the second on the list holds stale entries, never equals the node
 //! list again, and every node waits forever in its second all-reduce.
 
+#[cfg(feature = "mpi")]
+mod mpi;
 mod net;
 
 use std::sync::Arc;
@@ -48,19 +53,30 @@ pub struct ParallelArgs {
     /// data-parallel path, not a speed-up). The global batch is split evenly.
     #[arg(long, default_value_t = 1)]
     pub devices: usize,
-    /// Machines in the run. Start `furpe train` with the same config, --nodes,
-    /// --devices and --master on each, with its own --node-rank; node 0 logs,
-    /// validates and writes checkpoints and the exported student. Machines
-    /// exchange gradients over TCP through node 0 (see the README).
+    /// Take the processes from MPI (a build with the `mpi` feature): launch
+    /// N ranks with `mpirun -np N furpe train --mpi …` (a hostfile for
+    /// several machines) or `srun furpe train --mpi …`; rank and size come
+    /// from MPI, gradients travel over MPI. Rank 0 logs, validates and
+    /// writes checkpoints and the exported student.
+    #[arg(long, conflicts_with_all = ["nodes", "node_rank", "master"])]
+    pub mpi: bool,
+    /// Machines in the run, for the TCP development fallback (without MPI):
+    /// start `furpe train` with the same config, --nodes, --devices and
+    /// --dev-tcp-master on each, with its own --node-rank.
     #[arg(long, default_value_t = 1)]
     pub nodes: usize,
-    /// This machine's rank, 0..nodes-1.
+    /// This machine's rank, 0..nodes-1 (TCP development fallback).
     #[arg(long, default_value_t = 0)]
     pub node_rank: usize,
-    /// Node 0's address as the other machines reach it, HOST:PORT (TCP).
-    /// Node 0 listens on PORT on every interface; the others connect to it.
-    #[arg(long, value_name = "HOST:PORT")]
+    /// Development fallback without MPI: node 0's address, HOST:PORT. Node 0
+    /// listens on PORT on every interface and sums every node's gradients;
+    /// no authentication (anyone who reaches the port can join): for a
+    /// trusted network only. Clusters: use --mpi.
+    #[arg(long = "dev-tcp-master", value_name = "HOST:PORT")]
     pub master: Option<String>,
+    /// The MPI link, once MPI is up ([`Self::resolve`]).
+    #[arg(skip)]
+    link: Option<Arc<net::Link>>,
 }
 
 impl Default for ParallelArgs {
@@ -70,6 +86,8 @@ impl Default for ParallelArgs {
             nodes: 1,
             node_rank: 0,
             master: None,
+            mpi: false,
+            link: None,
         }
     }
 }
@@ -78,6 +96,34 @@ impl ParallelArgs {
     /// Total peers over all machines.
     pub fn peers(&self) -> usize {
         self.devices * self.nodes
+    }
+
+    /// With `--mpi`, initialises MPI and takes this process's rank and the
+    /// number of processes from it (once; later calls change nothing).
+    pub fn resolve(&mut self) -> anyhow::Result<()> {
+        if !self.mpi || self.link.is_some() {
+            return Ok(());
+        }
+        #[cfg(feature = "mpi")]
+        {
+            let link = net::Link::over_mpi(mpi::World::init()?, self.devices);
+            (self.node_rank, self.nodes) = link.rank_and_size();
+            self.link = Some(Arc::new(link));
+            Ok(())
+        }
+        #[cfg(not(feature = "mpi"))]
+        anyhow::bail!(
+            "--mpi: this furpe binary was built without MPI; install MPI (Debian: libopenmpi-dev \
+             openmpi-bin) and rebuild with `cargo build --release -p furpe-trainer --features mpi`"
+        )
+    }
+
+    /// Prints `error` and ends every rank of an MPI job (the others would
+    /// wait for this one); returns when there is no MPI.
+    pub fn abort_on(&self, error: &anyhow::Error) {
+        if let Some(link) = &self.link {
+            link.abort_on(error);
+        }
     }
 
     pub fn validate(&self, batch: usize) -> anyhow::Result<()> {
@@ -98,10 +144,14 @@ impl ParallelArgs {
             self.nodes,
             self.peers()
         );
-        if self.nodes > 1 {
+        anyhow::ensure!(
+            !self.mpi || self.link.is_some(),
+            "--mpi: MPI is not initialised (ParallelArgs::resolve first)"
+        );
+        if self.nodes > 1 && !self.mpi {
             let master = self.master.as_deref().ok_or_else(|| {
                 anyhow::anyhow!(
-                    "--nodes {} needs --master HOST:PORT, node 0's address (the same on every machine)",
+                    "--nodes {} needs --mpi (launched by mpirun or srun), or for the TCP development fallback --dev-tcp-master HOST:PORT, node 0's address (the same on every machine)",
                     self.nodes
                 )
             })?;
@@ -119,15 +169,18 @@ impl ParallelArgs {
     /// machines, after the link between them is up (node 0 waits here for the
     /// others, and they for node 0).
     pub fn local_peers(&self) -> anyhow::Result<Vec<Peer>> {
-        let link = match (self.nodes > 1, &self.master) {
-            (true, Some(master)) => Some(Arc::new(net::Link::connect(
+        let link = match (self.nodes > 1, &self.link, &self.master) {
+            (true, Some(link), _) => Some(link.clone()),
+            (true, None, Some(master)) => Some(Arc::new(net::Link::connect(
                 master,
                 self.node_rank,
                 self.nodes,
                 self.devices,
             )?)),
-            (true, None) => anyhow::bail!("--nodes > 1 needs --master HOST:PORT"),
-            (false, _) => None,
+            (true, None, None) => {
+                anyhow::bail!("--nodes > 1 needs --mpi, or --dev-tcp-master HOST:PORT")
+            }
+            (false, _, _) => None,
         };
         Ok((0..self.devices)
             .map(|local| Peer {

@@ -1,7 +1,10 @@
-//! The link between the machines of a multi-machine run: a sum of f32
-//! buffers over TCP (std only), node 0 as the hub.
+//! The link between the machines (processes) of a multi-machine run: a sum
+//! of f32 buffers, over MPI (feature `mpi`, [`super::mpi`]: what clusters
+//! run, the documented way) or, as a development fallback, over TCP (std
+//! only, node 0 as the hub; no authentication, so for trusted networks
+//! only).
 //!
-//! Every other node holds one connection to node 0. In each exchange every
+//! Over TCP every other node holds one connection to node 0. In each exchange every
 //! node sends its buffer; node 0 adds them in rank order (its own, then node
 //! 1's, node 2's, ...) and sends the sum back to all. The order never
 //! changes, so every run of a configuration gives the same sums, and every
@@ -34,6 +37,8 @@ const RENDEZVOUS: Duration = Duration::from_secs(600);
 pub struct Link {
     rank: usize,
     nodes: usize,
+    /// The wire is MPI (a failing rank must end the job).
+    is_mpi: bool,
     io: Mutex<Io>,
     handoff: Mutex<Handoff>,
     ready: Condvar,
@@ -50,6 +55,9 @@ enum Wire {
     Hub(Vec<TcpStream>),
     /// Any other node: its connection to node 0.
     Spoke(TcpStream),
+    /// Every rank of an MPI job.
+    #[cfg(feature = "mpi")]
+    Mpi(super::mpi::World),
 }
 
 struct Io {
@@ -77,12 +85,13 @@ pub fn parse_master(value: &str) -> anyhow::Result<(String, u16)> {
         .filter(|b| !b.contains('/'))
         .and_then(|b| b.rsplit_once(':'))
         .filter(|(h, _)| !h.is_empty())
-        .ok_or_else(|| anyhow!("--master {value:?}: expected HOST:PORT (node 0's address)"))?;
-    let port: u16 = port
-        .parse()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| anyhow!("--master {value:?}: {port:?} is not a port (1..65535)"))?;
+        .ok_or_else(|| {
+            anyhow!("--dev-tcp-master {value:?}: expected HOST:PORT (node 0's address)")
+        })?;
+    let port: u16 =
+        port.parse().ok().filter(|p| *p != 0).ok_or_else(|| {
+            anyhow!("--dev-tcp-master {value:?}: {port:?} is not a port (1..65535)")
+        })?;
     let host = host.trim_start_matches('[').trim_end_matches(']');
     Ok((host.to_string(), port))
 }
@@ -105,6 +114,7 @@ impl Link {
         Ok(Self {
             rank,
             nodes,
+            is_mpi: false,
             io: Mutex::new(Io { wire, seq: 0 }),
             handoff: Mutex::new(Handoff {
                 generation: 0,
@@ -113,6 +123,45 @@ impl Link {
             }),
             ready: Condvar::new(),
         })
+    }
+
+    /// The link over MPI: this process is rank `world.rank()` of
+    /// `world.size()`.
+    #[cfg(feature = "mpi")]
+    pub fn over_mpi(world: super::mpi::World, devices: usize) -> Self {
+        Self {
+            rank: world.rank(),
+            nodes: world.size(),
+            is_mpi: true,
+            io: Mutex::new(Io {
+                wire: Wire::Mpi(world),
+                seq: 0,
+            }),
+            handoff: Mutex::new(Handoff {
+                generation: 0,
+                result: None,
+                taken: vec![0; devices],
+            }),
+            ready: Condvar::new(),
+        }
+    }
+
+    /// This process's rank and the number of processes.
+    pub fn rank_and_size(&self) -> (usize, usize) {
+        (self.rank, self.nodes)
+    }
+
+    /// Prints `error` and ends the whole job when the link is MPI (the
+    /// other ranks would wait for this one forever); returns otherwise.
+    pub fn abort_on(&self, error: &anyhow::Error) {
+        if self.is_mpi {
+            eprintln!(
+                "error (MPI rank {} of {}): {error:#}; ending the job",
+                self.rank, self.nodes
+            );
+            #[cfg(feature = "mpi")]
+            super::mpi::abort_world(1);
+        }
     }
 
     /// The element-wise sum of every node's buffer. Each local peer calls it
@@ -185,6 +234,8 @@ impl Link {
                 }
                 Ok(values)
             }
+            #[cfg(feature = "mpi")]
+            Wire::Mpi(world) => world.sum(seq, values),
             Wire::Spoke(hub) => {
                 let bytes = encode(seq, &values);
                 hub.write_all(&bytes)
@@ -261,7 +312,7 @@ fn setup(s: &TcpStream) -> anyhow::Result<()> {
 /// Node 0: accepts the other nodes (any order) and returns them by rank.
 fn accept_nodes(port: u16, nodes: usize, devices: usize) -> anyhow::Result<Vec<TcpStream>> {
     let listener = TcpListener::bind(("0.0.0.0", port))
-        .with_context(|| format!("node 0 cannot listen on port {port} (--master)"))?;
+        .with_context(|| format!("node 0 cannot listen on port {port} (--dev-tcp-master)"))?;
     listener.set_nonblocking(true)?;
     eprintln!(
         "node 0: waiting for {} other node(s) on port {port}",
@@ -371,7 +422,7 @@ fn join_hub(
     let mut s = loop {
         let addrs: Vec<SocketAddr> = (host, port)
             .to_socket_addrs()
-            .with_context(|| format!("--master {host}:{port}: cannot resolve {host}"))?
+            .with_context(|| format!("--dev-tcp-master {host}:{port}: cannot resolve {host}"))?
             .collect();
         if let Some(s) = addrs
             .iter()
