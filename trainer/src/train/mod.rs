@@ -448,12 +448,15 @@ impl<B: AutodiffBackend> Trainer<B> {
             let (total, mut terms) = self.loss(&student, &teacher, view_a, view_b);
             let own: f32 = total.clone().into_scalar().elem::<f32>();
             // Every peer sees the same (mean) values, so all stop together on a NaN.
+            // `sync_s`: time in the all-reduces, waiting for the other peers included.
+            let t_sync = Instant::now();
             let values = self.peer.mean_values::<B::InnerBackend>(
                 std::iter::once(own)
                     .chain(terms.iter().map(|t| t.1))
                     .collect(),
                 &self.device,
             )?;
+            let mut sync_s = t_sync.elapsed().as_secs_f64();
             let value = values[0];
             for (t, v) in terms.iter_mut().zip(&values[1..]) {
                 t.1 = *v;
@@ -466,9 +469,13 @@ impl<B: AutodiffBackend> Trainer<B> {
                 );
             }
             let grads = GradientsParams::from_grads(total.backward(), &student);
+            let t_sync = Instant::now();
             let grads = self.peer.mean_gradients(grads, &student)?;
+            sync_s += t_sync.elapsed().as_secs_f64();
             student = optim.step(lr, student, grads);
+            let t_sync = Instant::now();
             student = self.peer.mean_buffers(student)?;
+            sync_s += t_sync.elapsed().as_secs_f64();
             if self.config.ema.enabled {
                 teacher = ema::update(teacher, student.valid(), tau);
             }
@@ -488,7 +495,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             if step % self.config.log_every.max(1) == 0 || step == self.total_steps {
                 let mut record = json!({
                     "step": step, "epoch": epoch, "lr": lr, "tau": tau, "loss": value,
-                    "images_per_s": rate, "load_s": load_s,
+                    "images_per_s": rate, "load_s": load_s, "sync_s": sync_s,
                 });
                 for (name, v) in &terms {
                     record[*name] = json!(v);
