@@ -182,7 +182,18 @@ function setupModes(engine, haveExperts) {
   stats.mode = engine.mode();
 }
 
+// The smallest module with a 128-bit SIMD instruction: browsers without
+// WebAssembly SIMD (which the page's CPU code is built with) reject it.
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]);
+
 async function main() {
+  if (!WebAssembly.validate(SIMD_PROBE)) {
+    stats.status = 'failed';
+    stats.noSimd = true;
+    show('This browser has no WebAssembly SIMD, which this page\'s code is built with (Chrome 91+, Firefox 89+, ' +
+      'Safari 16.4+ have it). Update the browser to run the live page.', 'error');
+    return;
+  }
   await init();
   $('backend').textContent = preferGpu ? 'starting WebGPU…' : 'CPU (requested)';
   let engine;

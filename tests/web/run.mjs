@@ -387,6 +387,20 @@ async function accuracy(page, label, camera, clip) {
   if (report.accuracy) report.accuracy[label] = { student_mm: student, own_mean_constant_mm: own, zero_body_mm: baseline, better, frames: rows.map(({ pred, truth, ...r }) => r) };
 }
 
+/** A browser without WebAssembly SIMD (simulated: `WebAssembly.validate` rejects the page's probe) gets a message. */
+async function noSimd() {
+  const { page, close } = await launch([...NO_WEBGPU, '--use-fake-device-for-media-stream']);
+  await page.addInitScript(() => {
+    const validate = WebAssembly.validate;
+    WebAssembly.validate = (bytes) => (bytes.length === 31 ? false : validate(bytes));
+  });
+  await page.goto(URL_BASE + 'index.html');
+  await page.waitForFunction(() => window.furpeStats && window.furpeStats.status !== 'loading', null, { timeout: 60000 });
+  const s = await page.evaluate(() => ({ status: window.furpeStats.status, noSimd: window.furpeStats.noSimd, message: document.getElementById('message').textContent }));
+  check('a browser without WebAssembly SIMD gets a message', s.status === 'failed' && s.noSimd === true && /no WebAssembly SIMD/.test(s.message), s.message.slice(0, 100));
+  await close();
+}
+
 async function deniedCamera() {
   const { page, close } = await launch([...NO_WEBGPU, '--use-fake-device-for-media-stream', '--deny-permission-prompts']);
   await page.goto(URL_BASE + 'index.html');
@@ -676,7 +690,10 @@ const want = (name) => only.includes('all') || only.includes(name);
 if (want('gpu')) await livePage({ loop, accuracyClip, gpu: true, report });
 if (want('cpu')) await livePage({ loop, accuracyClip, gpu: false, report });
 if (want('gpu') && report.bench) await benchCpuDrawing({ loop, report });
-if (want('denied')) await deniedCamera();
+if (want('denied')) {
+  await deniedCamera();
+  await noSimd();
+}
 if (want('real')) await realVideo({ dir: args.real, mode: 'experts', report });
 if (want('real-student')) await realVideo({ dir: args.real, mode: 'student', report });
 if (only.includes('real-body')) await realVideo({ dir: args.real, mode: 'experts', report, query: '&parts=body' });
