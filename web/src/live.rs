@@ -163,54 +163,6 @@ fn camera_frame_lighting() -> Lighting {
     }
 }
 
-/// The untrained demo student, its camera translation biased so the body
-/// model's rest skeleton sits in the middle of the crop. The weak-perspective
-/// convention projects the model's output as is, and a body model standing
-/// on its feet (the mannequin's pelvis is about a metre up) would otherwise
-/// hang above the crop until a trained student learns the offset.
-fn centred<B: burn::tensor::backend::Backend>(
-    mut student: furpe::nets::Student<B>,
-    config: &StudentConfig,
-    body: &SmplxData,
-) -> furpe::nets::Student<B> {
-    let v = body.num_vertices();
-    // Centre of the box around the 22 body joints in the rest pose (SMPL-X
-    // frame, y up): the crop follows that box, so centring it keeps the
-    // untrained body from walking out of the crop frame after frame.
-    let joints = 22.min(body.j_regressor.len() / v.max(1));
-    let (mut lo, mut hi) = (f32::MAX, f32::MIN);
-    for j in 0..joints {
-        let row = &body.j_regressor[j * v..(j + 1) * v];
-        let y = row
-            .iter()
-            .enumerate()
-            .map(|(i, w)| w * body.v_template[i * 3 + 1])
-            .sum::<f32>();
-        (lo, hi) = (lo.min(y), hi.max(y));
-    }
-    let centre = if joints > 0 { (lo + hi) / 2.0 } else { 0.0 };
-    // The global rotation (180° about x, the mean) turns the body about the
-    // pelvis, not the origin: a rest height y lands at 2·pelvis − y.
-    let pelvis = body.j_regressor[..v.min(body.j_regressor.len())]
-        .iter()
-        .enumerate()
-        .map(|(i, w)| w * body.v_template[i * 3 + 1])
-        .sum::<f32>();
-    let y = centre - 2.0 * pelvis;
-    let p = config.param_dim();
-    let iterations = config.iterations.max(1) as f32;
-    if let Some(head) = student.regressor.heads.first_mut() {
-        let device = head.weight.val().device();
-        let mut shift = vec![0.0f32; p];
-        // The turned body's box centre is at −y; ty = y brings it to 0.
-        // Each regressor iteration adds the head's bias once.
-        shift[p - 1] = y / iterations;
-        let shift = burn::tensor::Tensor::<B, 1>::from_floats(shift.as_slice(), &device);
-        head.bias = head.bias.take().map(|b| b.map(|b| b + shift));
-    }
-    student
-}
-
 fn build_engine(
     gpu: Option<&WgpuDevice>,
     body: &SmplxData,
@@ -227,11 +179,10 @@ fn build_engine(
         let (student, config, label) = match student {
             StudentSource::Random => {
                 let config = StudentConfig::web();
-                let student = centred(
-                    config.init::<B>(&device).with_quiet_heads(0.01),
-                    &config,
-                    body,
-                );
+                let student = config
+                    .init::<B>(&device)
+                    .with_quiet_heads(0.01)
+                    .centred_in_crop(&config, body);
                 (
                     student,
                     config,

@@ -301,6 +301,54 @@ impl<B: Backend> Student<B> {
         self
     }
 
+    /// This student with its camera translation biased so that `body`'s
+    /// rest skeleton sits in the middle of the crop (for an untrained
+    /// student, e.g. the browser's random one). The weak-perspective
+    /// convention projects the model's output as is, and a body model
+    /// standing on its feet (the mannequin's pelvis is about a metre up)
+    /// would otherwise hang above the crop until a trained student learns
+    /// the offset.
+    pub fn centred_in_crop(
+        mut self,
+        config: &StudentConfig,
+        body: &crate::smplx::SmplxData,
+    ) -> Self {
+        let v = body.num_vertices();
+        // Centre of the box around the 22 body joints in the rest pose
+        // (SMPL-X frame, y up): a crop follows that box, so centring it
+        // keeps the untrained body from walking out of the crop.
+        let joints = 22.min(body.j_regressor.len() / v.max(1));
+        let rest_y = |j: usize| -> f32 {
+            body.j_regressor[j * v..(j + 1) * v]
+                .iter()
+                .enumerate()
+                .map(|(i, w)| w * body.v_template[i * 3 + 1])
+                .sum()
+        };
+        let (mut lo, mut hi) = (f32::MAX, f32::MIN);
+        for j in 0..joints {
+            let y = rest_y(j);
+            (lo, hi) = (lo.min(y), hi.max(y));
+        }
+        let centre = if joints > 0 { (lo + hi) / 2.0 } else { 0.0 };
+        // The global rotation (180° about x, the mean) turns the body about
+        // the pelvis, not the origin: a rest height y lands at 2·pelvis − y.
+        let pelvis = if joints > 0 { rest_y(0) } else { 0.0 };
+        let y = centre - 2.0 * pelvis;
+        let p = config.param_dim();
+        let iterations = config.iterations.max(1) as f32;
+        if let Some(head) = self.regressor.heads.first_mut() {
+            let device = head.weight.val().device();
+            let mut shift = vec![0.0f32; p];
+            // The turned body's box centre is at −y; ty = y brings it to 0.
+            // Each regressor iteration adds the head's bias once.
+            shift[p - 1] = y / iterations;
+            let shift = Tensor::<B, 1>::from_floats(shift.as_slice(), &device);
+            head.bias = head.bias.take().map(|b| b.map(|b| b + shift));
+        }
+        self
+    }
+
     /// Images in [0, 1] → ImageNet normalisation (the backbones' input).
     pub fn normalize(images: Tensor<B, 4>) -> Tensor<B, 4> {
         super::normalize_images(images, super::IMAGENET_MEAN, super::IMAGENET_STD)
@@ -585,6 +633,44 @@ mod tests {
         assert_eq!(&r[9..18], &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
         let cam = out.camera.into_data().to_vec::<f32>().unwrap();
         assert!((cam[0] - 0.9).abs() < 1e-5);
+    }
+
+    /// The vertical centre of the 22 body joints' box, in the crop's units,
+    /// as an untrained (zero-head) student places the mannequin.
+    fn rest_box_centre(centred: bool) -> f32 {
+        let device = Default::default();
+        let body = crate::smplx::mannequin::mannequin();
+        let layer = crate::smplx::SmplxConfig::new()
+            .init::<B>(&body, &device)
+            .unwrap();
+        let config = tiny(StudentKind::OneStage);
+        let mut student = config.init::<B>(&device).with_quiet_heads(0.0);
+        if centred {
+            student = student.centred_in_crop(&config, &body);
+        }
+        let input = config.input(1, |side| vec![0.5; 3 * side * side], &device);
+        let out = student.forward(input, &layer);
+        let shape = Student::shape_coeffs(&out, &layer);
+        let posed =
+            layer.forward_joints(shape, out.rotations.clone(), Tensor::zeros([1, 3], &device));
+        let joints = posed.into_data().to_vec::<f32>().unwrap();
+        let cam = out.camera.into_data().to_vec::<f32>().unwrap();
+        let ys: Vec<f32> = (0..22)
+            .map(|j| cam[0] * (joints[j * 3 + 1] + cam[2]))
+            .collect();
+        let (lo, hi) = ys
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &y| (a.min(y), b.max(y)));
+        (lo + hi) / 2.0
+    }
+
+    #[test]
+    fn an_untrained_student_centred_in_crop_puts_the_rest_body_in_the_middle() {
+        let (centred, raw) = (rest_box_centre(true), rest_box_centre(false));
+        assert!(
+            centred.abs() < 0.02 && raw.abs() > 0.3,
+            "box centre {centred:.3} centred, {raw:.3} without (crop half-widths)"
+        );
     }
 
     #[test]
