@@ -23,7 +23,6 @@ pub mod nets;
 pub mod npz;
 pub mod pickle;
 pub mod pseudo;
-#[cfg(feature = "render")]
 pub mod render;
 pub mod rotation;
 pub mod selection;

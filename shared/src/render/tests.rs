@@ -2,6 +2,7 @@
 //! with the message of [`RenderError::NoAdapter`] (CI installs lavapipe).
 
 use super::*;
+use crate::camera::PinholeCamera;
 use crate::rotation::host::axis_angle_to_matrix;
 
 const W: u32 = 64;

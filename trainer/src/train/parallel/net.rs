@@ -147,6 +147,7 @@ impl Link {
     }
 
     /// This process's rank and the number of processes.
+    #[cfg(feature = "mpi")]
     pub fn rank_and_size(&self) -> (usize, usize) {
         (self.rank, self.nodes)
     }
