@@ -817,6 +817,9 @@ fn data_parallel_runs_on_two_machines_in_step() {
 #[cfg(feature = "mpi")]
 fn mpirun(ranks: usize, args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut c = Command::new("mpirun");
+    // Local ranks only: Open MPI's `isolated` launcher needs no ssh/rsh agent
+    // (a bare CI machine may have none).
+    c.env("OMPI_MCA_plm", "isolated");
     c.args([
         "--allow-run-as-root",
         "--oversubscribe",
