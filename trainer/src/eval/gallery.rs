@@ -8,7 +8,7 @@ use std::path::Path;
 use anyhow::Context;
 use furpe::benchmarks::score::SampleScore;
 use furpe::benchmarks::EvalSample;
-use image::{imageops::FilterType, Rgb, RgbImage};
+use image::{Rgb, RgbImage};
 
 /// Side of one tile, pixels.
 pub const TILE: u32 = 256;
@@ -48,51 +48,33 @@ fn tile(sample: &EvalSample, score: &SampleScore) -> anyhow::Result<RgbImage> {
     let image = image::open(&sample.image)
         .with_context(|| format!("{}: cannot read the image", sample.image.display()))?
         .to_rgb8();
-    let (w, h) = (image.width() as f64, image.height() as f64);
-    // A square around the box, 20% larger; the whole image without a box.
-    let (cx, cy, side) = match sample.person_box {
-        Some([x0, y0, x1, y1]) => {
-            let side = 1.2 * f64::from((x1 - x0).max(y1 - y0));
-            (
-                f64::from(x0 + x1) / 2.0,
-                f64::from(y0 + y1) / 2.0,
-                side.max(8.0),
-            )
-        }
-        None => (w / 2.0, h / 2.0, w.max(h)),
-    };
-    let (x0, y0) = (cx - side / 2.0, cy - side / 2.0);
-    let scale = TILE as f64 / side;
-    // Crop inside the image, then place it where it belongs in the tile.
-    let (ix0, iy0) = (x0.max(0.0).floor(), y0.max(0.0).floor());
-    let (ix1, iy1) = ((x0 + side).min(w).ceil(), (y0 + side).min(h).ceil());
-    let mut out = RgbImage::from_pixel(TILE, TILE, Rgb([0, 0, 0]));
-    if ix1 > ix0 && iy1 > iy0 {
-        let crop = image::imageops::crop_imm(
-            &image,
-            ix0 as u32,
-            iy0 as u32,
-            (ix1 - ix0) as u32,
-            (iy1 - iy0) as u32,
-        )
-        .to_image();
-        let (cw, ch) = (
-            (((ix1 - ix0) * scale).round() as u32).max(1),
-            (((iy1 - iy0) * scale).round() as u32).max(1),
-        );
-        let resized = image::imageops::resize(&crop, cw, ch, FilterType::Triangle);
-        image::imageops::replace(
-            &mut out,
-            &resized,
-            ((ix0 - x0) * scale).round() as i64,
-            ((iy0 - y0) * scale).round() as i64,
-        );
+    let (w, h) = (image.width(), image.height());
+    // The body window every student crop uses (the person box 1.2× larger;
+    // the whole image without a box), sampled at the tile's size.
+    let mut crop = furpe::inference::body_window(sample.person_box, None, w, h);
+    crop.side = crop.side.max(8.0);
+    let planes = crop.sample_rgb(image.as_raw(), w, h, TILE as usize);
+    let plane = (TILE * TILE) as usize;
+    let mut out = RgbImage::new(TILE, TILE);
+    for (i, pixel) in out.pixels_mut().enumerate() {
+        *pixel =
+            Rgb([0, 1, 2].map(|c| (planes[c * plane + i] * 255.0).round().clamp(0.0, 255.0) as u8));
     }
+    // Crop coordinates in [-1, 1] → tile pixel indices (the sampling grid
+    // puts pixel centres at (i + 0.5) / TILE).
+    let to_tile = |u: f64, v: f64| {
+        let [x, y] = crop.to_crop([u as f32, v as f32]);
+        (
+            (f64::from(x) + 1.0) / 2.0 * f64::from(TILE) - 0.5,
+            (f64::from(y) + 1.0) / 2.0 * f64::from(TILE) - 0.5,
+        )
+    };
     if let (Some(camera), Some((gt, pred))) = (&sample.camera, &score.overlay) {
         for (points, color) in [(gt, GT_COLOR), (pred, PRED_COLOR)] {
             for &p in points {
                 if let Some([u, v]) = camera.project(p) {
-                    dot(&mut out, (u - x0) * scale, (v - y0) * scale, color);
+                    let (x, y) = to_tile(u, v);
+                    dot(&mut out, x, y, color);
                 }
             }
         }
