@@ -302,7 +302,7 @@ impl CropTransform {
 }
 
 /// The box (x0, y0, x1, y1) around points.
-fn bounds(points: impl Iterator<Item = [f32; 2]>) -> [f32; 4] {
+pub fn bounds(points: impl Iterator<Item = [f32; 2]>) -> [f32; 4] {
     points.fold([f32::MAX, f32::MAX, f32::MIN, f32::MIN], |b, p| {
         [
             b[0].min(p[0]),

@@ -188,7 +188,8 @@ fn pose<B: Backend>(
     fit: &PersonFit,
     device: &B::Device,
 ) -> Result<Prediction, String> {
-    let input = SmplxInput::<B>::from_params(&fit.params(), device);
+    let params = fit.params();
+    let input = SmplxInput::<B>::from_params(&params, device);
     let (shape, rotations, transl) = layer.rotations_of(input);
     let posed = layer.forward_rotations(shape, rotations.clone(), transl);
     let read = |t: Tensor<B, 3>| -> Result<Vec<[f32; 3]>, String> {
@@ -204,7 +205,6 @@ fn pose<B: Backend>(
         .convert::<f32>()
         .to_vec::<f32>()
         .map_err(|e| format!("reading the rotations: {e:?}"))?;
-    let params = fit.params();
     Ok(Prediction {
         crop: fit.crop(),
         camera: fit.camera.unwrap_or([f32::NAN; 3]),

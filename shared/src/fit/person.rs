@@ -115,22 +115,7 @@ impl PersonFit {
 
 /// The 2D landmarks' bounding box (x0, y0, x1, y1), pixels.
 pub fn landmark_box(person: &Person) -> [f32; 4] {
-    person.body.iter().fold(
-        [
-            f32::INFINITY,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            f32::NEG_INFINITY,
-        ],
-        |b, l| {
-            [
-                b[0].min(l.position[0]),
-                b[1].min(l.position[1]),
-                b[2].max(l.position[0]),
-                b[3].max(l.position[1]),
-            ]
-        },
-    )
+    crate::crop::bounds(person.body.iter().map(|l| l.xy()))
 }
 
 /// BlazePose's world points with their visibilities: the body fit's target.
@@ -279,12 +264,7 @@ pub fn fit_people<B: AutodiffBackend>(
 fn camera_of(person: &Person, posed: &[f32]) -> ([f32; 4], Option<[f32; 3]>) {
     let crop = CropTransform::around_box(landmark_box(person), BOX_SCALE);
     let half = crop.side / 2.0;
-    let square = [
-        crop.center[0] - half,
-        crop.center[1] - half,
-        crop.center[0] + half,
-        crop.center[1] + half,
-    ];
+    let square = crop.square();
     let (mut xy, mut uv) = (Vec::new(), Vec::new());
     for (landmark, joint) in blazepose_joints() {
         let (Some(l), Some(p)) = (

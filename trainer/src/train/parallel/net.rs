@@ -111,10 +111,19 @@ impl Link {
         } else {
             Wire::Spoke(join_hub(&host, port, rank, nodes, devices)?)
         };
-        Ok(Self {
+        Ok(Self::with_wire(wire, rank, nodes, devices))
+    }
+
+    /// This process's end of `wire`, shared by its `devices` local peers.
+    fn with_wire(wire: Wire, rank: usize, nodes: usize, devices: usize) -> Self {
+        #[cfg(feature = "mpi")]
+        let is_mpi = matches!(wire, Wire::Mpi(_));
+        #[cfg(not(feature = "mpi"))]
+        let is_mpi = false;
+        Self {
             rank,
             nodes,
-            is_mpi: false,
+            is_mpi,
             io: Mutex::new(Io { wire, seq: 0 }),
             handoff: Mutex::new(Handoff {
                 generation: 0,
@@ -122,28 +131,15 @@ impl Link {
                 taken: vec![0; devices],
             }),
             ready: Condvar::new(),
-        })
+        }
     }
 
     /// The link over MPI: this process is rank `world.rank()` of
     /// `world.size()`.
     #[cfg(feature = "mpi")]
     pub fn over_mpi(world: super::mpi::World, devices: usize) -> Self {
-        Self {
-            rank: world.rank(),
-            nodes: world.size(),
-            is_mpi: true,
-            io: Mutex::new(Io {
-                wire: Wire::Mpi(world),
-                seq: 0,
-            }),
-            handoff: Mutex::new(Handoff {
-                generation: 0,
-                result: None,
-                taken: vec![0; devices],
-            }),
-            ready: Condvar::new(),
-        }
+        let (rank, nodes) = (world.rank(), world.size());
+        Self::with_wire(Wire::Mpi(world), rank, nodes, devices)
     }
 
     /// This process's rank and the number of processes.
