@@ -448,7 +448,16 @@ function followScore(samples) {
     body.push(median(vis.map(([p]) => Math.hypot(p[0] - p[2], p[1] - p[3]) / b.h)));
     constant.push(median(vis.map(([p, k]) => Math.hypot(b.cx + mean[k][0] * b.h - p[2], b.cy + mean[k][1] * b.h - p[3]) / b.h)));
   }
-  return { body: median(body), constant: median(constant), frames: samples.length };
+  // Input dependence: how far each point strays from its own mean over the
+  // frames (RMS, fraction of the height), for the drawn joints and for the
+  // landmarks; a body that ignores the person has a small spread.
+  const drawn = samples.map((s) => { const b = norm(s); return s.pairs.map((p) => [(p[0] - b.cx) / b.h, (p[1] - b.cy) / b.h]); });
+  const spread = (points) => {
+    const m = points[0].map((_, k) => [0, 1].map((c) => points.reduce((a, r) => a + r[k][c], 0) / points.length));
+    const sq = points.reduce((a, r) => a + r.reduce((b, q, k) => b + (q[0] - m[k][0]) ** 2 + (q[1] - m[k][1]) ** 2, 0) / r.length, 0);
+    return Math.sqrt(sq / points.length);
+  };
+  return { body: median(body), constant: median(constant), frames: samples.length, spread: spread(drawn), landmark_spread: spread(rel) };
 }
 
 /** `n` frames' keypoints (each a new frame with a person), and how many had nobody. */
@@ -487,7 +496,8 @@ async function realVideo({ dir, mode, report, query = '' }) {
   const ms = (key) => median(samples.map((x) => x.stats.ms[key]).filter(Number.isFinite));
   const fps = samples.length ? samples[samples.length - 1].stats.fps : NaN;
   const detail = `median over ${score.frames} frames (${empty} without a person): joints ${(100 * score.body).toFixed(1)} % of the person's height from MediaPipe's 2D landmarks, ` +
-    `best constant pose ${(100 * score.constant).toFixed(1)} %; ${fps.toFixed(1)} fps`;
+    `best constant pose ${(100 * score.constant).toFixed(1)} %; spread of the drawn joints ${(100 * score.spread).toFixed(1)} % ` +
+    `(landmarks ${(100 * score.landmark_spread).toFixed(1)} %); ${fps.toFixed(1)} fps`;
   if (mode === 'experts') {
     check(`${label}: the drawn body follows the person (≤ ${100 * REAL_BOUND} % of their height, ≤ ${REAL_RATIO} × the best constant pose)`,
       samples.length >= REAL_FRAMES / 2 && score.body <= REAL_BOUND && score.body <= REAL_RATIO * score.constant, detail);
