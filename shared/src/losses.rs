@@ -82,6 +82,11 @@ pub struct LossConfig {
     /// it weighs each rotation by how far it moves the limbs, which is what
     /// the image shows and what PA-MPJPE scores.
     pub body_joints: f32,
+    /// `w ·` L1 between the BODY_25 keypoints a student's keypoint head
+    /// locates on its feature map and the labels' 2D keypoints (same
+    /// reduction and visibility as the other keypoint terms). Only students
+    /// with `keypoint_head`; neither the paper nor the released code has it.
+    pub located_keypoints: f32,
 }
 
 impl Default for LossConfig {
@@ -109,6 +114,7 @@ impl LossConfig {
             distillation: 5f32.exp(),
             consistency: 1.0,
             body_joints: 0.0,
+            located_keypoints: 0.0,
         }
     }
 
@@ -130,6 +136,7 @@ impl LossConfig {
             distillation: 1e5,
             consistency: 5.0,
             body_joints: 0.0,
+            located_keypoints: 0.0,
         }
     }
 }
@@ -353,6 +360,23 @@ pub fn supervised<B: Backend>(
             masked_mean(error, body.clone()) * config.body_joints,
         ));
     }
+    if let (true, Some(located)) = (config.located_keypoints > 0.0, &output.located) {
+        // The detector's points as they are: no SMPL-X counterpart needed.
+        let target = targets
+            .keypoints
+            .clone()
+            .slice([0..batch, 0..NUM_BODY25, 0..3]);
+        let error = keypoint_error(
+            located.clone(),
+            target,
+            config.keypoint_visibility,
+            config.keypoint_reduction,
+        );
+        terms.push((
+            "located_keypoints",
+            masked_mean(error, body.clone()) * config.located_keypoints,
+        ));
+    }
     if config.betas_regularizer > 0.0 {
         terms.push((
             "betas_regularizer",
@@ -515,5 +539,67 @@ mod tests {
             Tensor::from_floats([1.0, 0.0], &Default::default()),
         ));
         assert_eq!(m, vec![1.0]);
+    }
+
+    #[test]
+    fn located_keypoints_score_the_keypoint_head_against_body25() {
+        use crate::nets::{BlockKind, ResNetConfig, StudentConfig, StudentInput};
+        let device = Default::default();
+        let model = crate::smplx::SmplxConfig::new()
+            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
+            .expect("mannequin");
+        let student = StudentConfig::new()
+            .with_backbone(ResNetConfig::new(BlockKind::Basic, [1, 1, 1, 1]).with_base_width(4))
+            .with_body_size(32)
+            .with_hidden(vec![8])
+            .with_feature_dims([4, 4, 4])
+            .with_keypoint_head(true)
+            .init::<B>(&device);
+        let output = student.forward(
+            StudentInput {
+                body: Tensor::ones([1, 3, 32, 32], &device) * 0.5,
+                detail: None,
+            },
+            &model,
+        );
+        let joints = model.forward_joints(
+            Student::shape_coeffs(&output, &model),
+            output.rotations.clone(),
+            Tensor::zeros([1, 3], &device),
+        );
+        let located = output.located.clone().expect("head");
+        // Targets: the located points themselves, shifted by `dx`, confidence 1.
+        let targets = |dx: f32| {
+            let xy = located.clone() + Tensor::<B, 3>::from_floats([[[dx, 0.0]]], &device);
+            let body25 = Tensor::cat(vec![xy, Tensor::ones([1, NUM_BODY25, 1], &device)], 2);
+            Targets {
+                keypoints: Tensor::cat(
+                    vec![
+                        body25,
+                        Tensor::zeros([1, NUM_OPENPOSE137 - NUM_BODY25, 3], &device),
+                    ],
+                    1,
+                ),
+                rotations: output.rotations.clone(),
+                expression: output.expression.clone(),
+                parts: Tensor::ones([1, 4], &device),
+                features: None,
+            }
+        };
+        let term = |config: &LossConfig, dx: f32| {
+            supervised(config, &output, joints.clone(), &targets(dx), &model)
+                .into_iter()
+                .find(|(name, _)| *name == "located_keypoints")
+                .map(|(_, t)| scalar(t)[0])
+        };
+        let config = LossConfig {
+            located_keypoints: 2.0,
+            ..LossConfig::paper()
+        };
+        assert!(term(&config, 0.0).expect("term") < 1e-6);
+        // L1 of 0.1 in x, 0 in y, averaged over both coordinates, × 2.
+        let shifted = term(&config, 0.1).expect("term");
+        assert!((shifted - 0.1).abs() < 1e-4, "{shifted}");
+        assert_eq!(term(&LossConfig::paper(), 0.1), None);
     }
 }

@@ -119,6 +119,16 @@ impl<B: Backend> IterativeRegressor<B> {
     pub fn param_dim(&self) -> usize {
         self.heads.iter().map(|h| h.weight.shape()[1]).sum()
     }
+
+    /// Width of the image feature it reads (the first layer's input less the parameters).
+    pub fn feature_dim(&self) -> usize {
+        let input = match (self.layers.first(), self.heads.first()) {
+            (Some(layer), _) => layer.weight.shape()[0],
+            (None, Some(head)) => head.weight.shape()[0],
+            (None, None) => 0,
+        };
+        input.saturating_sub(self.param_dim())
+    }
 }
 
 #[cfg(test)]

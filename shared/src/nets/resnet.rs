@@ -70,6 +70,11 @@ impl ResNetConfig {
         self.base_width * 8 * self.block.expansion()
     }
 
+    /// Channels of `layer2`'s output.
+    pub fn layer2_channels(&self) -> usize {
+        self.base_width * 2 * self.block.expansion()
+    }
+
     pub fn init<B: Backend>(&self, device: &B::Device) -> ResNet<B> {
         let w = self.base_width;
         let conv1 = Conv2dConfig::new([self.in_channels, w], [7, 7])
@@ -160,18 +165,22 @@ impl<B: Backend> ResNet<B> {
 
     /// `[batch, in_channels, H, W]` → `[batch, C, H/32, W/32]`.
     pub fn forward_map(&self, images: Tensor<B, 4>) -> Tensor<B, 4> {
+        self.forward_layer2_and_map(images).1
+    }
+
+    /// `layer2`'s map `[batch, 2w·e, H/8, W/8]` (fine enough to say where
+    /// a joint is) and the last one `[batch, C, H/32, W/32]`, in one pass.
+    pub fn forward_layer2_and_map(&self, images: Tensor<B, 4>) -> (Tensor<B, 4>, Tensor<B, 4>) {
         let x = relu(self.bn1.forward(self.conv1.forward(images))); // [batch, w, H/2, W/2]
         let mut x = self.maxpool.forward(x); // [batch, w, H/4, W/4]
-        for block in self
-            .layer1
-            .iter()
-            .chain(&self.layer2)
-            .chain(&self.layer3)
-            .chain(&self.layer4)
-        {
+        for block in self.layer1.iter().chain(&self.layer2) {
             x = block.forward(x);
         }
-        x
+        let layer2 = x.clone(); // [batch, 2w·e, H/8, W/8]
+        for block in self.layer3.iter().chain(&self.layer4) {
+            x = block.forward(x);
+        }
+        (layer2, x)
     }
 
     /// Global average pooling, `[batch, C, h, w]` → `[batch, C]`.

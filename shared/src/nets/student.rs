@@ -18,15 +18,18 @@
 
 use burn::config::Config;
 use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::activation::softplus;
+use burn::tensor::activation::{softmax, softplus};
 use burn::tensor::backend::Backend;
+use burn::tensor::module::adaptive_avg_pool2d;
 use burn::tensor::ops::GridSampleOptions;
 use burn::tensor::{Tensor, TensorData};
 
 use super::regressor::{IterativeRegressor, IterativeRegressorConfig};
 use super::resnet::{ResNet, ResNetConfig};
 use crate::camera::weak_perspective;
+use crate::keypoints::NUM_BODY25;
 use crate::rotation::rot6d_to_matrix;
 use crate::smplx::joints::{NUM_BODY_JOINTS, NUM_HAND_JOINTS, NUM_JOINTS};
 use crate::smplx::Smplx;
@@ -65,6 +68,24 @@ pub struct StudentConfig {
     /// Body crop side in pixels.
     #[config(default = 256)]
     pub body_size: usize,
+    /// Side of the grid the backbone's last feature map is averaged to
+    /// before the regressor: 1 is global average pooling (HMR, SPIN, the
+    /// paper); 2 or more keeps where in the crop each feature fired
+    /// (`C·g²` regressor inputs), which a small network trained from
+    /// scratch needs to tell a raised arm from a lowered one
+    /// (docs/learning.md). The distillation heads always read the pooled
+    /// feature. At most the map's side (`body_size / 32`).
+    #[config(default = 1)]
+    pub readout_grid: usize,
+    /// Locate the 25 body keypoints (OpenPose BODY_25) on `layer2`'s map
+    /// (one heatmap each, soft-argmax) and give their crop positions to the
+    /// regressor beside the image feature. Convolutions find joints with
+    /// little data (they are translation-equivariant); the regressor then
+    /// lifts 2D positions to rotations instead of reading them from a
+    /// pooled vector. Supervised by the `located_keypoints` loss term
+    /// (docs/learning.md). Not in the paper.
+    #[config(default = false)]
+    pub keypoint_head: bool,
     #[config(default = "vec![1024, 1024]")]
     pub hidden: Vec<usize>,
     #[config(default = 0.5)]
@@ -142,15 +163,75 @@ impl StudentConfig {
         PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3
     }
 
+    /// Whether these settings describe a network that can be built: sizes
+    /// and widths in range (a file's header is checked with this before
+    /// anything is allocated), the readout grid no finer than the map.
+    pub fn check(&self) -> Result<(), String> {
+        let in_range = |name: &str, v: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&v) {
+                Ok(())
+            } else {
+                Err(format!("{name} must be between {lo} and {hi}, not {v}"))
+            }
+        };
+        for (name, net) in [
+            ("backbone", &self.backbone),
+            ("part_backbone", &self.part_backbone),
+        ] {
+            in_range(&format!("{name}.base_width"), net.base_width, 1, 512)?;
+            for &blocks in &net.layers {
+                in_range(&format!("{name}.layers"), blocks, 1, 64)?;
+            }
+        }
+        in_range("body_size", self.body_size, 8, 2048)?;
+        in_range("hand_size", self.hand_size, 8, 2048)?;
+        in_range("face_size", self.face_size, 8, 2048)?;
+        in_range("iterations", self.iterations, 1, 16)?;
+        in_range("num_betas", self.num_betas, 0, 400)?;
+        in_range("num_expression", self.num_expression, 0, 400)?;
+        in_range("hidden layers", self.hidden.len(), 0, 8)?;
+        for &h in &self.hidden {
+            in_range("hidden width", h, 1, 16384)?;
+        }
+        for &d in &self.feature_dims {
+            in_range("feature_dims", d, 1, 16384)?;
+        }
+        if !(0.0..1.0).contains(&self.dropout) {
+            return Err(format!("dropout must be in [0, 1), not {}", self.dropout));
+        }
+        let map_side = (self.body_size / 32).max(1);
+        if !(1..=map_side).contains(&self.readout_grid) {
+            return Err(format!(
+                "readout_grid must be between 1 and the feature map's side ({map_side} for a {}-pixel crop), not {}",
+                self.body_size, self.readout_grid
+            ));
+        }
+        Ok(())
+    }
+
+    /// Checks the arguments ([`Self::check`]), then builds the network.
+    ///
+    /// # Panics
+    /// On settings [`Self::check`] refuses.
     pub fn init<B: Backend>(&self, device: &B::Device) -> Student<B> {
+        if let Err(e) = self.check() {
+            panic!("{e}");
+        }
         let backbone = self.backbone.init(device);
         let width = self.backbone.out_channels();
-        let regressor = IterativeRegressorConfig::new(width, vec![self.param_dim()])
-            .with_hidden(self.hidden.clone())
-            .with_dropout(self.dropout)
-            .with_relu(true)
-            .with_iterations(self.iterations)
-            .init(device);
+        let grid = self.readout_grid;
+        let located = if self.keypoint_head {
+            NUM_BODY25 * 2
+        } else {
+            0
+        };
+        let regressor =
+            IterativeRegressorConfig::new(width * grid * grid + located, vec![self.param_dim()])
+                .with_hidden(self.hidden.clone())
+                .with_dropout(self.dropout)
+                .with_relu(true)
+                .with_iterations(self.iterations)
+                .init(device);
         let [body_dim, face_dim, hand_dim] = self.feature_dims;
         let part_width = self.part_backbone.out_channels();
         let two_stage = self.kind == StudentKind::TwoStage;
@@ -178,8 +259,12 @@ impl StudentConfig {
         } else {
             (None, None)
         };
+        let keypoint_head = self.keypoint_head.then(|| {
+            Conv2dConfig::new([self.backbone.layer2_channels(), NUM_BODY25], [1, 1]).init(device)
+        });
         Student {
             backbone,
+            keypoint_head,
             regressor,
             body_feature: LinearConfig::new(width, body_dim).init(device),
             face_feature: LinearConfig::new(width, face_dim).init(device),
@@ -209,6 +294,9 @@ pub struct PartNet<B: Backend> {
 #[derive(Module, Debug)]
 pub struct Student<B: Backend> {
     pub backbone: ResNet<B>,
+    /// BODY_25 heatmaps from `layer2` (`keypoint_head`); `None` in files
+    /// written before the option.
+    pub keypoint_head: Option<Conv2d<B>>,
     pub regressor: IterativeRegressor<B>,
     /// Distillation heads on the body feature (one-stage: all four parts).
     pub body_feature: Linear<B>,
@@ -258,6 +346,9 @@ pub struct StudentOutput<B: Backend> {
     /// Weak-perspective camera `(s > 0, tx, ty)` `[batch, 3]`.
     pub camera: Tensor<B, 2>,
     pub features: PartFeatures<B>,
+    /// With a keypoint head: the BODY_25 keypoints it located, in the body
+    /// crop's normalised coordinates `[batch, 25, 2]`.
+    pub located: Option<Tensor<B, 3>>,
 }
 
 impl<B: Backend> Student<B> {
@@ -281,6 +372,19 @@ impl<B: Backend> Student<B> {
 
     pub fn param_dim(&self) -> usize {
         PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3
+    }
+
+    /// The readout grid's side, read from the regressor's input width
+    /// (`C·g²`), so that student files written before the option existed
+    /// load unchanged.
+    fn readout_grid(&self, channels: usize) -> usize {
+        let located = if self.keypoint_head.is_some() {
+            NUM_BODY25 * 2
+        } else {
+            0
+        };
+        let cells = self.regressor.feature_dim().saturating_sub(located) / channels.max(1);
+        (1..=cells).find(|g| g * g >= cells).unwrap_or(1)
     }
 
     /// Scales the body regressor's output heads by `factor` (HMR initialises
@@ -360,12 +464,24 @@ impl<B: Backend> Student<B> {
         let body = input.body;
         let batch = body.dims()[0];
         let device = body.device();
-        let feature = self.backbone.forward(Self::normalize(body)); // [batch, C]
+        let (layer2, map) = self.backbone.forward_layer2_and_map(Self::normalize(body)); // [batch, C, h, w]
+        let [_, channels, _, _] = map.dims();
+        let g = self.readout_grid(channels);
+        let grid = adaptive_avg_pool2d(map.clone(), [g, g]); // [batch, C, g, g]
+        let feature = self.backbone.pool(map); // [batch, C]
+        let located = self
+            .keypoint_head
+            .as_ref()
+            .map(|head| soft_argmax(head.forward(layer2))); // [batch, 25, 2]
+        let mut readout = vec![grid.reshape([batch, channels * g * g])];
+        if let Some(points) = &located {
+            readout.push(points.clone().reshape([batch, NUM_BODY25 * 2]));
+        }
         let init = self.mean_params(&device);
         let width = init.dims()[1];
         let params = self
             .regressor
-            .forward(feature.clone(), init.expand([batch, width]))
+            .forward(Tensor::cat(readout, 1), init.expand([batch, width]))
             .params; // [batch, P]
         let features = PartFeatures {
             body: self.body_feature.forward(feature.clone()),
@@ -373,7 +489,8 @@ impl<B: Backend> Student<B> {
             left_hand: self.left_hand_feature.forward(feature.clone()),
             right_hand: self.right_hand_feature.forward(feature),
         };
-        let output = self.decode(params, features);
+        let mut output = self.decode(params, features);
+        output.located = located;
         match (&self.hand, &self.face, input.detail) {
             (Some(hand), Some(face), Some(detail)) => {
                 self.refine(output, hand, face, detail, body_model)
@@ -422,6 +539,7 @@ impl<B: Backend> Student<B> {
             rotations,
             camera,
             features,
+            located: None,
         }
     }
 
@@ -538,6 +656,24 @@ impl<B: Backend> Student<B> {
             1,
         )
     }
+}
+
+/// Heatmap logits `[batch, K, h, w]` → each map's expected position
+/// under its softmax, in crop coordinates (cell centres from −1 + 1/w to
+/// 1 − 1/w, x right, y down) `[batch, K, 2]`. Differentiable, and finer
+/// than a cell.
+pub fn soft_argmax<B: Backend>(heatmaps: Tensor<B, 4>) -> Tensor<B, 3> {
+    let [batch, k, h, w] = heatmaps.dims();
+    let device = heatmaps.device();
+    let weights = softmax(heatmaps.reshape([batch, k, h * w]), 2); // [batch, K, h·w]
+    let centre = |i: usize, n: usize| -1.0 + (2 * i + 1) as f32 / n as f32;
+    let xs: Vec<f32> = (0..h * w).map(|c| centre(c % w, w)).collect();
+    let ys: Vec<f32> = (0..h * w).map(|c| centre(c / w, h)).collect();
+    let coords = Tensor::<B, 2>::from_data(TensorData::new([xs, ys].concat(), [2, h * w]), &device)
+        .transpose()
+        .reshape([1, h * w, 2])
+        .expand([batch, h * w, 2]); // [batch, h·w, 2]
+    weights.matmul(coords) // [batch, K, 2]
 }
 
 /// Centre `[batch, 2]` and half side `[batch, 1]` of the square around
@@ -740,5 +876,163 @@ mod tests {
                 .iter()
                 .all(|v| v.is_finite()));
         }
+    }
+
+    #[test]
+    fn a_grid_readout_feeds_the_regressor_every_cell() {
+        let device = Default::default();
+        let model = crate::smplx::SmplxConfig::new()
+            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
+            .expect("mannequin");
+        // A 64-pixel crop gives a 2×2 map: 32 channels × 4 cells.
+        let student = tiny(StudentKind::OneStage)
+            .with_body_size(64)
+            .with_readout_grid(2)
+            .init::<B>(&device);
+        assert_eq!(student.regressor.feature_dim(), 128);
+        assert_eq!(student.readout_grid(32), 2);
+        let input = StudentInput {
+            body: Tensor::ones([2, 3, 64, 64], &device) * 0.5,
+            detail: None,
+        };
+        let out = student.forward(input, &model);
+        assert_eq!(out.params.dims(), [2, student.param_dim()]);
+        // The distillation heads still read the pooled feature.
+        assert_eq!(out.features.body.dims(), [2, 8]);
+        // Files written before the option (one cell) load and run as before.
+        let pooled = tiny(StudentKind::OneStage)
+            .with_body_size(64)
+            .init::<B>(&device);
+        assert_eq!(pooled.regressor.feature_dim(), 32);
+        assert_eq!(pooled.readout_grid(32), 1);
+    }
+
+    #[test]
+    #[should_panic(expected = "readout_grid must be between 1 and the feature map's side")]
+    fn a_readout_grid_finer_than_the_feature_map_is_refused() {
+        let device = Default::default();
+        // A 64-pixel crop gives a 2×2 map.
+        tiny(StudentKind::OneStage)
+            .with_body_size(64)
+            .with_readout_grid(3)
+            .init::<B>(&device);
+    }
+
+    #[test]
+    #[should_panic(expected = "readout_grid must be between 1")]
+    fn a_zero_readout_grid_is_refused() {
+        let device = Default::default();
+        tiny(StudentKind::OneStage)
+            .with_readout_grid(0)
+            .init::<B>(&device);
+    }
+
+    #[test]
+    fn soft_argmax_finds_a_peak_between_cells() {
+        let device = Default::default();
+        // 4×4 map, one keypoint: all the weight on row 1, columns 2 and 3
+        // equally, so x is halfway between their centres (0.25 and 0.75).
+        let mut logits = vec![-50.0f32; 16];
+        logits[4 + 2] = 0.0;
+        logits[4 + 3] = 0.0;
+        let heat = Tensor::<B, 4>::from_data(TensorData::new(logits, [1, 1, 4, 4]), &device);
+        let xy = soft_argmax(heat).into_data().to_vec::<f32>().unwrap();
+        assert!((xy[0] - 0.5).abs() < 1e-5, "{xy:?}");
+        assert!((xy[1] + 0.25).abs() < 1e-5, "{xy:?}");
+    }
+
+    #[test]
+    fn a_keypoint_head_locates_body25_and_feeds_the_regressor() {
+        let device = Default::default();
+        let model = crate::smplx::SmplxConfig::new()
+            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
+            .expect("mannequin");
+        let student = tiny(StudentKind::OneStage)
+            .with_keypoint_head(true)
+            .init::<B>(&device);
+        // 32 pooled channels + 25 points × 2.
+        assert_eq!(student.regressor.feature_dim(), 32 + 50);
+        assert_eq!(student.readout_grid(32), 1);
+        let input = StudentInput {
+            body: Tensor::ones([2, 3, 32, 32], &device) * 0.5,
+            detail: None,
+        };
+        let out = student.forward(input, &model);
+        let located = out.located.expect("a keypoint head locates points");
+        assert_eq!(located.dims(), [2, 25, 2]);
+        let v = located.into_data().to_vec::<f32>().unwrap();
+        assert!(v.iter().all(|x| x.abs() <= 1.0), "{v:?}");
+        let plain = tiny(StudentKind::OneStage).init::<B>(&device);
+        let out = plain.forward(
+            StudentInput {
+                body: Tensor::ones([1, 3, 32, 32], &device),
+                detail: None,
+            },
+            &model,
+        );
+        assert!(out.located.is_none());
+    }
+
+    #[test]
+    fn check_refuses_settings_no_network_can_have() {
+        let ok = tiny(StudentKind::OneStage);
+        assert_eq!(ok.check(), Ok(()));
+        let bad = [
+            (ok.clone().with_body_size(0), "body_size"),
+            (ok.clone().with_hand_size(100_000), "hand_size"),
+            (ok.clone().with_iterations(0), "iterations"),
+            (ok.clone().with_iterations(1_000_000), "iterations"),
+            (ok.clone().with_dropout(5.0), "dropout"),
+            (ok.clone().with_hidden(vec![0]), "hidden width"),
+            (ok.clone().with_hidden(vec![8; 100_000]), "hidden layers"),
+            (ok.clone().with_feature_dims([0, 4, 4]), "feature_dims"),
+            (ok.clone().with_num_betas(1 << 40), "num_betas"),
+            (
+                ok.clone().with_backbone(
+                    ResNetConfig::new(crate::nets::BlockKind::Basic, [1, 0, 1, 1])
+                        .with_base_width(4),
+                ),
+                "backbone.layers",
+            ),
+            (
+                ok.clone().with_part_backbone(
+                    ResNetConfig::new(crate::nets::BlockKind::Basic, [1, 1, 1, 1])
+                        .with_base_width(1 << 30),
+                ),
+                "part_backbone.base_width",
+            ),
+            (ok.clone().with_readout_grid(2), "readout_grid"),
+        ];
+        for (config, field) in bad {
+            let e = config.check().expect_err(field);
+            assert!(e.starts_with(field), "{field}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_committed_default_student_still_loads_and_runs() {
+        // Written before the readout grid and the keypoint head existed.
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../www/models/default-student.furpe"
+        );
+        let bytes = std::fs::read(path).expect("www/models/default-student.furpe");
+        let device = Default::default();
+        let (student, config, _) =
+            crate::nets::student_file::from_bytes::<B>(&bytes, path, &device).expect("loads");
+        assert!(student.keypoint_head.is_none());
+        let model = crate::smplx::SmplxConfig::new()
+            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
+            .expect("mannequin");
+        let side = config.body_size;
+        let out = student.forward(
+            StudentInput {
+                body: Tensor::ones([1, 3, side, side], &device) * 0.5,
+                detail: None,
+            },
+            &model,
+        );
+        let v = out.params.into_data().to_vec::<f32>().unwrap();
+        assert!(v.iter().all(|x| x.is_finite()));
     }
 }

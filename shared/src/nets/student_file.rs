@@ -46,11 +46,28 @@ pub fn from_bytes<B: Backend>(
     device: &B::Device,
 ) -> Result<(Student<B>, StudentConfig, StudentHeader), StudentFileError> {
     let (header, start) = read_header(bytes, name)?;
-    let config: StudentConfig = serde_json::from_value(header.config.clone())
+    let config = with_defaults(&header.config)
+        .map_err(|e| StudentFileError::Corrupt(name.to_string(), format!("config: {e}")))?;
+    config
+        .check()
         .map_err(|e| StudentFileError::Corrupt(name.to_string(), format!("config: {e}")))?;
     let fresh = config.init::<B>(device);
     let student = weights_file::load_weights(fresh, bytes, start, &header, name, device)?;
     Ok((student, config, header))
+}
+
+/// The header's settings over [`StudentConfig::new`]'s: a setting added
+/// after a file was written takes its default, which every new setting is
+/// chosen to make mean "as before" (`readout_grid` 1, `keypoint_head` off).
+fn with_defaults(written: &serde_json::Value) -> Result<StudentConfig, String> {
+    let mut full = serde_json::to_value(StudentConfig::new()).map_err(|e| e.to_string())?;
+    let (Some(full_map), Some(written)) = (full.as_object_mut(), written.as_object()) else {
+        return Err("not a JSON object".into());
+    };
+    for (key, value) in written {
+        full_map.insert(key.clone(), value.clone());
+    }
+    serde_json::from_value(full).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

@@ -90,6 +90,13 @@ pub struct StudentSettings {
     /// Blocks per stage, overriding the depth's (e.g. [1, 1, 1, 1] for a tiny net).
     pub layers: Option<[usize; 4]>,
     pub crop: usize,
+    /// Side of the grid the last feature map is averaged to before the
+    /// regressor (1: global average pooling, the paper's; 2: keeps which
+    /// quarter of the crop each feature came from). At most `crop / 32`.
+    pub readout_grid: usize,
+    /// Locate the 25 body keypoints on an early feature map and give their
+    /// positions to the regressor (weigh it with `[loss] located_keypoints`).
+    pub keypoint_head: bool,
     pub hidden: Vec<usize>,
     pub dropout: f64,
     pub part_width: usize,
@@ -157,6 +164,8 @@ impl Default for StudentSettings {
             width: 64,
             layers: None,
             crop: 256,
+            readout_grid: 1,
+            keypoint_head: false,
             hidden: vec![1024, 1024],
             dropout: 0.5,
             part_width: 64,
@@ -243,15 +252,21 @@ impl TrainConfig {
             };
             Ok(base.with_base_width(width))
         };
-        Ok(StudentConfig::new()
+        let config = StudentConfig::new()
             .with_kind(kind)
             .with_backbone(resnet(s.width)?)
             .with_part_backbone(resnet(s.part_width)?)
             .with_body_size(s.crop)
+            .with_readout_grid(s.readout_grid)
+            .with_keypoint_head(s.keypoint_head)
             .with_hidden(s.hidden.clone())
             .with_dropout(s.dropout)
             .with_hand_size(s.hand_crop)
             .with_face_size(s.face_crop)
-            .with_feature_dims(feature_dims))
+            .with_feature_dims(feature_dims);
+        config
+            .check()
+            .map_err(|e| anyhow::anyhow!("[student] {e}"))?;
+        Ok(config)
     }
 }
