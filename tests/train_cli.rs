@@ -597,6 +597,8 @@ fn bad_configs_fail_clearly() {
         ("[loss]\nfoo = 1.0\n", "foo"),
         ("loss_preset = \"mine\"\n", "loss_preset"),
         ("max_steps = 0\n", "max_steps"),
+        ("[student]\ncrop = 64\nreadout_grid = 3\n", "readout_grid"),
+        ("[student]\ndropout = 2.0\n", "dropout"),
     ];
     for (text, needle) in cases {
         let path = dir.join("bad.toml");
