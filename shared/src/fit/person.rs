@@ -85,6 +85,21 @@ pub struct PersonFit {
 }
 
 impl PersonFit {
+    /// The fit of the subject's `side` hand.
+    pub fn hand(&self, side: Side) -> Option<&HandFit> {
+        match side {
+            Side::Left => self.left_hand.as_ref(),
+            Side::Right => self.right_hand.as_ref(),
+        }
+    }
+
+    fn hand_mut(&mut self, side: Side) -> &mut Option<HandFit> {
+        match side {
+            Side::Left => &mut self.left_hand,
+            Side::Right => &mut self.right_hand,
+        }
+    }
+
     /// The body box as a crop (the camera's frame).
     pub fn crop(&self) -> CropTransform {
         CropTransform::around_box(self.body_box, 1.0)
@@ -222,19 +237,11 @@ pub fn fit_people<B: AutodiffBackend>(
             let targets: Vec<Landmarks> = rows.iter().map(|(_, t)| t.clone()).collect();
             let starts: Vec<Option<&HandFit>> = rows
                 .iter()
-                .map(|(k, _)| {
-                    warm_of(*k).and_then(|w| match side {
-                        Side::Left => w.left_hand.as_ref(),
-                        Side::Right => w.right_hand.as_ref(),
-                    })
-                })
+                .map(|(k, _)| warm_of(*k).and_then(|w| w.hand(side)))
                 .collect();
             let hands = fit_hand_from(layer, side, &targets, &starts, hand_config, device)?;
             for ((k, _), h) in rows.iter().zip(hands) {
-                match side {
-                    Side::Left => fits[*k].left_hand = Some(h),
-                    Side::Right => fits[*k].right_hand = Some(h),
-                }
+                *fits[*k].hand_mut(side) = Some(h);
             }
         }
     }

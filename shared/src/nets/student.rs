@@ -220,11 +220,7 @@ impl StudentConfig {
         let backbone = self.backbone.init(device);
         let width = self.backbone.out_channels();
         let grid = self.readout_grid;
-        let located = if self.keypoint_head {
-            NUM_BODY25 * 2
-        } else {
-            0
-        };
+        let located = located_width(self.keypoint_head);
         let regressor =
             IterativeRegressorConfig::new(width * grid * grid + located, vec![self.param_dim()])
                 .with_hidden(self.hidden.clone())
@@ -378,11 +374,7 @@ impl<B: Backend> Student<B> {
     /// (`C·g²`), so that student files written before the option existed
     /// load unchanged.
     fn readout_grid(&self, channels: usize) -> usize {
-        let located = if self.keypoint_head.is_some() {
-            NUM_BODY25 * 2
-        } else {
-            0
-        };
+        let located = located_width(self.keypoint_head.is_some());
         let cells = self.regressor.feature_dim().saturating_sub(located) / channels.max(1);
         (1..=cells).find(|g| g * g >= cells).unwrap_or(1)
     }
@@ -475,7 +467,7 @@ impl<B: Backend> Student<B> {
             .map(|head| soft_argmax(head.forward(layer2))); // [batch, 25, 2]
         let mut readout = vec![grid.reshape([batch, channels * g * g])];
         if let Some(points) = &located {
-            readout.push(points.clone().reshape([batch, NUM_BODY25 * 2]));
+            readout.push(points.clone().reshape([batch, located_width(true)]));
         }
         let init = self.mean_params(&device);
         let width = init.dims()[1];
@@ -658,6 +650,15 @@ impl<B: Backend> Student<B> {
     }
 }
 
+/// Regressor inputs the keypoint head adds: x and y of each BODY_25 point.
+fn located_width(keypoint_head: bool) -> usize {
+    if keypoint_head {
+        NUM_BODY25 * 2
+    } else {
+        0
+    }
+}
+
 /// Heatmap logits `[batch, K, h, w]` → each map's expected position
 /// under its softmax, in crop coordinates (cell centres from −1 + 1/w to
 /// 1 − 1/w, x right, y down) `[batch, K, 2]`. Differentiable, and finer
@@ -736,6 +737,13 @@ mod tests {
     use crate::rotation::matrix_to_rot6d;
     use burn::backend::Flex;
     type B = Flex;
+
+    /// The embedded mannequin as a body model.
+    fn mannequin_model(device: &burn::tensor::Device<B>) -> Smplx<B> {
+        crate::smplx::SmplxConfig::new()
+            .init::<B>(&crate::smplx::mannequin::mannequin(), device)
+            .expect("mannequin")
+    }
 
     fn tiny(kind: StudentKind) -> StudentConfig {
         let small =
@@ -854,9 +862,7 @@ mod tests {
     #[test]
     fn both_kinds_run_and_keep_shapes() {
         let device = Default::default();
-        let model = crate::smplx::SmplxConfig::new()
-            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
-            .expect("mannequin");
+        let model = mannequin_model(&device);
         for kind in [StudentKind::OneStage, StudentKind::TwoStage] {
             let student = tiny(kind).init::<B>(&device);
             let input = StudentInput {
@@ -881,9 +887,7 @@ mod tests {
     #[test]
     fn a_grid_readout_feeds_the_regressor_every_cell() {
         let device = Default::default();
-        let model = crate::smplx::SmplxConfig::new()
-            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
-            .expect("mannequin");
+        let model = mannequin_model(&device);
         // A 64-pixel crop gives a 2×2 map: 32 channels × 4 cells.
         let student = tiny(StudentKind::OneStage)
             .with_body_size(64)
@@ -944,9 +948,7 @@ mod tests {
     #[test]
     fn a_keypoint_head_locates_body25_and_feeds_the_regressor() {
         let device = Default::default();
-        let model = crate::smplx::SmplxConfig::new()
-            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
-            .expect("mannequin");
+        let model = mannequin_model(&device);
         let student = tiny(StudentKind::OneStage)
             .with_keypoint_head(true)
             .init::<B>(&device);
@@ -1021,9 +1023,7 @@ mod tests {
         let (student, config, _) =
             crate::nets::student_file::from_bytes::<B>(&bytes, path, &device).expect("loads");
         assert!(student.keypoint_head.is_none());
-        let model = crate::smplx::SmplxConfig::new()
-            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
-            .expect("mannequin");
+        let model = mannequin_model(&device);
         let side = config.body_size;
         let out = student.forward(
             StudentInput {
