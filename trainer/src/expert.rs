@@ -381,6 +381,16 @@ impl BackendJob for ExpertTrainArgs {
     type Output = ExpertSummary;
     fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<ExpertSummary> {
         let start = Instant::now();
+        // The network's settings first: a bad --width or --crop is named
+        // before any data is read.
+        let config = ExpertConfig::small(self.part, self.width, self.crop);
+        config.check().map_err(|e| {
+            anyhow::anyhow!(
+                "expert network: {e} (--width {}, --crop {})",
+                self.width,
+                self.crop
+            )
+        })?;
         let annotations = read_annotations(&self.data.join("annotations.jsonl"))?;
         let model = crate::body::load_model(self.model.as_deref())?;
         let (samples, targets) = with_targets(samples::<B>(
@@ -432,7 +442,6 @@ impl BackendJob for ExpertTrainArgs {
 
         type AD<B> = Autodiff<B>;
         AD::<B>::seed(&device, self.seed);
-        let config = ExpertConfig::small(self.part, self.width, self.crop);
         // Start at the training set's mean parameters (SPIN's and HMR's start).
         let mut expert: Expert<AD<B>> =
             config

@@ -29,6 +29,26 @@ pub use student::{PartFeatures, Student, StudentConfig, StudentInput, StudentKin
 
 use burn::tensor::{backend::Backend, Tensor};
 
+/// `Ok` when `lo ≤ value ≤ hi`, else an error naming the setting: the
+/// range checks a network file's header passes before anything is
+/// allocated (a corrupt or hostile header must not abort on allocation).
+pub(crate) fn in_range(name: &str, value: usize, lo: usize, hi: usize) -> Result<(), String> {
+    if (lo..=hi).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!("{name} must be between {lo} and {hi}, not {value}"))
+    }
+}
+
+/// `Ok` for a dropout probability in [0, 1).
+pub(crate) fn check_dropout(name: &str, p: f64) -> Result<(), String> {
+    if (0.0..1.0).contains(&p) {
+        Ok(())
+    } else {
+        Err(format!("{name} must be in [0, 1), not {p}"))
+    }
+}
+
 /// ImageNet channel means (RGB), the normalisation of SPIN and torchvision.
 pub const IMAGENET_MEAN: [f32; 3] = [0.485, 0.456, 0.406];
 /// ImageNet channel standard deviations (RGB).

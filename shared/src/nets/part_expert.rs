@@ -173,6 +173,37 @@ impl ExpertConfig {
         }
     }
 
+    /// Whether these settings describe a network that can be built (sizes
+    /// in range, as [`crate::nets::StudentConfig::check`]): an expert
+    /// file's header is checked with this before anything is allocated.
+    pub fn check(&self) -> Result<(), String> {
+        use super::{check_dropout, in_range};
+        in_range("crop_size", self.crop_size, 8, 2048)?;
+        match &self.net {
+            ExpertNet::Body(c) => {
+                c.backbone.check("backbone")?;
+                in_range("hidden layers", c.hidden.len(), 0, 8)?;
+                for &h in &c.hidden {
+                    in_range("hidden width", h, 1, 16384)?;
+                }
+                in_range("iterations", c.iterations, 1, 16)?;
+                check_dropout("dropout", c.dropout)
+            }
+            ExpertNet::Face(c) => {
+                c.backbone.check("backbone")?;
+                in_range("hidden", c.hidden, 1, 16384)?;
+                in_range("n_shape", c.n_shape, 0, 1000)?;
+                in_range("n_tex", c.n_tex, 0, 1000)?;
+                in_range("n_exp", c.n_exp, 0, 1000)
+            }
+            ExpertNet::Hand(c) => {
+                c.backbone.check("backbone")?;
+                in_range("feature_dim", c.feature_dim, 1, 16384)?;
+                in_range("iterations", c.iterations, 1, 16)
+            }
+        }
+    }
+
     pub fn init<B: Backend>(&self, device: &B::Device) -> Expert<B> {
         match &self.net {
             ExpertNet::Body(c) => Expert::Body(c.init(device)),
@@ -396,6 +427,9 @@ pub fn from_bytes<B: Backend>(
     let (header, start) = weights_file::read_header(bytes, &KIND, name)?;
     let config: ExpertConfig = serde_json::from_value(header.config.clone())
         .map_err(|e| WeightsFileError::Corrupt(name.to_string(), format!("config: {e}")))?;
+    config
+        .check()
+        .map_err(|e| WeightsFileError::Corrupt(name.to_string(), format!("config: {e}")))?;
     let fresh = config.init::<B>(device);
     let expert = weights_file::load_weights(fresh, bytes, start, &header, name, device)?;
     Ok((expert, config, header.note))
@@ -424,6 +458,32 @@ mod tests {
     use super::*;
     use burn::backend::Flex;
     type B = Flex;
+
+    #[test]
+    fn check_refuses_settings_no_expert_can_have() {
+        for part in Part::ALL {
+            assert_eq!(ExpertConfig::small(part, 4, 64).check(), Ok(()));
+            assert_eq!(ExpertConfig::published(part).check(), Ok(()));
+            let e = ExpertConfig::small(part, 4, 0).check().expect_err("crop");
+            assert!(e.starts_with("crop_size"), "{e}");
+            let e = ExpertConfig::small(part, 1 << 30, 64)
+                .check()
+                .expect_err("width");
+            assert!(e.starts_with("backbone.base_width"), "{e}");
+        }
+        let mut body = SpinConfig::new().with_dropout(5.0);
+        let e = ExpertConfig::new(ExpertNet::Body(body.clone()), 64).check();
+        assert!(e.expect_err("dropout").starts_with("dropout"));
+        body = body.with_dropout(0.0).with_iterations(100_000);
+        let e = ExpertConfig::new(ExpertNet::Body(body), 64).check();
+        assert!(e.expect_err("iterations").starts_with("iterations"));
+        let face = DecaConfig::new().with_hidden(0);
+        let e = ExpertConfig::new(ExpertNet::Face(face), 64).check();
+        assert!(e.expect_err("hidden").starts_with("hidden"));
+        let hand = FrankMocapHandConfig::new().with_feature_dim(1 << 40);
+        let e = ExpertConfig::new(ExpertNet::Hand(hand), 64).check();
+        assert!(e.expect_err("feature_dim").starts_with("feature_dim"));
+    }
 
     #[test]
     fn every_part_round_trips_through_its_file() {

@@ -70,6 +70,20 @@ impl ResNetConfig {
         self.base_width * 8 * self.block.expansion()
     }
 
+    /// Widths and depths in range (see [`super::in_range`]); `name` prefixes
+    /// the error.
+    pub fn check(&self, name: &str) -> Result<(), String> {
+        super::in_range(&format!("{name}.base_width"), self.base_width, 1, 512)?;
+        super::in_range(&format!("{name}.in_channels"), self.in_channels, 1, 64)?;
+        for &blocks in &self.layers {
+            super::in_range(&format!("{name}.layers"), blocks, 1, 64)?;
+        }
+        if let Some(n) = self.num_classes {
+            super::in_range(&format!("{name}.num_classes"), n, 1, 100_000)?;
+        }
+        Ok(())
+    }
+
     /// Channels of `layer2`'s output.
     pub fn layer2_channels(&self) -> usize {
         self.base_width * 2 * self.block.expansion()

@@ -177,4 +177,74 @@ mod tests {
             "{text}"
         );
     }
+
+    /// The student's layout before `keypoint_head` existed (same fields,
+    /// same names, that one missing), to write a file as old code did.
+    #[derive(burn::module::Module, Debug)]
+    struct OldStudent<B: Backend> {
+        backbone: crate::nets::ResNet<B>,
+        regressor: crate::nets::IterativeRegressor<B>,
+        body_feature: burn::nn::Linear<B>,
+        face_feature: burn::nn::Linear<B>,
+        left_hand_feature: burn::nn::Linear<B>,
+        right_hand_feature: burn::nn::Linear<B>,
+        hand: Option<crate::nets::student::PartNet<B>>,
+        face: Option<crate::nets::student::PartNet<B>>,
+        num_betas: usize,
+        num_expression: usize,
+        hand_size: usize,
+        face_size: usize,
+        hand_scale: f64,
+        face_scale: f64,
+    }
+
+    #[test]
+    fn a_file_written_before_the_readout_options_loads_as_before() {
+        let device = Default::default();
+        let cfg = config(4);
+        let s = cfg.init::<B>(&device);
+        let images = burn::tensor::Tensor::<B, 4>::ones([1, 3, 256, 256], &device) * 0.4;
+        let model = crate::smplx::SmplxConfig::new()
+            .init::<B>(&crate::smplx::mannequin::mannequin(), &device)
+            .expect("mannequin");
+        let run = |student: &Student<B>| {
+            let input = crate::nets::StudentInput {
+                body: images.clone(),
+                detail: None,
+            };
+            student
+                .forward(input, &model)
+                .params
+                .into_data()
+                .to_vec::<f32>()
+                .unwrap()
+        };
+        let want = run(&s);
+        let old = OldStudent {
+            backbone: s.backbone,
+            regressor: s.regressor,
+            body_feature: s.body_feature,
+            face_feature: s.face_feature,
+            left_hand_feature: s.left_hand_feature,
+            right_hand_feature: s.right_hand_feature,
+            hand: s.hand,
+            face: s.face,
+            num_betas: s.num_betas,
+            num_expression: s.num_expression,
+            hand_size: s.hand_size,
+            face_size: s.face_size,
+            hand_scale: s.hand_scale,
+            face_scale: s.face_scale,
+        };
+        // The header as old code wrote it: no readout_grid, no keypoint_head.
+        let mut header = serde_json::to_value(&cfg).unwrap();
+        let map = header.as_object_mut().unwrap();
+        assert!(map.remove("readout_grid").is_some());
+        assert!(map.remove("keypoint_head").is_some());
+        let bytes = weights_file::to_bytes(&KIND, &old, header, Precision::F32, "old").unwrap();
+        let (loaded, config, _) = from_bytes::<B>(&bytes, "old.furpe", &device).expect("loads");
+        assert_eq!(config.readout_grid, 1);
+        assert!(!config.keypoint_head && loaded.keypoint_head.is_none());
+        assert_eq!(run(&loaded), want);
+    }
 }
