@@ -315,3 +315,77 @@ fn bad_model_files_give_clear_errors() {
     assert!(ok, "the intact file must load: {stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn large_batches_are_posed_in_device_chunks_and_bounded() {
+    let dir = scratch("batches");
+    // 70 bodies (two device chunks of 64 and 6), each turned a little more.
+    let n = 70;
+    let orient: Vec<[f32; 3]> = (0..n).map(|i| [0.0, 0.02 * i as f32, 0.1]).collect();
+    let batch = dir.join("batch.json");
+    std::fs::write(
+        &batch,
+        serde_json::json!({ "global_orient": orient }).to_string(),
+    )
+    .unwrap();
+    let single = dir.join("single.json");
+    std::fs::write(
+        &single,
+        serde_json::json!({ "global_orient": [orient[65]] }).to_string(),
+    )
+    .unwrap();
+    let pose = |params: &Path, out: &str| -> Value {
+        let out = dir.join(out);
+        let (ok, log) = common::run_furpe(&[
+            "body",
+            "forward",
+            "--params",
+            params.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(ok, "{log}");
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+    };
+    let all = pose(&batch, "batch_out.json");
+    let one = pose(&single, "single_out.json");
+    assert_eq!(all["vertices"].as_array().unwrap().len(), n);
+    let floats = |v: &Value| -> Vec<f32> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|p| {
+                p.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap() as f32)
+            })
+            .collect()
+    };
+    let diff = max_abs_diff(&floats(&all["vertices"][65]), &floats(&one["vertices"][0]));
+    assert!(
+        diff < 1e-5,
+        "body 65 posed in a batch differs from alone by {diff}"
+    );
+
+    // More bodies than one call accepts: a clear error naming the file.
+    let many = dir.join("many.json");
+    let zeros = vec![[0.0f32; 3]; (1 << 16) + 1];
+    std::fs::write(
+        &many,
+        serde_json::json!({ "global_orient": zeros }).to_string(),
+    )
+    .unwrap();
+    let (ok, log) = common::run_furpe(&[
+        "body",
+        "forward",
+        "--params",
+        many.to_str().unwrap(),
+        "--out",
+        dir.join("many_out.json").to_str().unwrap(),
+    ]);
+    assert!(
+        !ok && log.contains("many.json") && log.contains("at most 65536"),
+        "{log}"
+    );
+}

@@ -98,12 +98,9 @@ impl Prediction {
 
 /// Reads a float tensor to the host without blocking.
 async fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>, String> {
-    t.into_data_async()
+    crate::readback::floats_async(t)
         .await
-        .map_err(|e| format!("reading a tensor from the device failed: {e:?}"))?
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| format!("unexpected tensor data: {e:?}"))
+        .map_err(|e| e.to_string())
 }
 
 fn triples(v: Vec<f32>) -> Vec<[f32; 3]> {
@@ -122,29 +119,52 @@ impl<B: Backend> BodyRegressor<B> {
         crop: CropTransform,
         now: &dyn Fn() -> f64,
     ) -> Result<Prediction, String> {
-        let expected = width as usize * height as usize * 4;
-        if width == 0 || height == 0 || rgba.len() != expected {
+        self.predict_pixels(rgba, 4, width, height, crop, now).await
+    }
+
+    /// [`Self::predict`] on an RGB8 image (`furpe infer`, `furpe eval`).
+    pub async fn predict_rgb(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        crop: CropTransform,
+        now: &dyn Fn() -> f64,
+    ) -> Result<Prediction, String> {
+        self.predict_pixels(rgb, 3, width, height, crop, now).await
+    }
+
+    async fn predict_pixels(
+        &self,
+        pixels: &[u8],
+        channels: usize,
+        width: u32,
+        height: u32,
+        crop: CropTransform,
+        now: &dyn Fn() -> f64,
+    ) -> Result<Prediction, String> {
+        let expected = width as usize * height as usize * channels;
+        if width == 0 || height == 0 || pixels.len() != expected {
+            let kind = if channels == 4 { "RGBA" } else { "RGB" };
             return Err(format!(
-                "a {width}×{height} RGBA frame has {expected} bytes, got {}",
-                rgba.len()
+                "a {width}×{height} {kind} frame has {expected} bytes, got {}",
+                pixels.len()
             ));
         }
+        let sample = |side| {
+            if channels == 4 {
+                crop.sample_rgba(pixels, width, height, side)
+            } else {
+                crop.sample_rgb(pixels, width, height, side)
+            }
+        };
         let t0 = now();
-        let input = self.config.input(
-            1,
-            |side| crop.sample_rgba(rgba, width, height, side),
-            &self.device,
-        );
+        let input = self.config.input(1, sample, &self.device);
         let t1 = now();
         let out = self.student.forward(input, &self.body_model);
-        let shape = Student::shape_coeffs(&out, &self.body_model);
         let camera = read(out.camera.clone()).await?;
         let t2 = now();
-        let posed = self.body_model.forward_rotations(
-            shape,
-            out.rotations.clone(),
-            Tensor::zeros([1, 3], &self.device),
-        );
+        let posed = out.posed(&self.body_model);
         let vertices = read(posed.vertices).await?;
         let joints = read(posed.joints).await?;
         let rotations = read(out.rotations).await?;
@@ -216,7 +236,7 @@ pub fn readout_to_params(
     hands_mean: [&[f32]; 2],
     flat_hand_mean: bool,
 ) -> SmplxParams {
-    let n = readout.rotations.len() / (55 * 9);
+    let n = readout.rotations.len() / (NUM_JOINTS * 9);
     let mut params = SmplxParams::zeros(
         n,
         ParamWidths {
@@ -226,15 +246,17 @@ pub fn readout_to_params(
         },
     );
     for b in 0..n {
-        let aa: Vec<f32> = (0..55)
+        let aa: Vec<f32> = (0..NUM_JOINTS)
             .flat_map(|j| {
-                let m = &readout.rotations[(b * 55 + j) * 9..(b * 55 + j + 1) * 9];
+                let k = b * NUM_JOINTS + j;
+                let m = &readout.rotations[k * 9..(k + 1) * 9];
                 let m = [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[r * 3 + c] as f64));
                 matrix_to_axis_angle(&m).map(|v| v as f32)
             })
             .collect();
-        let hand = |range: std::ops::Range<usize>, mean: &[f32]| -> Vec<f32> {
-            aa[range]
+        params.set_full_pose(b, &aa, |values, left| {
+            let mean = hands_mean[if left { 0 } else { 1 }];
+            values
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
@@ -245,14 +267,7 @@ pub fn readout_to_params(
                     }
                 })
                 .collect()
-        };
-        params.global_orient[b] = aa[0..3].to_vec();
-        params.body_pose[b] = aa[3..66].to_vec();
-        params.jaw_pose[b] = aa[66..69].to_vec();
-        params.leye_pose[b] = aa[69..72].to_vec();
-        params.reye_pose[b] = aa[72..75].to_vec();
-        params.left_hand_pose[b] = hand(75..120, hands_mean[0]);
-        params.right_hand_pose[b] = hand(120..165, hands_mean[1]);
+        });
         params.betas[b] =
             readout.betas[b * readout.num_betas..(b + 1) * readout.num_betas].to_vec();
         params.expression[b] = readout.expression

@@ -23,6 +23,7 @@ pub mod nets;
 pub mod npz;
 pub mod pickle;
 pub mod pseudo;
+pub mod readback;
 pub mod render;
 pub mod rotation;
 pub mod selection;

@@ -25,7 +25,7 @@ use crate::keypoints::{
     openpose137_to_smplx, select_joints, NUM_BODY25, NUM_HAND, NUM_OPENPOSE137,
 };
 use crate::nets::{PartFeatures, Student, StudentOutput};
-use crate::smplx::joints::NUM_BODY_JOINTS;
+use crate::smplx::joints::{pose, NUM_BODY_JOINTS};
 use crate::smplx::Smplx;
 
 /// The pelvis and the 21 body joints: the skeleton PA-MPJPE compares.
@@ -311,9 +311,9 @@ pub fn supervised<B: Backend>(
     };
     let hands = NUM_BODY25..NUM_BODY25 + 2 * NUM_HAND;
 
-    let rot = |a: usize, b: usize, mask: Tensor<B, 1>| {
-        let pred = output.rotations.clone().slice([0..batch, a..b]);
-        let target = targets.rotations.clone().slice([0..batch, a..b]);
+    let rot = |joints: std::ops::Range<usize>, mask: Tensor<B, 1>| {
+        let pred = output.rotations.clone().slice([0..batch, joints.clone()]);
+        let target = targets.rotations.clone().slice([0..batch, joints]);
         masked_mean(rotation_error(config.rotation, pred, target), mask)
     };
     let mut terms = vec![
@@ -328,13 +328,17 @@ pub fn supervised<B: Backend>(
         ),
         (
             "global_orient",
-            rot(0, 1, body.clone()) * config.global_orient,
+            rot(pose::GLOBAL, body.clone()) * config.global_orient,
         ),
-        ("body_pose", rot(1, 22, body.clone()) * config.body_pose),
-        ("jaw_pose", rot(22, 23, face.clone()) * config.jaw_pose),
+        (
+            "body_pose",
+            rot(pose::BODY, body.clone()) * config.body_pose,
+        ),
+        ("jaw_pose", rot(pose::JAW, face.clone()) * config.jaw_pose),
         (
             "hand_pose",
-            (rot(25, 40, left.clone()) + rot(40, 55, right.clone())) * (config.hand_pose / 2.0),
+            (rot(pose::LEFT_HAND, left.clone()) + rot(pose::RIGHT_HAND, right.clone()))
+                * (config.hand_pose / 2.0),
         ),
         (
             "expression",

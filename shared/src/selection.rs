@@ -215,7 +215,7 @@ pub fn reprojection_mse<B: Backend>(
     labels: &PseudoLabels,
     rows: &[usize],
     device: &B::Device,
-) -> Vec<f32> {
+) -> Result<Vec<f32>, crate::readback::ReadbackError> {
     let batch = rows.len();
     let mut params = SmplxParams::zeros(batch, ParamWidths::default());
     for (b, &row) in rows.iter().enumerate() {
@@ -259,12 +259,9 @@ pub fn reprojection_mse<B: Backend>(
         ),
         camera,
     );
-    let projected = projected
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .unwrap_or_default();
-    rows.iter()
+    let projected = crate::readback::floats(projected)?;
+    Ok(rows
+        .iter()
         .enumerate()
         .map(|(b, &row)| {
             let bx = labels.get("body_box", row).unwrap_or(&[0.0, 0.0, 1.0, 1.0]);
@@ -287,7 +284,7 @@ pub fn reprojection_mse<B: Backend>(
                 sum / n as f32
             }
         })
-        .collect()
+        .collect())
 }
 
 /// Counts per outcome, for the report.

@@ -193,18 +193,11 @@ fn pose<B: Backend>(
     let (shape, rotations, transl) = layer.rotations_of(input);
     let posed = layer.forward_rotations(shape, rotations.clone(), transl);
     let read = |t: Tensor<B, 3>| -> Result<Vec<[f32; 3]>, String> {
-        let v = t
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .map_err(|e| format!("reading the posed body: {e:?}"))?;
+        let v = crate::readback::floats(t).map_err(|e| format!("the posed body: {e}"))?;
         Ok(v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
     };
-    let rotations = rotations
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| format!("reading the rotations: {e:?}"))?;
+    let rotations =
+        crate::readback::floats(rotations).map_err(|e| format!("the rotations: {e}"))?;
     Ok(Prediction {
         crop: fit.crop(),
         camera: fit.camera.unwrap_or([f32::NAN; 3]),

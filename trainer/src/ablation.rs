@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::backend::BackendKind;
 use crate::train::config::TrainConfig;
+use crate::train::record::{LogLine, ValidationRecord};
 
 #[derive(Debug, clap::Args)]
 pub struct AblationArgs {
@@ -75,21 +76,23 @@ pub fn run(args: AblationArgs) -> anyhow::Result<()> {
                 .join(format!("{}-seed{seed}", name.replace(['+', ' '], "")));
             let resume = crate::train::checkpoint::latest(&config.out)?.is_some();
             let done = config.out.join("student.furpe").is_file();
-            let summary = if done {
+            let validation = if done {
                 // Finished earlier: read its result instead of training again.
                 last_validation(&config.out)?
             } else {
                 crate::train::train(config, resume, args.backend)
-                    .with_context(|| format!("variant {name:?}, seed {seed}"))?["validation"]
-                    .clone()
+                    .with_context(|| format!("variant {name:?}, seed {seed}"))?
+                    .validation
+                    .with_context(|| format!("variant {name:?}, seed {seed}: no validation"))?
             };
-            v2v.push(summary["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN));
-            mpjpe.push(summary["pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN));
-            constant.push(summary["baseline_pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN));
-            spread.push(summary["spread_mm"].as_f64().unwrap_or(f64::NAN));
-            ground_truth_spread = summary["ground_truth_spread_mm"]
-                .as_f64()
-                .unwrap_or(ground_truth_spread);
+            let held = validation.held_out;
+            v2v.push(held.map_or(f64::NAN, |h| h.pa_v2v_mm));
+            mpjpe.push(held.map_or(f64::NAN, |h| h.pa_mpjpe_mm));
+            constant.push(validation.baseline_pa_mpjpe_mm.unwrap_or(f64::NAN));
+            spread.push(held.and_then(|h| h.spread_mm).unwrap_or(f64::NAN));
+            if let Some(s) = held.and_then(|h| h.ground_truth_spread_mm) {
+                ground_truth_spread = s;
+            }
         }
         rows.push((name, v2v, mpjpe, constant, spread));
     }
@@ -134,12 +137,14 @@ pub fn run(args: AblationArgs) -> anyhow::Result<()> {
 }
 
 /// The last validation record of a finished run's log.
-fn last_validation(run: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+fn last_validation(run: &std::path::Path) -> anyhow::Result<ValidationRecord> {
     let text = std::fs::read_to_string(run.join("log.jsonl"))
         .with_context(|| format!("{}: no log", run.display()))?;
-    text.lines()
-        .rev()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v.get("validation").cloned())
+    LogLine::parse_all(&text)
+        .filter_map(|l| match l {
+            LogLine::Validation { validation } => Some(validation),
+            LogLine::Step(_) => None,
+        })
+        .last()
         .with_context(|| format!("{}: no validation record", run.display()))
 }

@@ -194,14 +194,10 @@ impl BackendJob for TrainBench {
             lap(0, &|| {
                 let _ = out.rotations.clone().into_data();
             });
-            let shape = Student::shape_coeffs(&out, &model);
-            let transl = Tensor::zeros([n, 3], &device);
             let joints = if self.full_mesh {
-                model
-                    .forward_rotations(shape, out.rotations.clone(), transl)
-                    .joints
+                out.posed(&model).joints
             } else {
-                model.forward_joints(shape, out.rotations.clone(), transl)
+                out.posed_joints(&model)
             };
             lap(1, &|| {
                 let _ = joints.clone().into_data();

@@ -120,22 +120,43 @@ impl BackendJob for ForwardArgs {
             .with_num_pca_comps(self.num_pca_comps.unwrap_or(6))
             .with_flat_hand_mean(self.flat_hand_mean)
             .with_use_face_contour(!self.no_face_contour);
-        let layer = config.init::<B>(&model, &device)?;
-        let output = layer.forward(SmplxInput::from_params(&params, &device));
-        let vertices = to_rows(output.vertices.into_data().to_vec::<f32>())?;
-        let joints = to_rows(output.joints.into_data().to_vec::<f32>())?;
         let batch = params.batch_size();
-        let per_body = |rows: &[[f32; 3]]| -> Vec<Vec<[f32; 3]>> {
-            rows.chunks(rows.len() / batch).map(<[_]>::to_vec).collect()
-        };
-        let (vertices, joints) = (per_body(&vertices), per_body(&joints));
+        anyhow::ensure!(
+            batch <= MAX_BODIES,
+            "{}: {batch} bodies; `furpe body forward` poses at most {MAX_BODIES} per call (their vertices alone take {:.1} GB): split the file",
+            self.params.display(),
+            (batch * model.num_vertices() * 12) as f64 / 1e9
+        );
+        let layer = config.init::<B>(&model, &device)?;
+        // A bounded batch on the device at a time: its intermediate tensors
+        // cost megabytes per body.
+        let (mut vertices, mut joints) = (Vec::with_capacity(batch), Vec::with_capacity(batch));
+        for start in (0..batch).step_by(DEVICE_BATCH) {
+            let rows = params.rows(start..(start + DEVICE_BATCH).min(batch));
+            let output = layer.forward(SmplxInput::from_params(&rows, &device));
+            vertices.extend(per_body(
+                furpe::readback::floats(output.vertices)?,
+                rows.batch_size(),
+            ));
+            joints.extend(per_body(
+                furpe::readback::floats(output.joints)?,
+                rows.batch_size(),
+            ));
+        }
         write_output(&self.out, &vertices, &joints, &model.faces, batching)
     }
 }
 
-fn to_rows(values: Result<Vec<f32>, burn::tensor::DataError>) -> anyhow::Result<Vec<[f32; 3]>> {
-    let values = values.map_err(|e| anyhow::anyhow!("reading results from the device: {e:?}"))?;
-    Ok(values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
+/// Bodies posed on the device at once by `furpe body forward`.
+const DEVICE_BATCH: usize = 64;
+/// Bodies one `furpe body forward` call accepts.
+const MAX_BODIES: usize = 1 << 16;
+
+/// Flat `[batch × K × 3]` values → each body's points.
+fn per_body(values: Vec<f32>, batch: usize) -> Vec<Vec<[f32; 3]>> {
+    let rows: Vec<[f32; 3]> = values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let per = rows.len() / batch.max(1);
+    rows.chunks(per.max(1)).map(<[_]>::to_vec).collect()
 }
 
 /// Writes forward results as JSON, or meshes by extension.

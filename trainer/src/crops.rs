@@ -40,15 +40,65 @@ pub fn open_or_skip(
     many: bool,
     unreadable: &mut Vec<String>,
 ) -> anyhow::Result<Option<image::RgbImage>> {
-    match image::open(path) {
-        Ok(image) => Ok(Some(image.to_rgb8())),
+    match decode_rgb(path) {
+        Ok(image) => Ok(Some(image)),
         Err(e) if many => {
-            eprintln!("{}: cannot decode image ({e}); skipped", path.display());
+            eprintln!("{e:#}; skipped");
             unreadable.push(path.display().to_string());
             Ok(None)
         }
-        Err(e) => Err(e).with_context(|| format!("{}: cannot decode image", path.display())),
+        Err(e) => Err(e),
     }
+}
+
+/// The one image decoder of the `furpe` command: a PNG or JPEG file as
+/// RGB8. Errors name the file; a JPEG cut short (its entropy-coded data
+/// never reaches the end-of-image marker), which the decoder would fill
+/// with grey silently, is refused.
+pub fn decode_rgb(path: &Path) -> anyhow::Result<image::RgbImage> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("{}: cannot open image", path.display()))?;
+    if let Some(why) = truncated_jpeg(&bytes) {
+        anyhow::bail!("{}: corrupt image: {why}", path.display());
+    }
+    let image = image::ImageReader::new(std::io::Cursor::new(&bytes))
+        .with_guessed_format()
+        .with_context(|| format!("{}: cannot read image", path.display()))?
+        .decode()
+        .with_context(|| format!("{}: corrupt or unsupported image", path.display()))?;
+    Ok(image.into_rgb8())
+}
+
+/// For a JPEG, why it is cut short, if it is. Entropy-coded data cannot
+/// hold the byte pair FF D9 (a data FF is followed by 00), so a complete
+/// file has the end-of-image marker after its first start-of-scan; marker
+/// pairs before that (an EXIF thumbnail's) do not count, bytes after it (a
+/// camera's trailer) are allowed.
+fn truncated_jpeg(bytes: &[u8]) -> Option<&'static str> {
+    if !bytes.starts_with(&[0xFF, 0xD8]) {
+        return None;
+    }
+    let pair = |a: u8, b: u8| bytes.windows(2).position(|w| w == [a, b]);
+    let Some(scan) = pair(0xFF, 0xDA) else {
+        return Some("a JPEG without image data (no start-of-scan marker)");
+    };
+    let after = &bytes[scan + 2..];
+    if after.windows(2).any(|w| w == [0xFF, 0xD9]) {
+        None
+    } else {
+        Some("the JPEG is truncated (its data ends before the end-of-image marker)")
+    }
+}
+
+/// Writes an RGB8 image as PNG atomically: a failure (a full disk) leaves
+/// neither a half-written file nor a temporary one.
+pub fn save_png(image: &image::RgbImage, path: &Path) -> anyhow::Result<()> {
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    image
+        .write_to(&mut bytes, image::ImageFormat::Png)
+        .with_context(|| format!("{}: encoding PNG", path.display()))?;
+    furpe::io::write_bytes_atomic(path, bytes.get_ref())
+        .with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// An RGB8 image in memory.
@@ -61,13 +111,7 @@ pub struct RgbImage {
 impl RgbImage {
     /// Decodes `path` (PNG or JPEG); a missing or corrupt file is an error naming it.
     pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let image = image::ImageReader::open(path)
-            .with_context(|| format!("{}: cannot open image", path.display()))?
-            .with_guessed_format()
-            .with_context(|| format!("{}: cannot read image", path.display()))?
-            .decode()
-            .with_context(|| format!("{}: corrupt or unsupported image", path.display()))?
-            .into_rgb8();
+        let image = decode_rgb(path)?;
         let (width, height) = image.dimensions();
         Ok(Self {
             pixels: image.into_raw(),
@@ -89,4 +133,45 @@ pub fn batch<B: Backend>(crops: &[&[f32]], size: usize, device: &B::Device) -> T
         TensorData::new(data, [crops.len(), 3, size, size]).convert::<B::FloatElem>(),
         device,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg() -> Vec<u8> {
+        let image = image::RgbImage::from_fn(64, 48, |x, y| {
+            image::Rgb([(x * 4) as u8, (y * 5) as u8, 90])
+        });
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image
+            .write_to(&mut bytes, image::ImageFormat::Jpeg)
+            .unwrap();
+        bytes.into_inner()
+    }
+
+    #[test]
+    fn a_truncated_jpeg_is_refused_naming_the_file() {
+        let dir = std::env::temp_dir().join(format!("furpe-jpeg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let full = jpeg();
+        let whole = dir.join("whole.jpg");
+        std::fs::write(&whole, &full).unwrap();
+        assert_eq!(decode_rgb(&whole).unwrap().dimensions(), (64, 48));
+        // A trailer after the end-of-image marker is fine (cameras write them).
+        let trailer = dir.join("trailer.jpg");
+        std::fs::write(&trailer, [full.as_slice(), b"trailer"].concat()).unwrap();
+        assert!(decode_rgb(&trailer).is_ok());
+
+        let cut = dir.join("cut.jpg");
+        std::fs::write(&cut, &full[..full.len() * 2 / 3]).unwrap();
+        // The decoder alone fills the missing rows and reports nothing.
+        assert!(image::open(&cut).is_ok());
+        let msg = format!("{:#}", decode_rgb(&cut).unwrap_err());
+        assert!(
+            msg.contains("cut.jpg") && msg.contains("truncated"),
+            "{msg}"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -67,11 +67,7 @@ impl BackendJob for DemoArgs {
         let params = wave_sequence(self.frames);
         let layer = SmplxConfig::new().init::<B>(&model, &device)?;
         let output = layer.forward(SmplxInput::from_params(&params, &device));
-        let vertices = output
-            .vertices
-            .into_data()
-            .to_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("reading vertices: {e:?}"))?;
+        let vertices = furpe::readback::floats(output.vertices)?;
         let v = model.num_vertices();
         for (i, frame) in vertices.chunks_exact(v * 3).enumerate() {
             let rows: Vec<[f32; 3]> = frame.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();

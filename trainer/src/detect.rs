@@ -192,12 +192,7 @@ impl BackendJob for DetectArgs {
                 .with_context(|| format!("{}: cannot write", full_path.display()))?;
             if self.overlay {
                 let png = self.out.join(format!("{stem}_detect.png"));
-                let tmp = self.out.join(format!(".{stem}_detect.tmp.png"));
-                draw(&image, &openpose)
-                    .save(&tmp)
-                    .with_context(|| format!("{}: cannot write", tmp.display()))?;
-                std::fs::rename(&tmp, &png)
-                    .with_context(|| format!("{}: cannot write", png.display()))?;
+                crate::crops::save_png(&draw(&image, &openpose), &png)?;
             }
             println!(
                 "{} -> {} ({} people)",

@@ -12,7 +12,7 @@ use anyhow::Context;
 use burn::backend::Autodiff;
 use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use furpe::crop::{CropTransform, PartCrops};
 use furpe::dataset::{read_annotations, Annotation};
@@ -32,6 +32,8 @@ use serde::{Deserialize, Serialize};
 use crate::backend::{with_backend, BackendJob, BackendKind};
 use crate::crops::{batch, RgbImage};
 use crate::rng::Rng;
+use crate::train::guard;
+use crate::train::schedule::LrSchedule;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum ExpertCommand {
@@ -446,7 +448,7 @@ impl BackendJob for ExpertTrainArgs {
         let mut expert: Expert<AD<B>> =
             config
                 .init(&device)
-                .start_at_mean(&baseline.rotations, &baseline.rest, 0.01);
+                .start_at_mean(&baseline.rotations, &baseline.rest, 0.01)?;
         let mut optim = AdamConfig::new().init::<AD<B>, Expert<AD<B>>>();
         // SPIN's 2D and 3D keypoint losses through the body model (body
         // expert, on request), each weighted to count 1 at the start (the
@@ -454,8 +456,21 @@ impl BackendJob for ExpertTrainArgs {
         let skeleton = (self.part == Part::Body && (self.keypoint_loss || self.joint_loss))
             .then(|| SmplxConfig::new().init::<AD<B>>(&model, &device))
             .transpose()?;
-        let mut keypoint_weight: Option<f64> = None;
-        let mut joint_weight: Option<f64> = None;
+        let mut maths = ExpertStep {
+            part: self.part,
+            crop: self.crop,
+            weights,
+            geometry: geometry.as_ref(),
+            skeleton,
+            keypoint_weight: None,
+            joint_weight: None,
+            device: device.clone(),
+        };
+        let schedule = LrSchedule::Cosine {
+            lr: self.lr,
+            floor: 0.1,
+            epochs: self.epochs,
+        };
         let mut rng = Rng::new(self.seed ^ 0x5eed_e2e7);
         let mut order = train_ids.clone();
         let mut final_loss = f64::NAN;
@@ -464,19 +479,14 @@ impl BackendJob for ExpertTrainArgs {
             for i in (1..order.len()).rev() {
                 order.swap(i, rng.below(i + 1));
             }
-            // Cosine decay to a tenth: settles the small nets without tuning.
-            let progress = epoch as f64 / self.epochs as f64;
-            let lr = self.lr * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
+            let lr = schedule.at(epoch);
             let (mut sum, mut count) = (0.0, 0usize);
             for chunk in order.chunks(self.batch) {
                 // A batch of one breaks batch norm's statistics.
                 if chunk.len() < 2 {
                     continue;
                 }
-                let mut crops = Vec::with_capacity(chunk.len());
-                let mut batch_targets = Vec::with_capacity(chunk.len());
-                let mut batch_keypoints: Vec<[f32; 3]> = Vec::new();
-                let mut batch_joints: Vec<f32> = Vec::new();
+                let mut batch = ExpertBatch::default();
                 for &i in chunk {
                     let s = &samples[i];
                     let window = if self.no_augment {
@@ -489,68 +499,36 @@ impl BackendJob for ExpertTrainArgs {
                         Some((w, t)) => {
                             let mut crop = cut(i, &w);
                             colour_jitter(&mut crop, &mut rng);
-                            crops.push(crop);
-                            batch_targets.push(t);
+                            batch.crops.push(crop);
+                            batch.targets.push(t);
                             w
                         }
                         None => {
-                            crops.push(fixed[i].clone());
-                            batch_targets.push(targets[i].clone());
+                            batch.crops.push(fixed[i].clone());
+                            batch.targets.push(targets[i].clone());
                             s.crop
                         }
                     };
                     // The keypoint terms' targets, only when they are on.
                     if self.keypoint_loss {
-                        batch_keypoints.extend(s.keypoints(&seen));
+                        batch.keypoints.extend(s.keypoints(&seen));
                     }
                     if self.joint_loss {
-                        batch_joints.extend(s.joints(&seen));
+                        batch.joints.extend(s.joints(&seen));
                     }
                 }
-                let images = batch::<AD<B>>(
-                    &crops.iter().map(Vec::as_slice).collect::<Vec<_>>(),
-                    self.crop,
-                    &device,
-                );
-                let (rot, rest) =
-                    target_tensors::<AD<B>>(&batch_targets.iter().collect::<Vec<_>>(), &device);
-                let prediction = expert.forward(images);
-                let mut loss = expert_loss(
-                    self.part,
-                    &prediction,
-                    rot,
-                    rest,
-                    &weights,
-                    geometry.as_ref(),
-                );
-                if let Some(layer) = &skeleton {
-                    let n = chunk.len();
-                    let rows = |flat: Vec<f32>| {
-                        Tensor::<AD<B>, 3>::from_data(
-                            TensorData::new(flat, [n, BODY_JOINTS, 3]).convert::<f32>(),
-                            &device,
-                        )
-                    };
-                    if self.keypoint_loss {
-                        let flat = batch_keypoints.iter().flatten().copied().collect();
-                        let term = body_keypoint_loss(&prediction, layer, rows(flat));
-                        loss = loss + normalised(term, &mut keypoint_weight);
-                    }
-                    if self.joint_loss {
-                        let term = body_joint_loss(&prediction, layer, rows(batch_joints));
-                        loss = loss + normalised(term, &mut joint_weight);
-                    }
-                }
-                let value: f64 = loss.clone().into_scalar().elem();
-                if !value.is_finite() {
-                    anyhow::bail!(
-                        "training diverged at epoch {epoch} (loss {value}); try a smaller --lr"
-                    );
-                }
+                let value;
+                (expert, value) =
+                    maths
+                        .step(expert, &mut optim, &batch, lr)
+                        .with_context(|| {
+                            format!(
+                                "{} expert, epoch {epoch}: training stopped; try a smaller --lr",
+                                self.part.name()
+                            )
+                        })?;
                 sum += value * chunk.len() as f64;
                 count += chunk.len();
-                let grads = GradientsParams::from_grads(loss.backward(), &expert);
-                expert = optim.step(lr, expert, grads);
             }
             final_loss = sum / count.max(1) as f64;
             eprintln!(
@@ -625,6 +603,94 @@ fn normalised<B: Backend>(term: Tensor<B, 1>, weight: &mut Option<f64>) -> Tenso
         }
     };
     term.mul_scalar(w)
+}
+
+/// One batch of an expert's training: crops `[3, S, S]` with their targets,
+/// and SPIN's keypoint terms' targets when those are on.
+#[derive(Default)]
+struct ExpertBatch {
+    crops: Vec<Vec<f32>>,
+    targets: Vec<ExpertTarget>,
+    /// `[n × BODY_JOINTS]` (x, y, confidence) in the crop's coordinates.
+    keypoints: Vec<[f32; 3]>,
+    /// `[n × BODY_JOINTS × 3]` root-relative joints.
+    joints: Vec<f32>,
+}
+
+/// The maths of an expert's step: the loss groups (each weighted to count
+/// 1 at the baseline), SPIN's keypoint terms (each weighted to count 1 at
+/// its first value), the NaN stop, Adam. No files, no printing.
+struct ExpertStep<'a, B: AutodiffBackend> {
+    part: Part,
+    crop: usize,
+    weights: Vec<f32>,
+    geometry: Option<&'a ExpressionGeometry>,
+    /// The body model for the keypoint terms (body expert, on request).
+    skeleton: Option<furpe::smplx::Smplx<B>>,
+    keypoint_weight: Option<f64>,
+    joint_weight: Option<f64>,
+    device: B::Device,
+}
+
+impl<B: AutodiffBackend> ExpertStep<'_, B> {
+    /// One Adam step on `batch`; the new expert and the batch's loss.
+    fn step<O: Optimizer<Expert<B>, B>>(
+        &mut self,
+        expert: Expert<B>,
+        optim: &mut O,
+        batch: &ExpertBatch,
+        lr: f64,
+    ) -> anyhow::Result<(Expert<B>, f64)> {
+        let n = batch.crops.len();
+        let device = &self.device;
+        let images = crate::crops::batch::<B>(
+            &batch.crops.iter().map(Vec::as_slice).collect::<Vec<_>>(),
+            self.crop,
+            device,
+        );
+        let (rot, rest) = target_tensors::<B>(&batch.targets.iter().collect::<Vec<_>>(), device);
+        let prediction = expert.forward(images);
+        let mut loss = expert_loss(
+            self.part,
+            &prediction,
+            rot,
+            rest,
+            &self.weights,
+            self.geometry,
+        );
+        let mut terms = Vec::new();
+        if let Some(layer) = &self.skeleton {
+            let rows = |flat: Vec<f32>| {
+                Tensor::<B, 3>::from_data(TensorData::new(flat, [n, BODY_JOINTS, 3]), device)
+            };
+            if !batch.keypoints.is_empty() {
+                let flat = batch.keypoints.iter().flatten().copied().collect();
+                let term = normalised(
+                    body_keypoint_loss(&prediction, layer, rows(flat)),
+                    &mut self.keypoint_weight,
+                );
+                terms.push(("keypoints", term.clone().into_scalar().elem::<f32>()));
+                loss = loss + term;
+            }
+            if !batch.joints.is_empty() {
+                let term = normalised(
+                    body_joint_loss(&prediction, layer, rows(batch.joints.clone())),
+                    &mut self.joint_weight,
+                );
+                terms.push(("joints", term.clone().into_scalar().elem::<f32>()));
+                loss = loss + term;
+            }
+        }
+        let value: f32 = loss.clone().into_scalar().elem();
+        if let Some(bad) = guard::bad_terms(value, &terms) {
+            anyhow::bail!("{bad}");
+        }
+        let grads = GradientsParams::from_grads(loss.backward(), &expert);
+        if let Some(bad) = guard::bad_gradients(&grads, &expert) {
+            anyhow::bail!("{bad}");
+        }
+        Ok((optim.step(lr, expert, grads), value as f64))
+    }
 }
 
 /// Up to 64 crops (`[3, S, S]`, values in [0, 1]) in rows of 8.
@@ -780,11 +846,7 @@ fn samples<B: Backend>(
             }
             let out = layer.joints(SmplxInput::from_params(&params, device));
             let [_, nj, _] = out.dims();
-            let flat = out
-                .into_data()
-                .convert::<f32>()
-                .to_vec::<f32>()
-                .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+            let flat = furpe::readback::floats(out)?;
             for b in 0..chunk.len() {
                 joints.push(
                     (0..nj)

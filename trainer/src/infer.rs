@@ -6,24 +6,21 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use burn::tensor::backend::Backend;
-use burn::tensor::Tensor;
 use furpe::crop::CropTransform;
-use furpe::inference::{body_window, readout_to_params, StudentReadout};
+use furpe::inference::{body_window, readout_to_params, BodyRegressor, StudentReadout};
 use furpe::nets::student_file::{self, Precision};
-use furpe::nets::{Student, StudentConfig};
-use furpe::smplx::{Batching, Smplx, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
+use furpe::smplx::{Batching, SmplxConfig, SmplxData, SmplxParams};
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
 use crate::eval::predict::{EvalInput, Predictor};
 
-/// A loaded student with its body model.
+/// A loaded student with its body model: `furpe infer` and `furpe eval
+/// --checkpoint` run it through the shared [`BodyRegressor`], the path the
+/// browser takes.
 pub struct StudentPredictor<B: Backend> {
-    student: Student<B>,
-    config: StudentConfig,
-    model: Smplx<B>,
+    regressor: BodyRegressor<B>,
     hands_mean: [Vec<f32>; 2],
     flat_hand_mean: bool,
-    device: B::Device,
 }
 
 /// One image's prediction.
@@ -32,6 +29,8 @@ pub struct Prediction {
     /// Weak-perspective camera (s, tx, ty) in the window's coordinates.
     pub camera: [f32; 3],
     pub window: CropTransform,
+    /// The posed vertices `[V]` at the origin (model frame).
+    pub vertices: Vec<[f32; 3]>,
 }
 
 impl<B: Backend> StudentPredictor<B> {
@@ -46,12 +45,14 @@ impl<B: Backend> StudentPredictor<B> {
         let (student, config, _) =
             student_file::from_bytes::<B>(&bytes, &path.display().to_string(), device)?;
         Ok(Self {
-            student,
-            config,
-            model: SmplxConfig::new().init::<B>(model, device)?,
+            regressor: BodyRegressor {
+                student,
+                config,
+                body_model: SmplxConfig::new().init::<B>(model, device)?,
+                device: device.clone(),
+            },
             hands_mean: [model.hands_mean_l.clone(), model.hands_mean_r.clone()],
             flat_hand_mean,
-            device: device.clone(),
         })
     }
 
@@ -62,55 +63,32 @@ impl<B: Backend> StudentPredictor<B> {
         width: u32,
         height: u32,
         window: CropTransform,
-    ) -> Prediction {
-        let input = self.config.input(
-            1,
-            |side| window.sample_rgb(rgb, width, height, side),
-            &self.device,
-        );
-        let out = self.student.forward(input, &self.model);
-        let host = |t: Tensor<B, 2>| {
-            t.into_data()
-                .convert::<f32>()
-                .to_vec::<f32>()
-                .unwrap_or_default()
-        };
+    ) -> anyhow::Result<Prediction> {
+        let no_clock = || 0.0;
+        let p = burn::tensor::try_read_sync(
+            self.regressor
+                .predict_rgb(rgb, width, height, window, &no_clock),
+        )
+        .context("the student's prediction could not be read synchronously on this backend")?
+        .map_err(anyhow::Error::msg)?;
+        let config = &self.regressor.config;
         let readout = StudentReadout {
-            rotations: out
-                .rotations
-                .into_data()
-                .convert::<f32>()
-                .to_vec::<f32>()
-                .unwrap_or_default(),
-            betas: host(out.betas),
-            expression: host(out.expression),
-            num_betas: self.config.num_betas,
-            num_expression: self.config.num_expression,
+            rotations: p.rotations,
+            betas: p.betas,
+            expression: p.expression,
+            num_betas: config.num_betas,
+            num_expression: config.num_expression,
         };
-        let camera = host(out.camera);
-        Prediction {
+        Ok(Prediction {
             params: readout_to_params(
                 &readout,
                 [&self.hands_mean[0], &self.hands_mean[1]],
                 self.flat_hand_mean,
             ),
-            camera: [camera[0], camera[1], camera[2]],
+            camera: p.camera,
             window,
-        }
-    }
-
-    /// Vertices `[V, 3]` of a prediction (model frame, no translation).
-    pub fn vertices(&self, params: &SmplxParams) -> Vec<[f32; 3]> {
-        let layer_out = self
-            .model
-            .forward(SmplxInput::from_params(params, &self.device));
-        let v = layer_out
-            .vertices
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .unwrap_or_default();
-        v.chunks(3).map(|c| [c[0], c[1], c[2]]).collect()
+            vertices: p.vertices,
+        })
     }
 }
 
@@ -123,7 +101,7 @@ impl<B: Backend> Predictor for StudentPredictor<B> {
         let image = input.load_rgb()?;
         let (w, h) = image.dimensions();
         let window = body_window(input.person_box, input.keypoints, w, h);
-        Ok(StudentPredictor::predict(self, image.as_raw(), w, h, window).params)
+        Ok(StudentPredictor::predict(self, image.as_raw(), w, h, window)?.params)
     }
 }
 
@@ -179,7 +157,7 @@ impl BackendJob for InferArgs {
             let (w, h) = image.dimensions();
             let bbox = self.person_box.as_ref().map(|b| [b[0], b[1], b[2], b[3]]);
             let window = body_window(bbox, None, w, h);
-            let p = predictor.predict(image.as_raw(), w, h, window);
+            let p = predictor.predict(image.as_raw(), w, h, window)?;
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
@@ -194,17 +172,15 @@ impl BackendJob for InferArgs {
                 &self.out.join(format!("{stem}.json")),
                 serde_json::to_string_pretty(&json)?.as_bytes(),
             )?;
-            let vertices = predictor.vertices(&p.params);
+            let vertices = &p.vertices;
             let obj = self.out.join(format!("{stem}.obj"));
             let mut text = Vec::new();
-            furpe::mesh::write_obj(&mut text, &vertices, &model.faces)?;
+            furpe::mesh::write_obj(&mut text, vertices, &model.faces)?;
             furpe::io::write_bytes_atomic(&obj, &text)
                 .with_context(|| format!("{}: cannot write", obj.display()))?;
-            let overlay = overlay(&image, &vertices, &p);
+            let overlay = overlay(&image, vertices, &p);
             let png = self.out.join(format!("{stem}_overlay.png"));
-            let tmp = png.with_extension("tmp.png");
-            overlay.save(&tmp)?;
-            std::fs::rename(&tmp, &png)?;
+            crate::crops::save_png(&overlay, &png)?;
             println!(
                 "{} -> {}",
                 path.display(),

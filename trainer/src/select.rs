@@ -110,7 +110,7 @@ impl BackendJob for SelectArgs {
                     .iter()
                     .map(|&r| &annotations[labels.index[r] as usize])
                     .collect();
-                let errors = reprojection_mse(&layer, &config, &records, &labels, chunk, &device);
+                let errors = reprojection_mse(&layer, &config, &records, &labels, chunk, &device)?;
                 for (&row, mse) in chunk.iter().zip(errors) {
                     let d = &mut decisions[row];
                     d.reprojection_mse = Some(mse);

@@ -184,8 +184,8 @@ mod imp {
                     &SmplxParams::concat(&bodies),
                     &device,
                 ));
-                let vertices = host_rows(output.vertices.into_data().to_vec::<f32>())?;
-                let joints = host_rows(output.joints.into_data().to_vec::<f32>())?;
+                let vertices = host_rows(furpe::readback::floats(output.vertices)?);
+                let joints = host_rows(furpe::readback::floats(output.joints)?);
                 let nv = vertices.len() / ids.len();
                 let nj = joints.len() / ids.len();
                 for (b, &i) in ids.iter().enumerate() {
@@ -298,12 +298,12 @@ mod imp {
 
     /// The left wrist and fingers (SMPL-X joints 20 and 25..40).
     fn is_left_hand_joint(j: usize) -> bool {
-        j == furpe::smplx::joints::idx::LEFT_WRIST || (25..40).contains(&j)
+        j == idx::LEFT_WRIST || furpe::smplx::joints::pose::LEFT_HAND.contains(&j)
     }
 
     /// The right wrist and fingers (SMPL-X joints 21 and 40..55).
     fn is_right_hand_joint(j: usize) -> bool {
-        j == furpe::smplx::joints::idx::RIGHT_WRIST || (40..55).contains(&j)
+        j == idx::RIGHT_WRIST || furpe::smplx::joints::pose::RIGHT_HAND.contains(&j)
     }
 
     /// One posed body on the host.
@@ -440,11 +440,8 @@ mod imp {
         })
     }
 
-    fn host_rows(
-        values: Result<Vec<f32>, burn::tensor::DataError>,
-    ) -> anyhow::Result<Vec<[f32; 3]>> {
-        let values = values.map_err(|e| anyhow::anyhow!("reading the posed bodies: {e:?}"))?;
-        Ok(values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
+    fn host_rows(values: Vec<f32>) -> Vec<[f32; 3]> {
+        values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
     }
 
     /// The image with the simulated keypoints and the person box drawn on it.

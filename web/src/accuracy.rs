@@ -50,11 +50,9 @@ pub fn body_joints(params_json: &str, flat_hand_mean: bool) -> Result<Vec<f32>, 
     let joints: Tensor<Cpu, 3> = layer
         .forward(SmplxInput::from_params(&params, &device))
         .joints;
-    let data = burn::tensor::try_read_sync(joints.into_data_async())
+    let data = burn::tensor::try_read_sync(furpe::readback::floats_async(joints))
         .ok_or_else(|| js_error("the CPU backend did not answer at once"))?
-        .map_err(|e| js_error(format!("{e:?}")))?
-        .to_vec::<f32>()
-        .map_err(|e| js_error(format!("{e:?}")))?;
+        .map_err(js_error)?;
     Ok(data[..NUM_JOINTS * 3].to_vec())
 }
 

@@ -845,13 +845,10 @@ pub async fn gpu_selftest(stage: u32) -> Result<String, JsValue> {
         RuntimeOptions::default(),
     );
     let read = |t: Tensor<GpuBackend, 2>| async move {
-        t.into_data_async()
+        furpe::readback::floats_async(t)
             .await
-            .map_err(|e| js_error(format!("{e:?}")))
-            .map(|d| {
-                let v = d.to_vec::<f32>().unwrap_or_default();
-                format!("{} values, first {:?}", v.len(), v.first())
-            })
+            .map_err(js_error)
+            .map(|v| format!("{} values, first {:?}", v.len(), v.first()))
     };
     match stage {
         0 => {

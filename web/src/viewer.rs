@@ -50,11 +50,9 @@ pub struct Viewer {
 
 fn read3<B: Backend>(t: Tensor<B, 3>) -> Result<Frames, String> {
     let [b, n, _] = t.dims();
-    let data = burn::tensor::try_read_sync(t.into_data_async())
+    let data = burn::tensor::try_read_sync(furpe::readback::floats_async(t))
         .ok_or("the CPU backend did not answer at once")?
-        .map_err(|e| format!("{e:?}"))?
-        .to_vec::<f32>()
-        .map_err(|e| format!("{e:?}"))?;
+        .map_err(|e| e.to_string())?;
     Ok((0..b)
         .map(|i| {
             data[i * n * 3..(i + 1) * n * 3]

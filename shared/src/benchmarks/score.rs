@@ -146,18 +146,7 @@ impl<'a> Scorer<'a> {
     fn regress(&self, vertices: &[Point], n: usize) -> Vec<Point> {
         let v = vertices.len();
         (0..n)
-            .map(|j| {
-                let row = &self.j_regressor[j * v..(j + 1) * v];
-                let mut p = [0.0; 3];
-                for (w, q) in row.iter().zip(vertices) {
-                    if *w != 0.0 {
-                        for k in 0..3 {
-                            p[k] += *w as f64 * q[k];
-                        }
-                    }
-                }
-                p
-            })
+            .map(|j| crate::smplx::data::regress_joint(self.j_regressor, v, j, |i| vertices[i]))
             .collect()
     }
 

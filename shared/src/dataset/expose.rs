@@ -10,6 +10,7 @@
 use std::io::{Read, Seek};
 
 use crate::npz::{NpyData, NpzArchive, NpzError};
+use crate::smplx::joints::pose;
 use crate::smplx::params::ParamWidths;
 use crate::smplx::SmplxParams;
 
@@ -67,18 +68,15 @@ pub fn read_curated_fits<R: Read + Seek>(
         let mut params = SmplxParams::zeros(1, widths);
         params.betas[0] = betas.data[i * nb..(i + 1) * nb].to_vec();
         params.expression[0] = expression.data[i * ne..(i + 1) * ne].to_vec();
-        params.global_orient[0] = p[0..3].to_vec();
-        params.body_pose[0] = p[3..66].to_vec();
-        params.jaw_pose[0] = p[66..69].to_vec();
-        let hands = if joints == 55 {
-            params.leye_pose[0] = p[69..72].to_vec();
-            params.reye_pose[0] = p[72..75].to_vec();
-            75
+        if joints == 55 {
+            params.set_full_pose(0, p, |values, _| values.to_vec());
         } else {
-            69
-        };
-        params.left_hand_pose[0] = p[hands..hands + 45].to_vec();
-        params.right_hand_pose[0] = p[hands + 45..hands + 90].to_vec();
+            // SMPL-X without the eyes (53 joints): the hands follow the jaw.
+            let mut full = p[..pose::flat(pose::LEFT_EYE, 3).start].to_vec();
+            full.extend([0.0; 6]);
+            full.extend(&p[pose::flat(pose::LEFT_EYE, 3).start..]);
+            params.set_full_pose(0, &full, |values, _| values.to_vec());
+        }
         let kp = &keypoints.data[i * 137 * 3..(i + 1) * 137 * 3];
         fits.push(CuratedFit {
             image,

@@ -655,10 +655,7 @@ impl<B: AutodiffBackend> Problem<B> {
 }
 
 fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>, FitError> {
-    t.into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| FitError::Readback(format!("{e:?}")))
+    crate::readback::floats(t).map_err(|e| FitError::Readback(e.to_string()))
 }
 
 fn upload<B: Backend>(data: Vec<f32>, shape: [usize; 2], device: &B::Device) -> Tensor<B, 2> {

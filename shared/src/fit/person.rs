@@ -193,12 +193,8 @@ pub fn fit_people<B: AutodiffBackend>(
         Vec::new()
     } else {
         let input = SmplxInput::<B>::from_params(&params, device);
-        layer
-            .joints(input) // [N, J, 3]
-            .into_data()
-            .convert::<f32>()
-            .to_vec::<f32>()
-            .map_err(|e| FitError::Readback(format!("{e:?}")))?
+        let joints = layer.joints(input); // [N, J, 3]
+        crate::readback::floats(joints).map_err(|e| FitError::Readback(e.to_string()))?
     };
     let per_body = joints.len() / bodies.len().max(1);
     let mut fits: Vec<PersonFit> = people

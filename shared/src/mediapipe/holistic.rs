@@ -597,13 +597,10 @@ impl<B: Backend> Holistic<B> {
             .into_iter()
             .map(|o| {
                 let values =
-                    o.data
-                        .into_data()
-                        .to_vec::<f32>()
-                        .map_err(|e| HolisticError::Output {
-                            model: "tflite",
-                            what: format!("'{}' could not be read back: {e:?}", o.name),
-                        })?;
+                    crate::readback::floats(o.data).map_err(|e| HolisticError::Output {
+                        model: "tflite",
+                        what: format!("'{}': {e}", o.name),
+                    })?;
                 Ok((o.shape, values))
             })
             .collect()

@@ -194,25 +194,11 @@ mod tests {
         assert_eq!(out.light.dims(), [2, 9, 3]);
         assert_eq!(out.feature.dims(), [2, 16]);
         // The parts tile the code in order.
-        let code = out
-            .code
-            .clone()
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap_or_default();
-        let pose = out
-            .pose
-            .clone()
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap_or_default();
+        let code = crate::readback::floats(out.code.clone()).unwrap();
+        let pose = crate::readback::floats(out.pose.clone()).unwrap();
         assert_eq!(&code[200..206], &pose[..6]);
         let face = out.to_smplx();
-        let jaw = face
-            .jaw_pose
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap_or_default();
+        let jaw = crate::readback::floats(face.jaw_pose).unwrap();
         assert_eq!(&jaw[..3], &pose[3..6]);
         assert_eq!(face.expression.dims(), [2, 10]);
     }

@@ -266,7 +266,7 @@ mod tests {
     type B = Flex;
 
     fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
-        t.into_data().to_vec::<f32>().unwrap_or_default()
+        crate::readback::floats(t).unwrap()
     }
 
     #[test]

@@ -25,7 +25,9 @@ pub use part_expert::{Expert, ExpertConfig, ExpertNet, ExpertPrediction, Part, R
 pub use regressor::{IterativeRegressor, IterativeRegressorConfig, RegressorOutput};
 pub use resnet::{BlockKind, ResNet, ResNetConfig, ResNetFeatures};
 pub use spin::{SmplxBodyPart, Spin, SpinConfig, SpinOutput};
-pub use student::{PartFeatures, Student, StudentConfig, StudentInput, StudentKind, StudentOutput};
+pub use student::{
+    ParamLayout, PartFeatures, Student, StudentConfig, StudentInput, StudentKind, StudentOutput,
+};
 
 use burn::tensor::{backend::Backend, Tensor};
 

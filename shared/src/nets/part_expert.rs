@@ -304,7 +304,12 @@ impl<B: Backend> Expert<B> {
     /// scaled by `head_gain` (SPIN initialises its heads with gain 0.01), so the
     /// untrained expert predicts about the mean and training learns the
     /// deviations from it.
-    pub fn start_at_mean(self, rotations: &[[f32; 9]], rest: &[f32], head_gain: f32) -> Self {
+    pub fn start_at_mean(
+        self,
+        rotations: &[[f32; 9]],
+        rest: &[f32],
+        head_gain: f32,
+    ) -> Result<Self, crate::readback::ReadbackError> {
         fn scaled<B: Backend, const D: usize>(
             p: Param<Tensor<B, D>>,
             gain: f32,
@@ -352,18 +357,13 @@ impl<B: Backend> Expert<B> {
                     net.init_cam = buffer(&rest[SPIN_BETAS..], &device);
                 }
                 net.regressor.heads = scale_heads(net.regressor.heads, head_gain);
-                Expert::Body(net)
+                Ok(Expert::Body(net))
             }
             Expert::Face(mut net) => {
                 let device = net.fc2.weight.lazy_device();
                 net.fc2 = scale_linear(net.fc2, head_gain);
                 if let (Some(jaw), Some(bias)) = (rotations.first(), net.fc2.bias.take()) {
-                    let mut values = bias
-                        .val()
-                        .into_data()
-                        .convert::<f32>()
-                        .to_vec::<f32>()
-                        .unwrap_or_default();
+                    let mut values = crate::readback::floats(bias.val())?;
                     let exp = net.n_shape + net.n_tex;
                     let pose = exp + net.n_exp;
                     for (k, v) in rest.iter().take(net.n_exp).enumerate() {
@@ -375,23 +375,17 @@ impl<B: Backend> Expert<B> {
                         &device,
                     )));
                 }
-                Expert::Face(net)
+                Ok(Expert::Face(net))
             }
             Expert::Hand(mut net) => {
                 let device = net.mean_params.lazy_device();
-                let mut mean = net
-                    .mean_params
-                    .val()
-                    .into_data()
-                    .convert::<f32>()
-                    .to_vec::<f32>()
-                    .unwrap_or_default();
+                let mut mean = crate::readback::floats(net.mean_params.val())?;
                 for (j, m) in rotations.iter().take(HAND_POSE / 3).enumerate() {
                     mean[HAND_CAMERA + 3 * j..HAND_CAMERA + 3 * j + 3].copy_from_slice(&aa(m));
                 }
                 net.mean_params = buffer(&mean, &device);
                 net.regressor.heads = scale_heads(net.regressor.heads, head_gain);
-                Expert::Hand(net)
+                Ok(Expert::Hand(net))
             }
         }
     }
@@ -543,7 +537,8 @@ mod tests {
             let rest: Vec<f32> = (0..part.num_rest()).map(|k| 0.5 - 0.1 * k as f32).collect();
             let expert = ExpertConfig::small(part, 2, 32)
                 .init::<B>(&device)
-                .start_at_mean(&rotations, &rest, 0.01);
+                .start_at_mean(&rotations, &rest, 0.01)
+                .unwrap();
             let out = expert.forward(images.clone());
             let got = out.rotations.into_data().to_vec::<f32>().unwrap();
             for (k, v) in got.iter().enumerate() {

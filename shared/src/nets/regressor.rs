@@ -164,7 +164,7 @@ mod tests {
         let init = Tensor::<B, 2>::zeros([1, 5], &device);
         let out = reg.forward(Tensor::ones([1, 4], &device), init);
         // Three iterations add the bias three times.
-        let v = out.params.into_data().to_vec::<f32>().unwrap_or_default();
+        let v = crate::readback::floats(out.params).unwrap();
         assert_eq!(v, vec![3.0; 5]);
         assert_eq!(out.hidden.dims(), [1, 4]);
     }

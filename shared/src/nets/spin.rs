@@ -260,18 +260,10 @@ mod tests {
             hidden: Tensor::zeros([1, 1], &device),
         };
         let part = out.to_smplx();
-        let g = part
-            .global_orient
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap_or_default();
+        let g = crate::readback::floats(part.global_orient).unwrap();
         assert!((g[0].abs() - std::f32::consts::PI).abs() < 1e-5, "{g:?}");
         assert!(g[1].abs() < 1e-6 && g[2].abs() < 1e-6);
-        let body = part
-            .body_pose
-            .into_data()
-            .to_vec::<f32>()
-            .unwrap_or_default();
+        let body = crate::readback::floats(part.body_pose).unwrap();
         assert!(body.iter().all(|v| v.abs() < 1e-6));
     }
 

@@ -32,7 +32,7 @@ use crate::camera::weak_perspective;
 use crate::keypoints::NUM_BODY25;
 use crate::rotation::rot6d_to_matrix;
 use crate::smplx::joints::{NUM_BODY_JOINTS, NUM_HAND_JOINTS, NUM_JOINTS};
-use crate::smplx::Smplx;
+use crate::smplx::{Smplx, SmplxOutput};
 
 /// Rotations the student predicts: global, body 21, left hand 15, right hand 15, jaw.
 pub const PREDICTED_ROTATIONS: usize = 1 + NUM_BODY_JOINTS + 2 * NUM_HAND_JOINTS + 1;
@@ -40,6 +40,53 @@ pub const PREDICTED_ROTATIONS: usize = 1 + NUM_BODY_JOINTS + 2 * NUM_HAND_JOINTS
 const LEFT_HAND: usize = 1 + NUM_BODY_JOINTS;
 const RIGHT_HAND: usize = LEFT_HAND + NUM_HAND_JOINTS;
 const JAW: usize = RIGHT_HAND + NUM_HAND_JOINTS;
+
+/// Where each block sits in the student's parameter vector
+/// `[6D rotations (global, body, left hand, right hand, jaw) | β | ψ | camera]`:
+/// the one statement of the layout that decoding, the mean start and the
+/// EMA consistency term read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParamLayout {
+    pub num_betas: usize,
+    pub num_expression: usize,
+}
+
+impl ParamLayout {
+    /// The global rotation's 6D block (view-dependent).
+    pub const GLOBAL: std::ops::Range<usize> = 0..6;
+    /// Weak-perspective camera values `(raw s, tx, ty)`.
+    pub const CAMERA: usize = 3;
+
+    pub fn rotations(&self) -> std::ops::Range<usize> {
+        0..PREDICTED_ROTATIONS * 6
+    }
+
+    pub fn betas(&self) -> std::ops::Range<usize> {
+        let start = self.rotations().end;
+        start..start + self.num_betas
+    }
+
+    pub fn expression(&self) -> std::ops::Range<usize> {
+        let start = self.betas().end;
+        start..start + self.num_expression
+    }
+
+    pub fn camera(&self) -> std::ops::Range<usize> {
+        let start = self.expression().end;
+        start..start + Self::CAMERA
+    }
+
+    /// Length of the whole vector.
+    pub fn width(&self) -> usize {
+        self.camera().end
+    }
+
+    /// What does not depend on the view of the person: everything but the
+    /// global rotation and the camera (the two augmented views must agree on it).
+    pub fn view_independent(&self) -> std::ops::Range<usize> {
+        Self::GLOBAL.end..self.camera().start
+    }
+}
 
 /// Output-joint indices (144-joint order) that locate each part for its crop.
 const LEFT_HAND_POINTS: [usize; 21] = [
@@ -160,7 +207,14 @@ impl StudentConfig {
 
     /// Width of the parameter vector.
     pub fn param_dim(&self) -> usize {
-        PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3
+        self.param_layout().width()
+    }
+
+    pub fn param_layout(&self) -> ParamLayout {
+        ParamLayout {
+            num_betas: self.num_betas,
+            num_expression: self.num_expression,
+        }
     }
 
     /// Whether these settings describe a network that can be built: sizes
@@ -332,6 +386,34 @@ pub struct StudentOutput<B: Backend> {
     pub located: Option<Tensor<B, 3>>,
 }
 
+/// The one way a prediction becomes a body: the output's rotations and
+/// shape coefficients through the body model, at the origin (the camera
+/// places it). The browser, `furpe infer` / `eval --checkpoint`, training
+/// (losses and validation) and `furpe bench` all pose through these.
+impl<B: Backend> StudentOutput<B> {
+    /// Every vertex and joint: what is drawn, exported or scored by PA-V2V.
+    pub fn posed(&self, body_model: &Smplx<B>) -> SmplxOutput<B> {
+        let batch = self.rotations.dims()[0];
+        body_model.forward_rotations(
+            Student::shape_coeffs(self, body_model),
+            self.rotations.clone(),
+            Tensor::zeros([batch, 3], &self.rotations.device()),
+        )
+    }
+
+    /// Only the joints (skeleton, vertex joints, landmarks) `[batch, J, 3]`:
+    /// what the losses, the detail crops and reprojection read, at a
+    /// fraction of the cost.
+    pub fn posed_joints(&self, body_model: &Smplx<B>) -> Tensor<B, 3> {
+        let batch = self.rotations.dims()[0];
+        body_model.forward_joints(
+            Student::shape_coeffs(self, body_model),
+            self.rotations.clone(),
+            Tensor::zeros([batch, 3], &self.rotations.device()),
+        )
+    }
+}
+
 impl<B: Backend> Student<B> {
     /// The starting point of the iterative regressor: identity rotations
     /// except the global one (180° about x: SMPL-X is y-up, the image y-down),
@@ -352,7 +434,14 @@ impl<B: Backend> Student<B> {
     }
 
     pub fn param_dim(&self) -> usize {
-        PREDICTED_ROTATIONS * 6 + self.num_betas + self.num_expression + 3
+        self.param_layout().width()
+    }
+
+    pub fn param_layout(&self) -> ParamLayout {
+        ParamLayout {
+            num_betas: self.num_betas,
+            num_expression: self.num_expression,
+        }
     }
 
     /// The readout grid's side, read from the regressor's input width
@@ -399,13 +488,7 @@ impl<B: Backend> Student<B> {
         // (SMPL-X frame, y up): a crop follows that box, so centring it
         // keeps the untrained body from walking out of the crop.
         let joints = 22.min(body.j_regressor.len() / v.max(1));
-        let rest_y = |j: usize| -> f32 {
-            body.j_regressor[j * v..(j + 1) * v]
-                .iter()
-                .enumerate()
-                .map(|(i, w)| w * body.v_template[i * 3 + 1])
-                .sum()
-        };
+        let rest_y = |j: usize| body.rest_joint(j)[1] as f32;
         let (mut lo, mut hi) = (f32::MAX, f32::MIN);
         for j in 0..joints {
             let y = rest_y(j);
@@ -480,13 +563,11 @@ impl<B: Backend> Student<B> {
     fn decode(&self, params: Tensor<B, 2>, features: PartFeatures<B>) -> StudentOutput<B> {
         let batch = params.dims()[0];
         let device = params.device();
-        let rot_end = PREDICTED_ROTATIONS * 6;
-        let betas_end = rot_end + self.num_betas;
-        let expr_end = betas_end + self.num_expression;
+        let layout = self.param_layout();
         let predicted = rot6d_to_matrix(
             params
                 .clone()
-                .slice([0..batch, 0..rot_end])
+                .slice([0..batch, layout.rotations()])
                 .reshape([batch * PREDICTED_ROTATIONS, 6]),
         )
         .reshape([batch, PREDICTED_ROTATIONS, 3, 3]);
@@ -506,12 +587,12 @@ impl<B: Backend> Student<B> {
             1,
         ); // [batch, 55, 3, 3]
         debug_assert_eq!(rotations.dims()[1], NUM_JOINTS);
-        let raw_camera = params.clone().slice([0..batch, expr_end..expr_end + 3]);
+        let raw_camera = params.clone().slice([0..batch, layout.camera()]);
         let scale = softplus(raw_camera.clone().slice([0..batch, 0..1]), 1.0);
         let camera = Tensor::cat(vec![scale, raw_camera.slice([0..batch, 1..3])], 1);
         StudentOutput {
-            betas: params.clone().slice([0..batch, rot_end..betas_end]),
-            expression: params.clone().slice([0..batch, betas_end..expr_end]),
+            betas: params.clone().slice([0..batch, layout.betas()]),
+            expression: params.clone().slice([0..batch, layout.expression()]),
             params,
             rotations,
             camera,
@@ -531,11 +612,7 @@ impl<B: Backend> Student<B> {
         body_model: &Smplx<B>,
     ) -> StudentOutput<B> {
         let batch = output.params.dims()[0];
-        let joints = body_model.forward_joints(
-            Self::shape_coeffs(&output, body_model),
-            output.rotations.clone(),
-            Tensor::zeros([batch, 3], &detail.device()),
-        ); // [batch, 144, 3]
+        let joints = output.posed_joints(body_model); // [batch, 144, 3]
         let points = weak_perspective(joints, output.camera.clone()); // [batch, 144, 2]
         let window = |indices: &[usize], scale: f64| {
             let idx = burn::tensor::Tensor::<B, 1, burn::tensor::Int>::from_data(
@@ -745,6 +822,28 @@ mod tests {
     }
 
     #[test]
+    fn the_parameter_layout_tiles_the_vector() {
+        let config = tiny(StudentKind::OneStage)
+            .with_num_betas(11)
+            .with_num_expression(7);
+        let l = config.param_layout();
+        let blocks = [l.rotations(), l.betas(), l.expression(), l.camera()];
+        assert!(blocks.windows(2).all(|w| w[0].end == w[1].start));
+        assert_eq!(l.rotations().len(), PREDICTED_ROTATIONS * 6);
+        assert_eq!(
+            [l.betas().len(), l.expression().len(), l.camera().len()],
+            [11, 7, 3]
+        );
+        assert_eq!(l.width(), config.param_dim());
+        // The consistency term's slice: all but the global 6D and the camera.
+        assert_eq!(l.view_independent(), 6..config.param_dim() - 3);
+        let device = Default::default();
+        let student = config.init::<B>(&device);
+        assert_eq!(student.param_layout(), l);
+        assert_eq!(student.mean_params(&device).dims(), [1, l.width()]);
+    }
+
+    #[test]
     fn mean_parameters_decode_to_the_rest_pose() {
         let device = Default::default();
         let student = tiny(StudentKind::OneStage).init::<B>(&device);
@@ -779,10 +878,7 @@ mod tests {
         }
         let input = config.input(1, |side| vec![0.5; 3 * side * side], &device);
         let out = student.forward(input, &layer);
-        let shape = Student::shape_coeffs(&out, &layer);
-        let posed =
-            layer.forward_joints(shape, out.rotations.clone(), Tensor::zeros([1, 3], &device));
-        let joints = posed.into_data().to_vec::<f32>().unwrap();
+        let joints = crate::readback::floats(out.posed_joints(&layer)).unwrap();
         let cam = out.camera.into_data().to_vec::<f32>().unwrap();
         let ys: Vec<f32> = (0..22)
             .map(|j| cam[0] * (joints[j * 3 + 1] + cam[2]))

@@ -82,16 +82,7 @@ pub enum FaceFeature {
 
 impl BodyParts {
     pub fn new(model: &SmplxData) -> Self {
-        let v = model.num_vertices();
-        let rest_joint = |j: usize| -> [f32; 3] {
-            // Rest joint j = row j of the regressor · template.
-            let row = &model.j_regressor[j * v..(j + 1) * v];
-            let mut p = [0f32; 3];
-            for (i, &w) in row.iter().enumerate().filter(|(_, w)| **w != 0.0) {
-                (0..3).for_each(|k| p[k] += w * model.v_template[i * 3 + k]);
-            }
-            p
-        };
+        let rest_joint = |j: usize| model.rest_joint(j).map(|c| c as f32);
         let head = rest_joint(idx::HEAD);
         let eye_level = rest_joint(idx::LEFT_EYE_SMPLHF)[1];
         let dominant = dominant_joints(&model.weights, NUM_JOINTS);

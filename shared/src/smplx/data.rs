@@ -55,7 +55,34 @@ pub struct SmplxData {
     pub note: Option<String>,
 }
 
+/// Joint `j` regressed from a mesh of `num_vertices` points: row `j` of
+/// `j_regressor` (`[joints × num_vertices]`) times the points, summed in
+/// f64 over the non-zero weights. The one joint regression the host code
+/// uses (rest joints, colours, scoring).
+pub fn regress_joint(
+    j_regressor: &[f32],
+    num_vertices: usize,
+    j: usize,
+    point: impl Fn(usize) -> [f64; 3],
+) -> [f64; 3] {
+    let row = &j_regressor[j * num_vertices..(j + 1) * num_vertices];
+    let mut p = [0f64; 3];
+    for (v, &w) in row.iter().enumerate().filter(|(_, w)| **w != 0.0) {
+        let q = point(v);
+        (0..3).for_each(|k| p[k] += w as f64 * q[k]);
+    }
+    p
+}
+
 impl SmplxData {
+    /// Skeleton joint `j` of the template (the rest pose, mean shape).
+    pub fn rest_joint(&self, j: usize) -> [f64; 3] {
+        let t = &self.v_template;
+        regress_joint(&self.j_regressor, self.num_vertices(), j, |v| {
+            [t[v * 3] as f64, t[v * 3 + 1] as f64, t[v * 3 + 2] as f64]
+        })
+    }
+
     pub fn num_vertices(&self) -> usize {
         self.v_template.len() / 3
     }

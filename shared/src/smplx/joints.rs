@@ -13,6 +13,49 @@ pub const NUM_OUTPUT_JOINTS: usize = 144;
 /// Output joints without the face contour.
 pub const NUM_OUTPUT_JOINTS_NO_CONTOUR: usize = 127;
 
+/// Which of the 55 skeleton joints each part's rotations drive, in joint
+/// units: the one statement of the pose layout (`global_orient`,
+/// `body_pose`, `jaw_pose`, eyes, `left_hand_pose`, `right_hand_pose`).
+/// [`pose::flat`] turns a range into a flat pose vector's (3 values per
+/// joint for axis-angle, 9 for matrices).
+pub mod pose {
+    use std::ops::Range;
+
+    pub const GLOBAL: Range<usize> = 0..1;
+    pub const BODY: Range<usize> = 1..22;
+    pub const JAW: Range<usize> = 22..23;
+    pub const LEFT_EYE: Range<usize> = 23..24;
+    pub const RIGHT_EYE: Range<usize> = 24..25;
+    pub const LEFT_HAND: Range<usize> = 25..40;
+    pub const RIGHT_HAND: Range<usize> = 40..55;
+
+    /// `joints` in a flat vector with `width` values per joint.
+    pub const fn flat(joints: Range<usize>, width: usize) -> Range<usize> {
+        joints.start * width..joints.end * width
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::smplx::joints::{NUM_BODY_JOINTS, NUM_HAND_JOINTS, NUM_JOINTS};
+
+        #[test]
+        fn the_parts_tile_the_skeleton_in_order() {
+            let parts = [
+                GLOBAL, BODY, JAW, LEFT_EYE, RIGHT_EYE, LEFT_HAND, RIGHT_HAND,
+            ];
+            assert_eq!(parts[0].start, 0);
+            assert!(parts.windows(2).all(|w| w[0].end == w[1].start));
+            assert_eq!(RIGHT_HAND.end, NUM_JOINTS);
+            assert_eq!(BODY.len(), NUM_BODY_JOINTS);
+            assert_eq!([LEFT_HAND.len(), RIGHT_HAND.len()], [NUM_HAND_JOINTS; 2]);
+            // The reference package's full axis-angle pose: hands at 75..120, 120..165.
+            assert_eq!(flat(LEFT_HAND, 3), 75..120);
+            assert_eq!(flat(RIGHT_HAND, 3), 120..165);
+        }
+    }
+}
+
 /// Parent of each skeleton joint; the root's is -1.
 pub const PARENTS: [i64; NUM_JOINTS] = [
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 15, 15, 15, 20, 25,

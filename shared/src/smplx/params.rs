@@ -70,6 +70,26 @@ impl Default for ParamWidths {
 }
 
 impl SmplxParams {
+    /// Sets row `b`'s pose fields from one axis-angle vector `[55 × 3]` in
+    /// skeleton order (`joints::pose`); `hand` maps each hand's 45 values
+    /// (e.g. subtracts the hand mean) and gets `(values, left?)`.
+    pub fn set_full_pose(
+        &mut self,
+        b: usize,
+        full: &[f32],
+        hand: impl Fn(&[f32], bool) -> Vec<f32>,
+    ) {
+        use crate::smplx::joints::pose;
+        let take = |joints| full[pose::flat(joints, 3)].to_vec();
+        self.global_orient[b] = take(pose::GLOBAL);
+        self.body_pose[b] = take(pose::BODY);
+        self.jaw_pose[b] = take(pose::JAW);
+        self.leye_pose[b] = take(pose::LEFT_EYE);
+        self.reye_pose[b] = take(pose::RIGHT_EYE);
+        self.left_hand_pose[b] = hand(&full[pose::flat(pose::LEFT_HAND, 3)], true);
+        self.right_hand_pose[b] = hand(&full[pose::flat(pose::RIGHT_HAND, 3)], false);
+    }
+
     /// All-zero parameters for `batch` bodies (the mean body in the rest pose,
     /// with the mean hand pose unless the layer uses a flat hand mean).
     pub fn zeros(batch: usize, widths: ParamWidths) -> Self {

@@ -45,9 +45,7 @@ pub fn write_gallery(
 /// One sample: a square crop around the person (or the whole image), scaled
 /// to [`TILE`], with the overlay points.
 fn tile(sample: &EvalSample, score: &SampleScore) -> anyhow::Result<RgbImage> {
-    let image = image::open(&sample.image)
-        .with_context(|| format!("{}: cannot read the image", sample.image.display()))?
-        .to_rgb8();
+    let image = crate::crops::decode_rgb(&sample.image)?;
     let (w, h) = (image.width(), image.height());
     // The body window every student crop uses (the person box 1.2× larger;
     // the whole image without a box), sampled at the tile's size.

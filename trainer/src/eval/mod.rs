@@ -407,17 +407,13 @@ fn pose<B: Backend>(
 ) -> anyhow::Result<(Bodies, Bodies)> {
     let batch = params.batch_size();
     let output = layer.forward(SmplxInput::from_params(params, device));
-    let split = |values: Result<Vec<f32>, burn::tensor::DataError>| -> anyhow::Result<Bodies> {
-        let values = values.map_err(|e| anyhow::anyhow!("reading the posed bodies: {e:?}"))?;
-        let points: Vec<Point> = values
-            .chunks_exact(3)
-            .map(|c| [c[0] as f64, c[1] as f64, c[2] as f64])
-            .collect();
-        let per = points.len() / batch.max(1);
-        Ok(points.chunks(per.max(1)).map(<[Point]>::to_vec).collect())
-    };
-    let vertices = split(output.vertices.into_data().to_vec::<f32>())?;
-    let joints = split(output.joints.into_data().to_vec::<f32>())?;
+    let vertices = furpe::readback::points(output.vertices)?;
+    let joints = furpe::readback::points(output.joints)?;
+    anyhow::ensure!(
+        vertices.len() == batch && joints.len() == batch,
+        "the body model posed {} bodies for {batch} parameter sets",
+        vertices.len()
+    );
     if let Some((b, _)) = vertices
         .iter()
         .enumerate()

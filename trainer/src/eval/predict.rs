@@ -39,9 +39,7 @@ impl<'a> EvalInput<'a> {
 
     /// The image as 8-bit RGB.
     pub fn load_rgb(&self) -> anyhow::Result<image::RgbImage> {
-        Ok(image::open(self.image)
-            .with_context(|| format!("{}: cannot read the image", self.image.display()))?
-            .to_rgb8())
+        crate::crops::decode_rgb(self.image)
     }
 }
 

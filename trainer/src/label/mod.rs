@@ -628,11 +628,7 @@ fn feature_keys(part: Part) -> &'static [&'static str] {
 /// `[N, W]` → N host rows.
 fn host_rows<B: Backend>(t: Tensor<B, 2>) -> anyhow::Result<Vec<Vec<f32>>> {
     let [n, w] = t.dims();
-    let flat = t
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let flat = furpe::readback::floats(t)?;
     Ok((0..n).map(|r| flat[r * w..(r + 1) * w].to_vec()).collect())
 }
 

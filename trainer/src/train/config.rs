@@ -10,6 +10,34 @@ use furpe::losses::LossConfig;
 use furpe::nets::{ResNetConfig, StudentConfig, StudentKind};
 use serde::{Deserialize, Serialize};
 
+/// `loss_preset`: which of the paper's loss settings `[loss]` starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossPreset {
+    /// The paper's weights (`LossConfig::paper`).
+    Paper,
+    /// The authors' released training script (`LossConfig::released`).
+    Released,
+}
+
+/// `ema.schedule`: how the teacher's τ moves during training.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmaSchedule {
+    /// From `tau` up to 1 at the last step along half a cosine (released).
+    Cosine,
+    /// `tau` throughout.
+    Constant,
+}
+
+/// [`StudentKind`] as TOML spells it (`one_stage`, `two_stage`).
+#[derive(Serialize, Deserialize)]
+#[serde(remote = "StudentKind", rename_all = "snake_case")]
+enum StudentKindName {
+    OneStage,
+    TwoStage,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct TrainConfig {
@@ -40,8 +68,8 @@ pub struct TrainConfig {
     pub holdout_every: usize,
     /// Crop preparation threads.
     pub workers: usize,
-    /// "paper" or "released": the base the `loss` table overrides.
-    pub loss_preset: String,
+    /// The base the `loss` table overrides.
+    pub loss_preset: LossPreset,
     pub loss: Option<toml::Value>,
     pub distill: bool,
     pub ema: EmaConfig,
@@ -56,8 +84,7 @@ pub struct EmaConfig {
     pub enabled: bool,
     /// τ at the start; the cosine schedule raises it to 1 at the last step.
     pub tau: f64,
-    /// "cosine" (released) or "constant".
-    pub schedule: String,
+    pub schedule: EmaSchedule,
     /// Released behaviour: each view flips independently and the full
     /// parameter vectors are compared. Default: both views share the flip
     /// and the view-dependent global rotation and camera are left out.
@@ -81,8 +108,9 @@ pub struct AugmentConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StudentSettings {
-    /// "one_stage" or "two_stage".
-    pub kind: String,
+    /// `one_stage` or `two_stage`.
+    #[serde(with = "StudentKindName")]
+    pub kind: StudentKind,
     /// 18, 34 or 50.
     pub depth: usize,
     /// Stem width (64 in the published ResNets).
@@ -123,7 +151,7 @@ impl Default for TrainConfig {
             log_every: 10,
             holdout_every: 10,
             workers: 2,
-            loss_preset: "paper".into(),
+            loss_preset: LossPreset::Paper,
             loss: None,
             distill: true,
             ema: EmaConfig::default(),
@@ -138,7 +166,7 @@ impl Default for EmaConfig {
         Self {
             enabled: true,
             tau: 0.996,
-            schedule: "cosine".into(),
+            schedule: EmaSchedule::Cosine,
             released_views: false,
         }
     }
@@ -159,7 +187,7 @@ impl Default for AugmentConfig {
 impl Default for StudentSettings {
     fn default() -> Self {
         Self {
-            kind: "one_stage".into(),
+            kind: StudentKind::OneStage,
             depth: 18,
             width: 64,
             layers: None,
@@ -194,11 +222,6 @@ impl TrainConfig {
         anyhow::ensure!(self.epochs > 0, "epochs must be at least 1");
         anyhow::ensure!(self.max_steps != Some(0), "max_steps must be at least 1");
         anyhow::ensure!(self.holdout_every >= 2, "holdout_every must be at least 2");
-        anyhow::ensure!(
-            matches!(self.ema.schedule.as_str(), "cosine" | "constant"),
-            "ema.schedule must be \"cosine\" or \"constant\", not {:?}",
-            self.ema.schedule
-        );
         self.loss_config()?;
         self.student_config([1, 1, 1])?;
         Ok(())
@@ -206,10 +229,9 @@ impl TrainConfig {
 
     /// The loss preset with the `[loss]` table's overrides.
     pub fn loss_config(&self) -> anyhow::Result<LossConfig> {
-        let base = match self.loss_preset.as_str() {
-            "paper" => LossConfig::paper(),
-            "released" => LossConfig::released(),
-            other => anyhow::bail!("loss_preset must be \"paper\" or \"released\", not {other:?}"),
+        let base = match self.loss_preset {
+            LossPreset::Paper => LossConfig::paper(),
+            LossPreset::Released => LossConfig::released(),
         };
         let Some(overrides) = &self.loss else {
             return Ok(base);
@@ -232,13 +254,6 @@ impl TrainConfig {
     /// The network; `feature_dims` are the experts' feature widths.
     pub fn student_config(&self, feature_dims: [usize; 3]) -> anyhow::Result<StudentConfig> {
         let s = &self.student;
-        let kind = match s.kind.as_str() {
-            "one_stage" => StudentKind::OneStage,
-            "two_stage" => StudentKind::TwoStage,
-            other => {
-                anyhow::bail!("student.kind must be \"one_stage\" or \"two_stage\", not {other:?}")
-            }
-        };
         let resnet = |width: usize| -> anyhow::Result<ResNetConfig> {
             let base = match s.depth {
                 18 => ResNetConfig::resnet18(),
@@ -253,7 +268,7 @@ impl TrainConfig {
             Ok(base.with_base_width(width))
         };
         let config = StudentConfig::new()
-            .with_kind(kind)
+            .with_kind(s.kind)
             .with_backbone(resnet(s.width)?)
             .with_part_backbone(resnet(s.part_width)?)
             .with_body_size(s.crop)

@@ -398,9 +398,7 @@ fn rotate_about_z(axis_angle: &[f32], angle: f32) -> Vec<f32> {
 
 /// Decodes a PNG or JPEG as RGB8, naming the file on failure.
 pub fn load_rgb(path: &Path) -> anyhow::Result<(Vec<u8>, u32, u32)> {
-    let image = image::open(path)
-        .with_context(|| format!("{}: cannot decode image", path.display()))?
-        .to_rgb8();
+    let image = crate::crops::decode_rgb(path)?;
     let (w, h) = image.dimensions();
     Ok((image.into_raw(), w, h))
 }

@@ -11,8 +11,11 @@ pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod ema;
+pub mod guard;
 pub mod parallel;
 pub mod plot;
+pub mod record;
+pub mod schedule;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -27,21 +30,24 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use furpe::crop::CropTransform;
 use furpe::losses::{self, Targets};
-use furpe::metrics::Point;
 use furpe::nets::{PartFeatures, Student, StudentConfig, StudentInput, StudentOutput};
 use furpe::rotation::axis_angle_to_matrix;
 use furpe::smplx::{Smplx, SmplxConfig, SmplxData, SmplxInput};
-use serde_json::json;
 
 use crate::backend::{with_devices, BackendKind, DevicesJob};
 use crate::rng::Rng;
-use config::TrainConfig;
+use config::{EmaSchedule, TrainConfig};
 use data::{Sample, TrainSet, BODY_CROP_SCALE};
 use parallel::{ParallelArgs, Peer};
+use record::{Baseline, HeldOut, LogLine, StepRecord, TrainSummary, ValidationRecord};
+use schedule::LrSchedule;
+
+/// The student's optimiser.
+type StudentAdam<B> = burn::optim::adaptor::OptimizerAdaptor<burn::optim::Adam, Student<B>, B>;
 
 #[derive(Debug, clap::Args)]
 pub struct TrainArgs {
-    /// Training configuration (TOML; see docs/train.toml). Without it, the
+    /// Training configuration (TOML; configs/paper.toml lists every key). Without it, the
     /// paper's defaults.
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -127,7 +133,7 @@ pub fn train(
     config: TrainConfig,
     resume: bool,
     backend: BackendKind,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<TrainSummary> {
     train_on(config, resume, backend, ParallelArgs::default())
 }
 
@@ -137,7 +143,7 @@ pub fn train_on(
     resume: bool,
     backend: BackendKind,
     parallel: ParallelArgs,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<TrainSummary> {
     parallel.validate(config.batch)?;
     let devices = parallel.devices;
     with_devices(
@@ -158,8 +164,8 @@ struct Job {
 }
 
 impl DevicesJob for Job {
-    type Output = serde_json::Value;
-    fn run<B: Backend>(self, devices: Vec<B::Device>) -> anyhow::Result<serde_json::Value> {
+    type Output = TrainSummary;
+    fn run<B: Backend>(self, devices: Vec<B::Device>) -> anyhow::Result<TrainSummary> {
         let Job {
             config,
             resume,
@@ -199,6 +205,38 @@ impl DevicesJob for Job {
             // This machine's first peer speaks for it (the leader on rank 0).
             Ok(summaries.remove(0))
         })
+    }
+}
+
+/// What one step measured, for the log line and the progress bar.
+struct StepDone {
+    lr: f64,
+    tau: f64,
+    /// `L_total` averaged over the peers.
+    loss: f32,
+    terms: Vec<(&'static str, f32)>,
+    load_s: f64,
+    sync_s: f64,
+}
+
+/// The shuffled row order of the current epoch (a function of seed and epoch).
+#[derive(Default)]
+struct EpochOrder {
+    epoch: Option<usize>,
+    order: Vec<usize>,
+}
+
+impl EpochOrder {
+    /// The global batch of `step` (every peer's rows).
+    fn rows<B: AutodiffBackend>(&mut self, trainer: &Trainer<B>, step: usize) -> Vec<usize> {
+        let epoch = step / trainer.steps_per_epoch;
+        if self.epoch != Some(epoch) {
+            self.order = trainer.set.epoch_order(trainer.config.seed, epoch);
+            self.epoch = Some(epoch);
+        }
+        let batch = trainer.config.batch;
+        let position = step % trainer.steps_per_epoch;
+        self.order[position * batch..(position + 1) * batch].to_vec()
     }
 }
 
@@ -270,7 +308,9 @@ impl<B: AutodiffBackend> Trainer<B> {
         })
     }
 
-    fn run(self, resume: bool) -> anyhow::Result<serde_json::Value> {
+    /// The run: lock the directory, start or resume, then steps with their
+    /// log lines, checkpoints and per-epoch validation; export at the end.
+    fn run(self, resume: bool) -> anyhow::Result<TrainSummary> {
         let out = self.config.out.clone();
         let leader = self.peer.leader();
         // Only the leader writes into the run directory, so only it locks it.
@@ -280,93 +320,12 @@ impl<B: AutodiffBackend> Trainer<B> {
             None
         };
         self.peer.register::<B::InnerBackend>(&self.device)?;
-        let (student, teacher) = {
-            // Seeding is global on some backends: peers initialise one at a
-            // time so that every replica starts from the same weights.
-            let _one_at_a_time = parallel::INIT.lock().unwrap_or_else(|e| e.into_inner());
-            B::seed(&self.device, self.config.seed);
-            let student: Student<B> = self.student_config.init(&self.device);
-            // Parameters initialise lazily: fix their values before the teacher copies them.
-            ema::materialize(&student);
-            // Replicas must name each gradient alike in the all-reduce.
-            let student = furpe::nets::weights_file::renumber(student);
-            let teacher = student.valid();
-            (student, teacher)
-        };
-        let new_optim = || {
-            AdamConfig::new()
-                .with_weight_decay(
-                    (self.config.weight_decay > 0.0)
-                        .then(|| WeightDecayConfig::new(self.config.weight_decay as f32)),
-                )
-                .init::<B, Student<B>>()
-        };
-        let mut optim = new_optim();
-        let (mut student, mut teacher, mut step) = (student, teacher, 0usize);
-        let found = checkpoint::complete(&out)?;
-        if resume {
-            anyhow::ensure!(
-                !found.is_empty(),
-                "{}: --resume, but there is no checkpoint to resume from",
-                out.display()
-            );
-            // The newest intact checkpoint; a corrupt one is named and skipped.
-            let mut skipped = Vec::new();
-            let mut state = None;
-            for dir in &found {
-                match checkpoint::load(
-                    dir,
-                    student.clone(),
-                    teacher.clone(),
-                    new_optim(),
-                    &self.device,
-                ) {
-                    Ok(s) => {
-                        state = Some((dir, s));
-                        break;
-                    }
-                    Err(e) => {
-                        if leader {
-                            eprintln!("warning: cannot resume from {}: {e:#}", dir.display());
-                        }
-                        skipped.push(dir.display().to_string());
-                    }
-                }
-            }
-            let Some((dir, s)) = state else {
-                anyhow::bail!(
-                    "{}: --resume, but none of its checkpoints could be loaded ({})",
-                    out.display(),
-                    skipped.join(", ")
-                );
-            };
-            (student, teacher, optim, step) = s;
-            if leader {
-                eprintln!(
-                    "resuming from {} (step {step}){}",
-                    dir.display(),
-                    if skipped.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            ", the newest intact checkpoint ({} skipped)",
-                            skipped.join(", ")
-                        )
-                    }
-                );
-            }
-        } else if !found.is_empty() {
-            anyhow::bail!(
-                "{}: already holds a run ({} checkpoints, newest {}); pass --resume to continue it, --overwrite to start afresh, or choose another --out",
-                out.display(),
-                found.len(),
-                found[0].display()
-            );
-        }
+        let (mut student, mut teacher, mut optim, mut step) = self.start(&out, resume)?;
         self.peer
             .check_replicas::<B::InnerBackend, _>(&student.valid(), &self.device)?;
         let log_path = out.join("log.jsonl");
         let mut log = None;
+        let mut baseline = None;
         if leader {
             std::fs::write(out.join("config.toml"), toml::to_string(&self.config)?)?;
             checkpoint::truncate_log(&log_path, step)?;
@@ -377,108 +336,19 @@ impl<B: AutodiffBackend> Trainer<B> {
                     .open(&log_path)
                     .with_context(|| format!("{}: cannot open the log", log_path.display()))?,
             );
+            baseline = self.baselines(&out)?;
         }
-
-        let baseline = if leader {
-            let label_mean = self.set.label_mean()?;
-            furpe::io::write_bytes_atomic(
-                &out.join("label_mean.json"),
-                format!("{:#}\n", label_mean.to_json(furpe::smplx::Batching::Single)).as_bytes(),
-            )?;
-            let mut baseline = self.validate(Held::Constant(&label_mean))?;
-            let zero = furpe::smplx::SmplxParams::zeros(1, Default::default());
-            baseline["zero_body"] = self.validate(Held::Constant(&zero))?;
-            eprintln!(
-                "{} training rows, {} held out; {} steps ({} per epoch){}; best constant (the training labels' mean, label_mean.json): PA-V2V {:.1} mm, PA-MPJPE {:.1} mm (zero-parameter body: {:.1} mm, {:.1} mm)",
-                self.set.train.len(),
-                self.set.holdout.len(),
-                self.total_steps,
-                self.steps_per_epoch,
-                if self.peer.nodes() > 1 {
-                    format!(
-                        ", batch split over {} devices on {} machines",
-                        self.peer.count,
-                        self.peer.nodes()
-                    )
-                } else if self.peer.count > 1 {
-                    format!(", batch split over {} devices", self.peer.count)
-                } else {
-                    String::new()
-                },
-                baseline["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN),
-                baseline["pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN),
-                baseline["zero_body"]["pa_v2v_mm"].as_f64().unwrap_or(f64::NAN),
-                baseline["zero_body"]["pa_mpjpe_mm"].as_f64().unwrap_or(f64::NAN),
-            );
-            baseline
-        } else {
-            json!({})
-        };
         let started = Instant::now();
         let first_step = step;
-        let mut order_epoch = usize::MAX;
-        let mut order = Vec::new();
-        let mut last = json!({});
+        let mut order = EpochOrder::default();
+        let mut last = None;
         while step < self.total_steps {
             let epoch = step / self.steps_per_epoch;
-            if epoch != order_epoch {
-                order = self.set.epoch_order(self.config.seed, epoch);
-                order_epoch = epoch;
-            }
-            let position = step % self.steps_per_epoch;
-            let rows = &order[position * self.config.batch..(position + 1) * self.config.batch];
-            let (first_slot, rows) = self.peer.slice(rows);
-            let t0 = Instant::now();
-            let (view_a, view_b) = self.batch(rows, first_slot, step)?;
-            let load_s = t0.elapsed().as_secs_f64();
-
-            B::seed(
-                &self.device,
-                self.config.seed
-                    ^ (step as u64).wrapping_mul(0x9E37_79B9)
-                    ^ (self.peer.index as u64).wrapping_mul(0x85EB_CA6B_0000),
-            );
-            let lr = self.lr(epoch);
-            let tau = ema::tau(
-                self.config.ema.tau,
-                step,
-                self.total_steps,
-                self.config.ema.schedule == "cosine",
-            );
-            let (total, mut terms) = self.loss(&student, &teacher, view_a, view_b);
-            let own: f32 = total.clone().into_scalar().elem::<f32>();
-            // Every peer sees the same (mean) values, so all stop together on a NaN.
-            // `sync_s`: time in the all-reduces, waiting for the other peers included.
-            let t_sync = Instant::now();
-            let values = self.peer.mean_values::<B::InnerBackend>(
-                std::iter::once(own)
-                    .chain(terms.iter().map(|t| t.1))
-                    .collect(),
-                &self.device,
-            )?;
-            let mut sync_s = t_sync.elapsed().as_secs_f64();
-            let value = values[0];
-            for (t, v) in terms.iter_mut().zip(&values[1..]) {
-                t.1 = *v;
-            }
-            if !value.is_finite() {
-                let good = checkpoint::latest(&out)?
-                    .map_or("none yet".to_string(), |d| d.display().to_string());
-                anyhow::bail!(
-                    "loss became {value} at step {step}; training stopped. Last good checkpoint: {good}. Lower the learning rate or check the labels."
-                );
-            }
-            let grads = GradientsParams::from_grads(total.backward(), &student);
-            let t_sync = Instant::now();
-            let grads = self.peer.mean_gradients(grads, &student)?;
-            sync_s += t_sync.elapsed().as_secs_f64();
-            student = optim.step(lr, student, grads);
-            let t_sync = Instant::now();
-            student = self.peer.mean_buffers(student)?;
-            sync_s += t_sync.elapsed().as_secs_f64();
-            if self.config.ema.enabled {
-                teacher = ema::update(teacher, student.valid(), tau);
-            }
+            let rows = order.rows(&self, step);
+            let (first_slot, rows) = self.peer.slice(&rows);
+            let done;
+            (student, teacher, done) =
+                self.step(student, teacher, &mut optim, step, first_slot, rows)?;
             step += 1;
 
             // A `max_steps` budget ends the run mid-epoch: close it like an epoch.
@@ -493,20 +363,28 @@ impl<B: AutodiffBackend> Trainer<B> {
             let elapsed = started.elapsed().as_secs_f64();
             let rate = ((step - first_step) * self.config.batch) as f64 / elapsed.max(1e-9);
             if step % self.config.log_every.max(1) == 0 || step == self.total_steps {
-                let mut record = json!({
-                    "step": step, "epoch": epoch, "lr": lr, "tau": tau, "loss": value,
-                    "images_per_s": rate, "load_s": load_s, "sync_s": sync_s,
+                let record = LogLine::Step(StepRecord {
+                    step,
+                    epoch,
+                    lr: done.lr,
+                    tau: done.tau,
+                    loss: done.loss,
+                    images_per_s: rate,
+                    load_s: done.load_s,
+                    sync_s: done.sync_s,
+                    terms: done
+                        .terms
+                        .iter()
+                        .map(|(n, v)| (n.to_string(), *v))
+                        .collect(),
                 });
-                for (name, v) in &terms {
-                    record[*name] = json!(v);
-                }
-                writeln!(log, "{record}")?;
+                writeln!(log, "{}", serde_json::to_string(&record)?)?;
             }
             progress(
                 step,
                 self.total_steps,
                 epoch,
-                value,
+                done.loss,
                 rate,
                 elapsed,
                 first_step,
@@ -516,24 +394,31 @@ impl<B: AutodiffBackend> Trainer<B> {
                 checkpoint::save(&out, step, &student, &teacher, &optim)?;
             }
             if epoch_end {
-                let mut val = self.validate(Held::Student(&student.valid()))?;
-                val["step"] = json!(step);
-                val["epoch"] = json!(epoch + 1);
-                val["baseline_pa_v2v_mm"] = baseline["pa_v2v_mm"].clone();
-                val["baseline_pa_mpjpe_mm"] = baseline["pa_mpjpe_mm"].clone();
-                writeln!(log, "{}", json!({ "validation": val }))?;
-                let num = |v: &serde_json::Value, k: &str| v[k].as_f64().unwrap_or(f64::NAN);
-                eprintln!(
-                    "\nepoch {}: held-out PA-V2V {:.1} mm, PA-MPJPE {:.1} mm (best constant {:.1} mm, {:.1} mm); spread of the predictions {:.1} mm (ground truth {:.1} mm)",
-                    epoch + 1,
-                    num(&val, "pa_v2v_mm"),
-                    num(&val, "pa_mpjpe_mm"),
-                    num(&baseline, "pa_v2v_mm"),
-                    num(&baseline, "pa_mpjpe_mm"),
-                    num(&val, "spread_mm"),
-                    num(&val, "ground_truth_spread_mm"),
-                );
-                last = val;
+                let val = ValidationRecord {
+                    step,
+                    epoch: epoch + 1,
+                    held_out: self.validate(Held::Student(&student.valid()))?,
+                    baseline_pa_v2v_mm: baseline.map(|b| b.best_constant.pa_v2v_mm),
+                    baseline_pa_mpjpe_mm: baseline.map(|b| b.best_constant.pa_mpjpe_mm),
+                };
+                writeln!(
+                    log,
+                    "{}",
+                    serde_json::to_string(&LogLine::Validation { validation: val })?
+                )?;
+                if let (Some(v), Some(b)) = (val.held_out, baseline) {
+                    eprintln!(
+                        "\nepoch {}: held-out PA-V2V {:.1} mm, PA-MPJPE {:.1} mm (best constant {:.1} mm, {:.1} mm); spread of the predictions {:.1} mm (ground truth {:.1} mm)",
+                        epoch + 1,
+                        v.pa_v2v_mm,
+                        v.pa_mpjpe_mm,
+                        b.best_constant.pa_v2v_mm,
+                        b.best_constant.pa_mpjpe_mm,
+                        v.spread_mm.unwrap_or(f64::NAN),
+                        v.ground_truth_spread_mm.unwrap_or(f64::NAN),
+                    );
+                }
+                last = Some(val);
                 log.flush()?;
                 if let Err(e) = plot::curves(&log_path, &out.join("curves.png")) {
                     eprintln!("warning: could not draw the loss curves: {e:#}");
@@ -541,9 +426,17 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
         }
         self.peer.finish::<B::InnerBackend>()?;
-        let weights = parallel::digest(&student.valid());
+        let mut summary = TrainSummary {
+            steps: step,
+            devices: self.peer.count,
+            peer: self.peer.index,
+            weights: parallel::digest(&student.valid())?,
+            validation: last,
+            baseline,
+            student: None,
+        };
         if !leader {
-            return Ok(json!({ "steps": step, "peer": self.peer.index, "weights": weights }));
+            return Ok(summary);
         }
         eprintln!();
         let bytes = furpe::nets::student_file::to_bytes(
@@ -555,22 +448,231 @@ impl<B: AutodiffBackend> Trainer<B> {
         .map_err(|e| anyhow::anyhow!(e))?;
         let exported = out.join("student.furpe");
         furpe::io::write_bytes_atomic(&exported, &bytes)?;
-        Ok(json!({
-            "steps": step,
-            "devices": self.peer.count,
-            "weights": weights,
-            "validation": last,
-            "baseline": baseline,
-            "student": exported.display().to_string(),
-        }))
+        summary.student = Some(exported);
+        Ok(summary)
     }
 
-    /// The paper's schedule: lr, divided by 10 (`lr_drop`) from `lr_drop_epoch`.
-    fn lr(&self, epoch: usize) -> f64 {
-        if epoch >= self.config.lr_drop_epoch {
-            self.config.lr * self.config.lr_drop
+    /// The networks and the optimiser at step 0, or from the newest intact
+    /// checkpoint with `--resume`. A fresh start in a directory that holds
+    /// checkpoints is refused.
+    #[allow(clippy::type_complexity)]
+    fn start(
+        &self,
+        out: &std::path::Path,
+        resume: bool,
+    ) -> anyhow::Result<(Student<B>, Student<B::InnerBackend>, StudentAdam<B>, usize)> {
+        let (student, teacher) = {
+            // Seeding is global on some backends: peers initialise one at a
+            // time so that every replica starts from the same weights.
+            let _one_at_a_time = parallel::INIT.lock().unwrap_or_else(|e| e.into_inner());
+            B::seed(&self.device, self.config.seed);
+            let student: Student<B> = self.student_config.init(&self.device);
+            // Parameters initialise lazily: fix their values before the teacher copies them.
+            ema::materialize(&student);
+            // Replicas must name each gradient alike in the all-reduce.
+            let student = furpe::nets::weights_file::renumber(student);
+            let teacher = student.valid();
+            (student, teacher)
+        };
+        let found = checkpoint::complete(out)?;
+        if !resume {
+            anyhow::ensure!(
+                found.is_empty(),
+                "{}: already holds a run ({} checkpoints, newest {}); pass --resume to continue it, --overwrite to start afresh, or choose another --out",
+                out.display(),
+                found.len(),
+                found.first().map(|d| d.display().to_string()).unwrap_or_default()
+            );
+            return Ok((student, teacher, self.new_optim(), 0));
+        }
+        let resumed = checkpoint::newest_loadable(out, &found, |dir| {
+            checkpoint::load(
+                dir,
+                student.clone(),
+                teacher.clone(),
+                self.new_optim(),
+                &self.device,
+            )
+        })?;
+        if self.peer.leader() {
+            for (dir, e) in &resumed.skipped {
+                eprintln!("warning: cannot resume from {}: {e}", dir.display());
+            }
+            let (_, _, _, step) = &resumed.value;
+            eprintln!(
+                "resuming from {} (step {step}){}",
+                resumed.dir.display(),
+                if resumed.skipped.is_empty() {
+                    String::new()
+                } else {
+                    let names: Vec<String> = resumed
+                        .skipped
+                        .iter()
+                        .map(|(d, _)| d.display().to_string())
+                        .collect();
+                    format!(
+                        ", the newest intact checkpoint ({} skipped)",
+                        names.join(", ")
+                    )
+                }
+            );
+        }
+        Ok(resumed.value)
+    }
+
+    fn new_optim(&self) -> StudentAdam<B> {
+        AdamConfig::new()
+            .with_weight_decay(
+                (self.config.weight_decay > 0.0)
+                    .then(|| WeightDecayConfig::new(self.config.weight_decay as f32)),
+            )
+            .init::<B, Student<B>>()
+    }
+
+    /// The best constant (the training labels' mean, written to
+    /// `label_mean.json`) and the zero-parameter body on the held-out images.
+    fn baselines(&self, out: &std::path::Path) -> anyhow::Result<Option<Baseline>> {
+        let label_mean = self.set.label_mean()?;
+        furpe::io::write_bytes_atomic(
+            &out.join("label_mean.json"),
+            format!("{:#}\n", label_mean.to_json(furpe::smplx::Batching::Single)).as_bytes(),
+        )?;
+        let best_constant = self.validate(Held::Constant(&label_mean))?;
+        let zero = furpe::smplx::SmplxParams::zeros(1, Default::default());
+        let zero_body = self.validate(Held::Constant(&zero))?;
+        let baseline = best_constant
+            .zip(zero_body)
+            .map(|(best_constant, zero_body)| Baseline {
+                best_constant,
+                zero_body,
+            });
+        let devices = if self.peer.nodes() > 1 {
+            format!(
+                ", batch split over {} devices on {} machines",
+                self.peer.count,
+                self.peer.nodes()
+            )
+        } else if self.peer.count > 1 {
+            format!(", batch split over {} devices", self.peer.count)
         } else {
-            self.config.lr
+            String::new()
+        };
+        eprintln!(
+            "{} training rows, {} held out; {} steps ({} per epoch){devices}",
+            self.set.train.len(),
+            self.set.holdout.len(),
+            self.total_steps,
+            self.steps_per_epoch,
+        );
+        match baseline {
+            Some(b) => eprintln!(
+                "best constant (the training labels' mean, label_mean.json): PA-V2V {:.1} mm, PA-MPJPE {:.1} mm (zero-parameter body: {:.1} mm, {:.1} mm)",
+                b.best_constant.pa_v2v_mm,
+                b.best_constant.pa_mpjpe_mm,
+                b.zero_body.pa_v2v_mm,
+                b.zero_body.pa_mpjpe_mm,
+            ),
+            None => eprintln!("no held-out ground truth: validation reports nothing"),
+        }
+        Ok(baseline)
+    }
+
+    /// One optimisation step, maths only: both views of this peer's rows →
+    /// loss → all-reduced values and gradients (the NaN stop on both) →
+    /// Adam → all-reduced BatchNorm statistics → the teacher's EMA update.
+    fn step<O: Optimizer<Student<B>, B>>(
+        &self,
+        student: Student<B>,
+        teacher: Student<B::InnerBackend>,
+        optim: &mut O,
+        step: usize,
+        first_slot: usize,
+        rows: &[usize],
+    ) -> anyhow::Result<(Student<B>, Student<B::InnerBackend>, StepDone)> {
+        let epoch = step / self.steps_per_epoch;
+        let t0 = Instant::now();
+        let (view_a, view_b) = self.batch(rows, first_slot, step)?;
+        let load_s = t0.elapsed().as_secs_f64();
+
+        B::seed(
+            &self.device,
+            self.config.seed
+                ^ (step as u64).wrapping_mul(0x9E37_79B9)
+                ^ (self.peer.index as u64).wrapping_mul(0x85EB_CA6B_0000),
+        );
+        let lr = self.lr_schedule().at(epoch);
+        let tau = ema::tau(
+            self.config.ema.tau,
+            step,
+            self.total_steps,
+            self.config.ema.schedule == EmaSchedule::Cosine,
+        );
+        let (total, mut terms) = self.loss(&student, &teacher, view_a, view_b);
+        let own: f32 = total.clone().into_scalar().elem::<f32>();
+        // Every peer sees the same (mean) values, so all stop together on a NaN.
+        let t_sync = Instant::now();
+        let values = self.peer.mean_values::<B::InnerBackend>(
+            std::iter::once(own)
+                .chain(terms.iter().map(|t| t.1))
+                .collect(),
+            &self.device,
+        )?;
+        let mut sync_s = t_sync.elapsed().as_secs_f64();
+        let loss = values[0];
+        for (t, v) in terms.iter_mut().zip(&values[1..]) {
+            t.1 = *v;
+        }
+        if let Some(bad) = guard::bad_terms(loss, &terms) {
+            return Err(self.nan_stop(step, &bad));
+        }
+        let grads = GradientsParams::from_grads(total.backward(), &student);
+        let t_sync = Instant::now();
+        let grads = self.peer.mean_gradients(grads, &student)?;
+        sync_s += t_sync.elapsed().as_secs_f64();
+        // After the all-reduce: every peer checks the same values.
+        if let Some(bad) = guard::bad_gradients(&grads, &student) {
+            return Err(self.nan_stop(step, &bad));
+        }
+        let student = optim.step(lr, student, grads);
+        let t_sync = Instant::now();
+        let student = self.peer.mean_buffers(student)?;
+        sync_s += t_sync.elapsed().as_secs_f64();
+        let teacher = if self.config.ema.enabled {
+            ema::update(teacher, student.valid(), tau)
+        } else {
+            teacher
+        };
+        Ok((
+            student,
+            teacher,
+            StepDone {
+                lr,
+                tau,
+                loss,
+                terms,
+                load_s,
+                sync_s,
+            },
+        ))
+    }
+
+    /// The NaN stop's error: what went bad, and what is left to resume from.
+    fn nan_stop(&self, step: usize, what: &str) -> anyhow::Error {
+        let good = checkpoint::latest(&self.config.out)
+            .ok()
+            .flatten()
+            .map_or("none yet".to_string(), |d| d.display().to_string());
+        anyhow::anyhow!(
+            "{what} at step {step}; training stopped before updating the weights. Last good checkpoint: {good}. Lower the learning rate or check the labels."
+        )
+    }
+
+    /// The paper's schedule: lr, times `lr_drop` from `lr_drop_epoch`.
+    fn lr_schedule(&self) -> LrSchedule {
+        LrSchedule::StepDrop {
+            lr: self.config.lr,
+            drop_epoch: self.config.lr_drop_epoch,
+            factor: self.config.lr_drop,
         }
     }
 
@@ -702,7 +804,8 @@ impl<B: AutodiffBackend> Trainer<B> {
         let mut outputs = Vec::new();
         for view in &views {
             let output = student.forward(view.input.clone(), &self.model);
-            let joints = self.joints(&output);
+            // The skeleton and the few vertices the keypoints read: no mesh.
+            let joints = output.posed_joints(&self.model); // [batch, 144, 3]
             for (name, term) in
                 losses::supervised(&self.loss, &output, joints, &view.targets, &self.model)
             {
@@ -747,25 +850,14 @@ impl<B: AutodiffBackend> Trainer<B> {
         if self.config.ema.released_views {
             return params;
         }
-        let [n, p] = params.dims();
-        params.slice([0..n, 6..p - 3])
-    }
-
-    /// The student's SMPL-X joints `[batch, 144, 3]` (root at the origin).
-    fn joints(&self, output: &StudentOutput<B>) -> Tensor<B, 3> {
-        let batch = output.rotations.dims()[0];
-        // The skeleton and the few vertices the keypoints read: no mesh.
-        self.model.forward_joints(
-            Student::shape_coeffs(output, &self.model),
-            output.rotations.clone(),
-            Tensor::zeros([batch, 3], &self.device),
-        )
+        let n = params.dims()[0];
+        params.slice([0..n, self.student_config.param_layout().view_independent()])
     }
 
     /// Held-out PA-V2V / PA-MPJPE (mm) against the ground truth, for the
     /// student or a constant body, and the spread of the predicted and the
     /// true joints (`furpe::baseline::spread_mm`).
-    fn validate(&self, held: Held<'_, B::InnerBackend>) -> anyhow::Result<serde_json::Value> {
+    fn validate(&self, held: Held<'_, B::InnerBackend>) -> anyhow::Result<Option<HeldOut>> {
         let holdout: Vec<usize> = self
             .set
             .holdout
@@ -775,7 +867,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             .take(200)
             .collect();
         if holdout.is_empty() {
-            return Ok(json!({ "note": "no held-out ground truth" }));
+            return Ok(None);
         }
         let d = &self.device;
         let (mut v2v, mut mpjpe) = (Vec::new(), Vec::new());
@@ -802,13 +894,8 @@ impl<B: AutodiffBackend> Trainer<B> {
                         },
                         d,
                     );
-                    let out = net.forward(input, &self.model_inner);
-                    let coeffs = Student::shape_coeffs(&out, &self.model_inner);
-                    self.model_inner.forward_rotations(
-                        coeffs,
-                        out.rotations,
-                        Tensor::zeros([n, 3], d),
-                    )
+                    net.forward(input, &self.model_inner)
+                        .posed(&self.model_inner)
                 }
                 Held::Constant(params) => {
                     let params = furpe::smplx::SmplxParams::concat(&vec![params.clone(); n]);
@@ -817,10 +904,10 @@ impl<B: AutodiffBackend> Trainer<B> {
                 }
             };
             let gt = self.ground_truth(chunk)?;
-            let pv = to_points(pred.vertices);
-            let pj = to_points(pred.joints);
-            let gv = to_points(gt.vertices);
-            let gj = to_points(gt.joints);
+            let pv = furpe::readback::points(pred.vertices)?;
+            let pj = furpe::readback::points(pred.joints)?;
+            let gv = furpe::readback::points(gt.vertices)?;
+            let gj = furpe::readback::points(gt.joints)?;
             for k in 0..n {
                 v2v.push(furpe::metrics::pa_v2v(&pv[k], &gv[k])? * 1000.0);
                 mpjpe.push(furpe::metrics::pa_mpjpe(&pj[k][..22], &gj[k][..22])? * 1000.0);
@@ -829,12 +916,12 @@ impl<B: AutodiffBackend> Trainer<B> {
             }
         }
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
-        Ok(json!({
-            "samples": v2v.len(),
-            "pa_v2v_mm": mean(&v2v),
-            "pa_mpjpe_mm": mean(&mpjpe),
-            "spread_mm": furpe::baseline::spread_mm(&pred_joints)?,
-            "ground_truth_spread_mm": furpe::baseline::spread_mm(&gt_joints)?,
+        Ok(Some(HeldOut {
+            samples: v2v.len(),
+            pa_v2v_mm: mean(&v2v),
+            pa_mpjpe_mm: mean(&mpjpe),
+            spread_mm: furpe::baseline::spread_mm(&pred_joints)?,
+            ground_truth_spread_mm: furpe::baseline::spread_mm(&gt_joints)?,
         }))
     }
 
@@ -880,22 +967,6 @@ impl<B: AutodiffBackend> Trainer<B> {
 enum Held<'a, B: Backend> {
     Student(&'a Student<B>),
     Constant(&'a furpe::smplx::SmplxParams),
-}
-
-/// `[batch, K, 3]` → per-sample host points.
-fn to_points<C: Backend>(t: Tensor<C, 3>) -> Vec<Vec<Point>> {
-    let [n, k, _] = t.dims();
-    let v: Vec<f32> = t.into_data().convert::<f32>().to_vec().unwrap_or_default();
-    (0..n)
-        .map(|b| {
-            (0..k)
-                .map(|j| {
-                    let i = (b * k + j) * 3;
-                    [v[i] as f64, v[i + 1] as f64, v[i + 2] as f64]
-                })
-                .collect()
-        })
-        .collect()
 }
 
 fn progress(

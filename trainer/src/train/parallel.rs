@@ -259,11 +259,7 @@ impl Peer {
             t
         };
         let sum = link.sum(self.local, || {
-            local
-                .into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .map_err(|e| anyhow::anyhow!("peer {}: reading a tensor: {e:?}", self.index))
+            furpe::readback::floats(local).map_err(|e| anyhow::anyhow!("peer {}: {e}", self.index))
         })?;
         anyhow::ensure!(sum.len() == n, "the node link changed the number of values");
         let sum = Tensor::<B, 1>::from_data(TensorData::new(sum.to_vec(), [n]), &device);
@@ -333,7 +329,7 @@ impl Peer {
         let n = values.len();
         let t = Tensor::<B, 1>::from_floats(values.as_slice(), device);
         let t = self.mean_flat::<B>(t)?;
-        let out: Vec<f32> = t.into_data().convert::<f32>().to_vec().unwrap_or_default();
+        let out = furpe::readback::floats(t)?;
         anyhow::ensure!(out.len() == n, "all-reduce changed the number of values");
         Ok(out)
     }
@@ -464,16 +460,17 @@ impl<B: AutodiffBackend> ModuleVisitor<B> for PutGrads<B> {
 
 /// FNV-1a (64 bits, hex) of every parameter's f32 bits in visiting order:
 /// the summary's `weights`, equal exactly when two replicas are.
-pub fn digest<B: Backend, M: Module<B>>(module: &M) -> String {
-    struct Fnv(u64);
+pub fn digest<B: Backend, M: Module<B>>(module: &M) -> anyhow::Result<String> {
+    struct Fnv(u64, Option<furpe::readback::ReadbackError>);
     impl<B: Backend> ModuleVisitor<B> for Fnv {
         fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
-            let values = param
-                .val()
-                .into_data()
-                .convert::<f32>()
-                .into_vec::<f32>()
-                .unwrap_or_default();
+            let values = match furpe::readback::floats(param.val()) {
+                Ok(v) => v,
+                Err(e) => {
+                    self.1.get_or_insert(e);
+                    return;
+                }
+            };
             for v in values {
                 for b in v.to_bits().to_le_bytes() {
                     self.0 = (self.0 ^ b as u64).wrapping_mul(0x0000_0100_0000_01B3);
@@ -481,9 +478,12 @@ pub fn digest<B: Backend, M: Module<B>>(module: &M) -> String {
             }
         }
     }
-    let mut fnv = Fnv(0xCBF2_9CE4_8422_2325);
+    let mut fnv = Fnv(0xCBF2_9CE4_8422_2325, None);
     module.visit(&mut fnv);
-    format!("{:016x}", fnv.0)
+    match fnv.1 {
+        Some(e) => Err(e.into()),
+        None => Ok(format!("{:016x}", fnv.0)),
+    }
 }
 
 /// A position-weighted sum of |parameters|: equal replicas give equal sums.

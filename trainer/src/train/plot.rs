@@ -6,6 +6,8 @@ use std::path::Path;
 use anyhow::Context;
 use plotters::prelude::*;
 
+use super::record::LogLine;
+
 /// Fonts tried for the labels; plotters' ab_glyph backend needs one file.
 const FONTS: [&str; 3] = [
     "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
@@ -37,21 +39,23 @@ pub fn curves(log: &Path, out: &Path) -> anyhow::Result<()> {
     let mut loss = Vec::new();
     let mut val = Vec::new();
     let mut baseline = None;
-    for line in text.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).unwrap_or_default();
-        if let (Some(s), Some(l)) = (v["step"].as_f64(), v["loss"].as_f64()) {
-            loss.push((s, l));
-        }
-        let val_rec = &v["validation"];
-        if let (Some(e), Some(p)) = (val_rec["epoch"].as_f64(), val_rec["pa_v2v_mm"].as_f64()) {
-            val.push((e, p));
-            baseline = val_rec["baseline_pa_v2v_mm"].as_f64().or(baseline);
+    for line in LogLine::parse_all(&text) {
+        match line {
+            LogLine::Step(s) => loss.push((s.step as f64, s.loss as f64)),
+            LogLine::Validation { validation: v } => {
+                if let Some(held) = v.held_out {
+                    val.push((v.epoch as f64, held.pa_v2v_mm));
+                    baseline = v.baseline_pa_v2v_mm.or(baseline);
+                }
+            }
         }
     }
     anyhow::ensure!(!loss.is_empty(), "{}: no loss records yet", log.display());
-    let tmp = out.with_extension("tmp.png");
+    // Drawn in memory, written atomically: a failed write leaves no file.
+    let (width, height) = (1000u32, 400u32);
+    let mut pixels = vec![0u8; (width * height * 3) as usize];
     {
-        let root = BitMapBackend::new(&tmp, (1000, 400)).into_drawing_area();
+        let root = BitMapBackend::with_buffer(&mut pixels, (width, height)).into_drawing_area();
         root.fill(&WHITE)?;
         let (left, right) = root.split_horizontally(500);
         let max_step = loss.iter().map(|p| p.0).fold(1.0, f64::max);
@@ -96,6 +100,7 @@ pub fn curves(log: &Path, out: &Path) -> anyhow::Result<()> {
             .draw()?;
         root.present()?;
     }
-    std::fs::rename(&tmp, out)?;
-    Ok(())
+    let image = image::RgbImage::from_raw(width, height, pixels)
+        .context("the curves' buffer has the wrong size")?;
+    crate::crops::save_png(&image, out)
 }
