@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Runs MediaPipe's pose detector (and optionally the pose landmark model) on
 skimage's `astronaut` image and prints the raw numbers that the Rust
-post-processing in shared/src/mediapipe/pipeline.rs is tested against.
+post-processing in shared/src/mediapipe/pipeline/ is tested against.
 
     python3 tools/mediapipe_pipeline_check.py [--models DIR] [--top N] [--landmarks] [--face]
 

@@ -1,5 +1,5 @@
 //! Keypoint formats and the maps between SMPL-X joints and OpenPose
-//! (reference/smplx-tables.md §D–§F).
+//! (docs/smplx-layout.md §4–§5).
 //!
 //! Two maps exist and both are in use: SMPLify-X's (OpenPose array of 118 or
 //! 135 points: body 25, hands 21 + 21, face landmarks 51, contour 17), and

@@ -1,6 +1,6 @@
 //! FuRPE's training losses (paper §3.3–3.4), with the authors' released
-//! code's variants as named options (reference/furpe-method.md, "Pipeline"
-//! steps 3–5).
+//! code's variants as named options (docs/method.md, "Pipeline" steps
+//! 3–5).
 //!
 //! - `L_body` = L1 2D body keypoints (visibility-weighted) + pose loss on the
 //!   global and body rotations; `L_face` = L1 2D face keypoints + MSE

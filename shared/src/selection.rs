@@ -1,6 +1,6 @@
 //! FuRPE's three-step selection of pseudo labels (paper §3.2), with the
 //! authors' released-code behaviour as named options
-//! (reference/furpe-method.md, "Pipeline" step 2).
+//! (docs/method.md, "Pipeline" step 2).
 //!
 //! 1. Keypoint confidence: an image whose OpenPose keypoints are mostly
 //!    unsure is dropped (body > 0.1, hands > 0.2, face > 0.4; fewer than 12

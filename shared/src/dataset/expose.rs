@@ -1,6 +1,6 @@
 //! ExPose's curated fits (`train.npz` / `val.npz`): SMPL-X fits to real
-//! images with their OpenPose keypoints (reference/furpe-method.md, "Data
-//! formats worth importing").
+//! images with their OpenPose keypoints (docs/method.md, "Data
+//! formats").
 //!
 //! Keys: `img_fns` (N strings), `betas` (N×10), `expression` (N×10),
 //! `keypoints2D` (N×137×3, OpenPose body 25, hands 21 + 21, face 70) and

@@ -29,13 +29,17 @@
 //! overlays drawn into an RGBA buffer ([`draw_keypoints`]).
 //!
 //! Files: `scene` (what is drawn: mesh, lights, view, background; the host
-//! image), `gpu` (the wgpu renderer and its offscreen targets; feature
-//! `render`), `software` (the same drawing on the CPU), `colours` (outfit and
-//! face colours per vertex), `overlay` (2D keypoints and limbs into RGBA).
+//! image), `gpu` (the wgpu mesh renderer; feature `render`), `offscreen`
+//! (its targets read back to the host and the headless device; feature
+//! `render`), `software` (the same drawing on the CPU), `colours` (outfit
+//! and face colours per vertex), `overlay` (2D keypoints and limbs into
+//! RGBA).
 
 mod colours;
 #[cfg(feature = "render")]
 mod gpu;
+#[cfg(feature = "render")]
+mod offscreen;
 mod overlay;
 mod scene;
 pub mod software;
@@ -43,6 +47,8 @@ pub mod software;
 pub use colours::*;
 #[cfg(feature = "render")]
 pub use gpu::*;
+#[cfg(feature = "render")]
+pub use offscreen::*;
 pub use overlay::*;
 pub use scene::*;
 

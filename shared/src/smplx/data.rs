@@ -2,7 +2,7 @@
 //!
 //! This is the host-side (plain `Vec`) form: it is what the loader validates,
 //! what the procedural mannequin produces, and what [`super::Smplx`] uploads to
-//! a device. Shapes follow the official layout (reference/smplx-tables.md §I).
+//! a device. Shapes follow the official layout (docs/smplx-layout.md §7).
 
 use std::io::{Read, Seek};
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! SMPL-X joint names, the kinematic tree and the fixed vertex ids of the
 //! extra joints, as the reference `smplx` package orders them
-//! (reference/smplx-tables.md §A–§C).
+//! (docs/smplx-layout.md §1–§3).
 
 /// Skeleton joints driven by linear blend skinning.
 pub const NUM_JOINTS: usize = 55;

@@ -279,7 +279,7 @@ impl SmplxParams {
 
     /// The mirror image of each body about the model's sagittal (x = 0)
     /// plane: left and right joints swap and each axis-angle (x, y, z)
-    /// becomes (x, −y, −z) (reference/smplx-tables.md §G). Hands must be in
+    /// becomes (x, −y, −z) (docs/smplx-layout.md §6). Hands must be in
     /// the 45-value axis-angle form. `transl` x is negated, which mirrors the
     /// whole body when the model's rest skeleton is symmetric.
     pub fn flipped(&self) -> Self {
