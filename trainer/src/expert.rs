@@ -191,7 +191,7 @@ impl BackendJob for ExpertEvalArgs {
             mesh.as_ref(),
             &scoring,
             &device,
-        );
+        )?;
         if let Some(path) = &self.report {
             furpe::io::write_bytes_atomic(path, serde_json::to_string_pretty(&report)?.as_bytes())?;
         }
@@ -555,11 +555,11 @@ impl BackendJob for ExpertTrainArgs {
         };
         let report = evaluate(
             &expert, &test_ids, &fixed, &targets, &baseline, g, m, &scoring, &device,
-        );
+        )?;
         let seen = &train_ids[..test_ids.len().min(train_ids.len())];
         let train_report = evaluate(
             &expert, seen, &fixed, &targets, &baseline, g, m, &scoring, &device,
-        );
+        )?;
         let summary = ExpertSummary {
             out: self.out.clone(),
             report,
@@ -724,11 +724,11 @@ fn evaluate<B: Backend>(
     mesh: Option<&PartMesh<B>>,
     args: &Scoring,
     device: &B::Device,
-) -> HeldOutReport {
-    let predictions = predict(expert, ids, crops, args, device);
+) -> anyhow::Result<HeldOutReport> {
+    let predictions = predict(expert, ids, crops, args, device)?;
     let wanted: Vec<ExpertTarget> = ids.iter().map(|&i| targets[i].clone()).collect();
     let mesh = mesh.and_then(|m| m.error(args.part, &predictions, &wanted, baseline));
-    HeldOutReport::new(args.part, &predictions, &wanted, baseline, geometry).with_mesh(mesh)
+    Ok(HeldOutReport::new(args.part, &predictions, &wanted, baseline, geometry).with_mesh(mesh))
 }
 
 /// The expert's predictions on the crops `ids`.
@@ -738,7 +738,7 @@ fn predict<B: Backend>(
     crops: &[Vec<f32>],
     args: &Scoring,
     device: &B::Device,
-) -> Vec<ExpertTarget> {
+) -> anyhow::Result<Vec<ExpertTarget>> {
     let mut predictions = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(args.batch.max(8)) {
         let images = batch::<B>(
@@ -749,9 +749,9 @@ fn predict<B: Backend>(
             args.crop,
             device,
         );
-        predictions.extend(prediction_rows(&expert.forward(images)));
+        predictions.extend(prediction_rows(&expert.forward(images))?);
     }
-    predictions
+    Ok(predictions)
 }
 
 /// The samples with a target through their keypoints' window, and those

@@ -10,27 +10,16 @@ use crate::nets::{ExpertPrediction, Part};
 use crate::rotation::host::Mat3;
 
 /// The prediction on the host, in the target layout, one per batch row.
-pub fn prediction_rows<B: Backend>(prediction: &ExpertPrediction<B>) -> Vec<ExpertTarget> {
+pub fn prediction_rows<B: Backend>(
+    prediction: &ExpertPrediction<B>,
+) -> Result<Vec<ExpertTarget>, crate::readback::ReadbackError> {
     let [n, r, _, _] = prediction.rotations.dims();
-    let rot = prediction
-        .rotations
-        .clone()
-        .into_data()
-        .convert::<f32>()
-        .to_vec::<f32>()
-        .unwrap_or_default();
+    let rot = crate::readback::floats(prediction.rotations.clone())?;
     let (k, rest) = match &prediction.rest {
-        Some(t) => (
-            t.dims()[1],
-            t.clone()
-                .into_data()
-                .convert::<f32>()
-                .to_vec::<f32>()
-                .unwrap_or_default(),
-        ),
+        Some(t) => (t.dims()[1], crate::readback::floats(t.clone())?),
         None => (0, vec![]),
     };
-    (0..n)
+    Ok((0..n)
         .map(|b| ExpertTarget {
             rotations: (0..r)
                 .map(|j| {
@@ -41,7 +30,7 @@ pub fn prediction_rows<B: Backend>(prediction: &ExpertPrediction<B>) -> Vec<Expe
                 .collect(),
             rest: rest[b * k..(b + 1) * k].to_vec(),
         })
-        .collect()
+        .collect())
 }
 
 /// Angle of `aᵀ·b` in degrees, from the chordal distance
