@@ -4,6 +4,10 @@
 //! world) against that ground truth (`furpe::experts` for the targets and the
 //! loss), holds out the last images, reports the expert's errors there next
 //! to the mean-parameter baseline's, and saves a self-describing expert file.
+//!
+//! Why this file is long (~900 lines): one command's arguments, samples,
+//! batches, step and scoring share its private types; the maths it trains with
+//! (targets, losses, reports) is in `furpe::experts`.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

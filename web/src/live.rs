@@ -15,6 +15,10 @@
 //! Either way the body is posed by the same SMPL-X path and smoothed if
 //! asked. Mutable state sits in `RefCell`s that are never borrowed across an
 //! `await`, so JS may toggle options or drop files while a frame is in flight.
+//!
+//! Why this file is long (~900 lines): it is the page's one engine, wasm-bindgen
+//! glue around shared code (tracking, inference, render, filter) that holds no
+//! maths of its own.
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -15,6 +15,10 @@
 //! perspective `(s, tx, ty)` with `s = softplus(raw)` in the body crop's
 //! normalised coordinates. Each part also gets a feature vector, the
 //! student's side of the feature distillation.
+//!
+//! Why this file is long (~800 lines of code, then its tests): one model, top
+//! down (config, layout, forward, the two-stage refinement, posing), as
+//! candle-transformers keeps one model per file.
 
 use burn::config::Config;
 use burn::module::Module;

@@ -6,6 +6,10 @@
 //! consistency terms → Adam → the teacher's EMA update. Checkpoints hold the
 //! student, the teacher, Adam's moments and the step; everything random is
 //! a function of (seed, step), so `--resume` continues bit for bit.
+//!
+//! Why this file is long (~1 000 lines): the `Trainer`'s run, step, batches,
+//! loss and validation share its private state; what needs none of it lives in
+//! the sibling modules (`record`, `guard`, `schedule`, `checkpoint`, `data`).
 
 pub mod checkpoint;
 pub mod config;
