@@ -8,6 +8,7 @@
 
 use furpe::camera::PinholeCamera;
 use furpe::keypoints::{openpose137_to_smplx, NUM_BODY25, NUM_HAND, NUM_OPENPOSE137};
+use furpe::metrics::Part;
 use furpe::smplx::joints::idx;
 
 use crate::rng::Rng;
@@ -15,15 +16,8 @@ use crate::rng::Rng;
 /// What the detector is told in `annotations.jsonl`.
 pub const KEYPOINT_SOURCE: &str = "simulated-openpose";
 
-/// Which detector head a point belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Part {
-    Body,
-    LeftHand,
-    RightHand,
-    Face,
-}
-
+/// Which detector head a point belongs to (the body parts the per-part
+/// errors use too).
 fn part_of(k: usize) -> Part {
     if k < NUM_BODY25 {
         Part::Body
