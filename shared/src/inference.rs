@@ -103,10 +103,6 @@ async fn read<B: Backend, const D: usize>(t: Tensor<B, D>) -> Result<Vec<f32>, S
         .map_err(|e| e.to_string())
 }
 
-fn triples(v: Vec<f32>) -> Vec<[f32; 3]> {
-    v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
-}
-
 impl<B: Backend> BodyRegressor<B> {
     /// Runs one RGBA8 frame (`width × height`, rows top to bottom) through
     /// the crop `crop`. `now` is a millisecond clock (`performance.now()` in
@@ -175,8 +171,8 @@ impl<B: Backend> BodyRegressor<B> {
         Ok(Prediction {
             crop,
             camera,
-            vertices: triples(vertices),
-            joints: triples(joints),
+            vertices: crate::readback::triples(&vertices),
+            joints: crate::readback::triples(&joints),
             rotations,
             betas,
             expression,

@@ -52,6 +52,11 @@ pub fn points<B: Backend>(t: Tensor<B, 3>) -> Result<Vec<Vec<[f64; 3]>>, Readbac
         .collect())
 }
 
+/// Flat `[… × 3]` values (a readback of points) as 3-vectors.
+pub fn triples(values: &[f32]) -> Vec<[f32; 3]> {
+    values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
+}
+
 fn to_f32(data: TensorData, shape: Vec<usize>) -> Result<Vec<f32>, ReadbackError> {
     data.convert::<f32>()
         .into_vec::<f32>()

@@ -194,7 +194,7 @@ fn pose<B: Backend>(
     let posed = layer.forward_rotations(shape, rotations.clone(), transl);
     let read = |t: Tensor<B, 3>| -> Result<Vec<[f32; 3]>, String> {
         let v = crate::readback::floats(t).map_err(|e| format!("the posed body: {e}"))?;
-        Ok(v.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect())
+        Ok(crate::readback::triples(&v))
     };
     let rotations =
         crate::readback::floats(rotations).map_err(|e| format!("the rotations: {e}"))?;

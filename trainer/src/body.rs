@@ -154,7 +154,7 @@ const MAX_BODIES: usize = 1 << 16;
 
 /// Flat `[batch × K × 3]` values → each body's points.
 fn per_body(values: Vec<f32>, batch: usize) -> Vec<Vec<[f32; 3]>> {
-    let rows: Vec<[f32; 3]> = values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect();
+    let rows = furpe::readback::triples(&values);
     let per = rows.len() / batch.max(1);
     rows.chunks(per.max(1)).map(<[_]>::to_vec).collect()
 }

@@ -184,8 +184,8 @@ mod imp {
                     &SmplxParams::concat(&bodies),
                     &device,
                 ));
-                let vertices = host_rows(furpe::readback::floats(output.vertices)?);
-                let joints = host_rows(furpe::readback::floats(output.joints)?);
+                let vertices = furpe::readback::triples(&furpe::readback::floats(output.vertices)?);
+                let joints = furpe::readback::triples(&furpe::readback::floats(output.joints)?);
                 let nv = vertices.len() / ids.len();
                 let nj = joints.len() / ids.len();
                 for (b, &i) in ids.iter().enumerate() {
@@ -438,10 +438,6 @@ mod imp {
             person_box,
             keypoints,
         })
-    }
-
-    fn host_rows(values: Vec<f32>) -> Vec<[f32; 3]> {
-        values.chunks_exact(3).map(|c| [c[0], c[1], c[2]]).collect()
     }
 
     /// The image with the simulated keypoints and the person box drawn on it.
