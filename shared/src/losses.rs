@@ -24,6 +24,7 @@ use crate::camera::weak_perspective;
 use crate::keypoints::{
     openpose137_to_smplx, select_joints, NUM_BODY25, NUM_HAND, NUM_OPENPOSE137,
 };
+use crate::metrics::Part;
 use crate::nets::{PartFeatures, Student, StudentOutput};
 use crate::smplx::joints::{pose, NUM_BODY_JOINTS};
 use crate::smplx::Smplx;
@@ -258,7 +259,7 @@ pub struct Targets<B: Backend> {
     pub rotations: Tensor<B, 4>,
     /// Pseudo-label expression `[batch, ψ]`.
     pub expression: Tensor<B, 2>,
-    /// Usable labels per sample: body, face, left hand, right hand `[batch, 4]`.
+    /// Usable labels per sample, in [`Part::LABEL_ORDER`] `[batch, 4]`.
     pub parts: Tensor<B, 2>,
     /// Expert features (already at the student's feature widths), when distilling.
     pub features: Option<PartFeatures<B>>,
@@ -277,14 +278,20 @@ pub fn supervised<B: Backend>(
 ) -> Vec<(&'static str, Tensor<B, 1>)> {
     let batch = joints.dims()[0];
     let device = joints.device();
-    let part = |i: usize| {
+    let part = |p: Part| {
+        let i = p.label_slot();
         targets
             .parts
             .clone()
             .slice([0..batch, i..i + 1])
             .reshape([batch])
     };
-    let (body, face, left, right) = (part(0), part(1), part(2), part(3));
+    let (body, face, left, right) = (
+        part(Part::Body),
+        part(Part::Face),
+        part(Part::LeftHand),
+        part(Part::RightHand),
+    );
 
     // 2D keypoints: SMPL-X joints in OpenPose-137 order; points without an
     // SMPL-X counterpart get confidence 0.

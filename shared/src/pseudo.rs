@@ -29,7 +29,8 @@ pub const PARAM_FIELDS: [(&str, usize); 9] = [
     ("right_hand_pose", 45),
 ];
 
-/// Expert feature fields (widths depend on the expert networks).
+/// Expert feature fields (widths depend on the expert networks), in
+/// [`crate::metrics::Part::LABEL_ORDER`].
 pub const FEATURE_FIELDS: [&str; 4] = [
     "feature_body",
     "feature_face",

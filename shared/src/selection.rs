@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::dataset::Annotation;
 use crate::keypoints::{openpose137_to_smplx, NUM_BODY25, NUM_HAND};
+use crate::metrics::Part;
 use crate::pseudo::PseudoLabels;
 use crate::smplx::{ParamWidths, Smplx, SmplxInput, SmplxParams};
 
@@ -95,7 +96,7 @@ pub struct Decision {
     pub kept: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<Reason>,
-    /// Which part labels may be used: body, face, left hand, right hand.
+    /// Which part labels may be used, in [`Part::LABEL_ORDER`].
     pub parts: [bool; 4],
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reprojection_mse: Option<f32>,
@@ -135,9 +136,9 @@ pub fn check_image(
         return drop(Reason::KeypointConfidence { passing });
     }
     if config.part_gating {
-        parts[1] = face > config.part_gate_count;
-        parts[2] = left > config.part_gate_count;
-        parts[3] = right > config.part_gate_count;
+        parts[Part::Face.label_slot()] = face > config.part_gate_count;
+        parts[Part::LeftHand.label_slot()] = left > config.part_gate_count;
+        parts[Part::RightHand.label_slot()] = right > config.part_gate_count;
     }
 
     // Step 2.
@@ -311,9 +312,10 @@ impl Summary {
             match &d.reason {
                 None => {
                     s.kept += 1;
-                    s.face_labels_off += usize::from(!d.parts[1]);
-                    s.left_hand_labels_off += usize::from(!d.parts[2]);
-                    s.right_hand_labels_off += usize::from(!d.parts[3]);
+                    let off = |p: Part| usize::from(!d.parts[p.label_slot()]);
+                    s.face_labels_off += off(Part::Face);
+                    s.left_hand_labels_off += off(Part::LeftHand);
+                    s.right_hand_labels_off += off(Part::RightHand);
                 }
                 Some(Reason::KeypointConfidence { .. }) => s.dropped_keypoint_confidence += 1,
                 Some(Reason::InvalidExpertOutput { .. }) => s.dropped_invalid_output += 1,

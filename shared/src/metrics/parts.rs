@@ -28,6 +28,22 @@ pub enum Part {
 impl Part {
     pub const ALL: [Part; 4] = [Part::Body, Part::LeftHand, Part::RightHand, Part::Face];
 
+    /// The order of the per-part label masks and expert features: the
+    /// `parts` of `selection.json`, the training targets' `[batch, 4]`
+    /// masks and the label shards' feature list. Files already written fix
+    /// it, so it differs from [`Part::ALL`] (the order of the reports).
+    pub const LABEL_ORDER: [Part; 4] = [Part::Body, Part::Face, Part::LeftHand, Part::RightHand];
+
+    /// This part's position in [`Part::LABEL_ORDER`].
+    pub const fn label_slot(self) -> usize {
+        match self {
+            Part::Body => 0,
+            Part::Face => 1,
+            Part::LeftHand => 2,
+            Part::RightHand => 3,
+        }
+    }
+
     /// JSON key.
     pub fn key(self) -> &'static str {
         match self {

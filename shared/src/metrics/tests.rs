@@ -192,6 +192,18 @@ fn f_score_counts_points_within_the_threshold() {
 }
 
 #[test]
+fn the_label_order_names_each_part_once_at_its_slot() {
+    let mut seen = [false; 4];
+    for (slot, part) in Part::LABEL_ORDER.into_iter().enumerate() {
+        assert_eq!(part.label_slot(), slot, "{part:?}");
+        assert!(!std::mem::replace(&mut seen[slot], true));
+    }
+    // The order files already hold: body, face, left hand, right hand.
+    let keys = Part::LABEL_ORDER.map(Part::key);
+    assert_eq!(keys, ["body", "face", "left_hand", "right_hand"]);
+}
+
+#[test]
 fn parts_from_skinning_weights_follow_the_dominant_joint() {
     // One vertex per probe joint, plus a tie (first joint wins).
     let probes = [0, 15, 20, 21, 22, 23, 24, 25, 39, 40, 54, 12, 18];

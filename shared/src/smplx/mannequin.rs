@@ -42,7 +42,7 @@ use super::data::NUM_POSE_BASIS;
 use super::joints::{idx, NUM_JOINTS, PARENTS, VERTEX_JOINT_IDS};
 use super::SmplxData;
 use geom::V3;
-use mesh::{Digit, Mesh, Part};
+use mesh::{Digit, Mesh, Segment};
 use skeleton::{face, Skeleton};
 
 /// Vertices in the official model.
@@ -73,29 +73,29 @@ pub fn mannequin() -> SmplxData {
 
 /// Where topping the surface up may split edges: the coarsely meshed
 /// torso, upper arms and legs, away from the face, hands and feet.
-fn refinable(part: Part, p: V3) -> bool {
+fn refinable(part: Segment, p: V3) -> bool {
     match part {
-        Part::Trunk => p.y < 0.19,
-        Part::Arm => p.x.abs() < 0.6,
-        Part::Leg => true,
+        Segment::Trunk => p.y < 0.19,
+        Segment::Arm => p.x.abs() < 0.6,
+        Segment::Leg => true,
         _ => false,
     }
 }
 
 fn add_spares(mesh: &mut Mesh, sk: &Skeleton) {
     while mesh.pos.len() < NUM_VERTICES {
-        mesh.add_midline_vertex(sk.joints[idx::PELVIS], Part::Spare);
+        mesh.add_midline_vertex(sk.joints[idx::PELVIS], Segment::Spare);
     }
 }
 
 /// The vertices the reference package reads its extra joints from, in
 /// [`VERTEX_JOINT_IDS`] order.
 fn landmark_vertices(mesh: &Mesh, sk: &Skeleton) -> [usize; 21] {
-    let on = |part: Part| {
+    let on = |part: Segment| {
         let mesh = &mesh;
         move |v: &usize| mesh.part[*v] == part && mesh.pos[*v].x >= 0.0
     };
-    let nearest = |part: Part, target: V3| {
+    let nearest = |part: Segment, target: V3| {
         (0..mesh.pos.len())
             .filter(on(part))
             .min_by(|&a, &b| {
@@ -107,21 +107,21 @@ fn landmark_vertices(mesh: &Mesh, sk: &Skeleton) -> [usize; 21] {
     };
     let nose = (0..mesh.pos.len())
         .filter(|&v| {
-            mesh.part[v] == Part::Trunk
+            mesh.part[v] == Segment::Trunk
                 && mesh.pos[v].x == 0.0
                 && (0.31..0.35).contains(&mesh.pos[v].y)
         })
         .max_by(|&a, &b| mesh.pos[a].z.total_cmp(&mesh.pos[b].z))
         .expect("nose");
-    let eye = nearest(Part::Trunk, face::EYE + V3::Z * face::EYE_RADIUS);
-    let ear = nearest(Part::Trunk, face::EAR + V3::X * 0.02);
-    let big_toe = nearest(Part::Foot, geom::v3(0.079, -1.192, 0.19));
-    let small_toe = nearest(Part::Foot, geom::v3(0.127, -1.197, 0.16));
-    let heel = nearest(Part::Foot, geom::v3(0.088, -1.21, -0.10));
+    let eye = nearest(Segment::Trunk, face::EYE + V3::Z * face::EYE_RADIUS);
+    let ear = nearest(Segment::Trunk, face::EAR + V3::X * 0.02);
+    let big_toe = nearest(Segment::Foot, geom::v3(0.079, -1.192, 0.19));
+    let small_toe = nearest(Segment::Foot, geom::v3(0.127, -1.197, 0.16));
+    let heel = nearest(Segment::Foot, geom::v3(0.088, -1.21, -0.10));
     let tip = |d: Digit| {
         let f = sk.finger(d);
         (0..mesh.pos.len())
-            .filter(on(Part::Finger(d)))
+            .filter(on(Segment::Finger(d)))
             .max_by(|&a, &b| {
                 mesh.pos[a]
                     .dot(f.dir())

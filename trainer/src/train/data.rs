@@ -11,6 +11,7 @@ use anyhow::Context;
 use furpe::crop::CropTransform;
 use furpe::dataset::{read_annotations, Annotation};
 use furpe::keypoints::{openpose137_flip, NUM_OPENPOSE137};
+use furpe::metrics::Part;
 use furpe::pseudo::{PseudoLabels, FEATURE_FIELDS};
 use furpe::selection::Decision;
 use furpe::smplx::SmplxParams;
@@ -25,7 +26,7 @@ pub use furpe::inference::BODY_CROP_SCALE;
 pub struct Row {
     pub annotation: usize,
     pub label: usize,
-    /// Usable labels: body, face, left hand, right hand.
+    /// Usable labels, in `furpe::metrics::Part::LABEL_ORDER`.
     pub parts: [bool; 4],
 }
 
@@ -55,7 +56,7 @@ pub struct Sample {
     pub pose: Vec<f32>,
     pub expression: Vec<f32>,
     pub parts: [f32; 4],
-    /// Expert features: body, face, left hand, right hand.
+    /// Expert features, in `furpe::metrics::Part::LABEL_ORDER`.
     pub features: [Vec<f32>; 4],
 }
 
@@ -118,12 +119,12 @@ impl TrainSet {
             if annotation.is_multiple_of(holdout_every) {
                 continue;
             }
-            let mut parts = [
-                finite("global_orient", row) && finite("body_pose", row),
-                finite("jaw_pose", row) && finite("expression", row),
-                finite("left_hand_pose", row),
-                finite("right_hand_pose", row),
-            ];
+            let mut parts = Part::LABEL_ORDER.map(|part| match part {
+                Part::Body => finite("global_orient", row) && finite("body_pose", row),
+                Part::Face => finite("jaw_pose", row) && finite("expression", row),
+                Part::LeftHand => finite("left_hand_pose", row),
+                Part::RightHand => finite("right_hand_pose", row),
+            });
             if let Some(decisions) = &decisions {
                 let Some(d) = decisions.iter().find(|d| d.index as usize == annotation) else {
                     continue;
@@ -256,11 +257,11 @@ impl TrainSet {
     /// input would learn at best. Parts no row labels stay zero.
     pub fn label_mean(&self) -> anyhow::Result<SmplxParams> {
         let [l, r] = &self.hands_mean;
-        let mean_of = |part: usize| -> anyhow::Result<Option<SmplxParams>> {
+        let mean_of = |part: Part| -> anyhow::Result<Option<SmplxParams>> {
             let rows: Vec<SmplxParams> = self
                 .train
                 .iter()
-                .filter(|row| row.parts[part])
+                .filter(|row| row.parts[part.label_slot()])
                 .map(|row| self.label_params(row))
                 .collect();
             if rows.is_empty() {
@@ -276,18 +277,18 @@ impl TrainSet {
                 })
         };
         let mut out = SmplxParams::zeros(1, Default::default());
-        if let Some(m) = mean_of(0)? {
+        if let Some(m) = mean_of(Part::Body)? {
             out.global_orient = m.global_orient;
             out.body_pose = m.body_pose;
         }
-        if let Some(m) = mean_of(1)? {
+        if let Some(m) = mean_of(Part::Face)? {
             out.jaw_pose = m.jaw_pose;
             out.expression = m.expression;
         }
-        if let Some(m) = mean_of(2)? {
+        if let Some(m) = mean_of(Part::LeftHand)? {
             out.left_hand_pose = m.left_hand_pose;
         }
-        if let Some(m) = mean_of(3)? {
+        if let Some(m) = mean_of(Part::RightHand)? {
             out.right_hand_pose = m.right_hand_pose;
         }
         Ok(out)
@@ -346,8 +347,9 @@ impl TrainSet {
         });
         if flip {
             params = params.flipped();
-            parts.swap(2, 3);
-            features.swap(2, 3);
+            let hands = (Part::LeftHand.label_slot(), Part::RightHand.label_slot());
+            parts.swap(hands.0, hands.1);
+            features.swap(hands.0, hands.1);
         }
         // The window turned by `rotation` shows the body turned by
         // Rz(rotation) in the camera frame (x right, y down).

@@ -34,6 +34,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::{ElementConversion, Tensor, TensorData};
 use furpe::crop::CropTransform;
 use furpe::losses::{self, Targets};
+use furpe::metrics::Part;
 use furpe::nets::{PartFeatures, Student, StudentConfig, StudentInput, StudentOutput};
 use furpe::rotation::axis_angle_to_matrix;
 use furpe::smplx::{Smplx, SmplxConfig, SmplxData, SmplxInput};
@@ -771,15 +772,16 @@ impl<B: AutodiffBackend> Trainer<B> {
             .reshape([n, 55, 3, 3]);
         let parts: Vec<f32> = samples.iter().flat_map(|s| s.parts).collect();
         let features = self.config.distill.then(|| {
-            let feat = |i: usize| {
+            let feat = |p: Part| {
+                let i = p.label_slot();
                 let w = samples[0].features[i].len();
                 t2(flat(&|s| &s.features[i]), w)
             };
             PartFeatures {
-                body: feat(0),
-                face: feat(1),
-                left_hand: feat(2),
-                right_hand: feat(3),
+                body: feat(Part::Body),
+                face: feat(Part::Face),
+                left_hand: feat(Part::LeftHand),
+                right_hand: feat(Part::RightHand),
             }
         });
         Batch {

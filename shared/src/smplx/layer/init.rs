@@ -205,8 +205,9 @@ impl SmplxConfig {
         let comps = if self.use_pca { self.num_pca_comps } else { 45 };
         let mut pose_mean = vec![0f32; NUM_JOINTS * 3];
         if !self.flat_hand_mean {
-            pose_mean[75..120].copy_from_slice(&data.hands_mean_l);
-            pose_mean[120..165].copy_from_slice(&data.hands_mean_r);
+            use crate::smplx::joints::pose::{flat, LEFT_HAND, RIGHT_HAND};
+            pose_mean[flat(LEFT_HAND, 3)].copy_from_slice(&data.hands_mean_l);
+            pose_mean[flat(RIGHT_HAND, 3)].copy_from_slice(&data.hands_mean_r);
         }
 
         // Landmarks: resolve faces to vertex triples once.

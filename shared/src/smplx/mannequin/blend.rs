@@ -3,7 +3,7 @@
 //! from the body's landmarks, so every direction has one plain meaning.
 
 use super::geom::{gauss, smoothstep, v3, V3};
-use super::mesh::{Mesh, Part};
+use super::mesh::{Mesh, Segment};
 use super::rig::{head_fraction, jaw_fraction};
 use super::skeleton::{face, Skeleton, FLOOR_Y};
 use crate::smplx::data::NUM_POSE_BASIS;
@@ -29,12 +29,12 @@ pub fn vertex_normals(mesh: &Mesh) -> Vec<V3> {
         .collect()
 }
 
-fn is_arm(part: Part) -> bool {
-    matches!(part, Part::Arm | Part::Palm | Part::Finger(_))
+fn is_arm(part: Segment) -> bool {
+    matches!(part, Segment::Arm | Segment::Palm | Segment::Finger(_))
 }
 
-fn is_leg(part: Part) -> bool {
-    matches!(part, Part::Leg | Part::Foot)
+fn is_leg(part: Segment) -> bool {
+    matches!(part, Segment::Leg | Segment::Foot)
 }
 
 /// Sign of the body side (+1 left).
@@ -56,23 +56,23 @@ fn off_segment(p: V3, a: V3, b: V3) -> V3 {
 /// The ten shape directions of one vertex:
 /// 0 stature, 1 weight, 2 limb length, 3 shoulder width, 4 hip width,
 /// 5 head size, 6 arm girth, 7 leg girth, 8 chest depth, 9 neck length.
-pub fn shape_dirs(p: V3, n: V3, part: Part, sk: &Skeleton) -> [V3; NUM_BETAS] {
-    if part == Part::Spare {
+pub fn shape_dirs(p: V3, n: V3, part: Segment, sk: &Skeleton) -> [V3; NUM_BETAS] {
+    if part == Segment::Spare {
         return [V3::ZERO; NUM_BETAS];
     }
     let j = &sk.joints;
     let sx = side(p);
     let (x, y) = (p.x.abs(), p.y);
-    let trunk = part == Part::Trunk;
+    let trunk = part == Segment::Trunk;
     let head = if trunk { head_fraction(p) } else { 0.0 };
 
     let stature = v3(0.012 * p.x, 0.033 * (y - FLOOR_Y), 0.012 * p.z);
 
     let belly = gauss((y + 0.2).powi(2), 0.09) * smoothstep(-0.04, 0.06, p.z);
     let girth = match part {
-        Part::Trunk => lerp3(0.010 + 0.010 * belly, 0.002, head),
-        Part::Arm => 0.005,
-        Part::Leg => 0.003 + 0.005 * smoothstep(-1.0, -0.5, y),
+        Segment::Trunk => lerp3(0.010 + 0.010 * belly, 0.002, head),
+        Segment::Arm => 0.005,
+        Segment::Leg => 0.003 + 0.005 * smoothstep(-1.0, -0.5, y),
         _ => 0.0015,
     };
     let weight = n * girth;
@@ -100,7 +100,7 @@ pub fn shape_dirs(p: V3, n: V3, part: Part, sk: &Skeleton) -> [V3; NUM_BETAS] {
 
     let hips = if trunk {
         smoothstep(0.0, 0.15, x) * smoothstep(-0.15, -0.35, y)
-    } else if part == Part::Leg {
+    } else if part == Segment::Leg {
         smoothstep(-1.0, -0.5, y)
     } else {
         0.0
@@ -110,7 +110,7 @@ pub fn shape_dirs(p: V3, n: V3, part: Part, sk: &Skeleton) -> [V3; NUM_BETAS] {
     let head_size = (p - face::HEAD_CENTER) * (0.045 * head);
 
     let (shoulder, wrist) = (j[idx::LEFT_SHOULDER], j[idx::LEFT_WRIST]);
-    let arm_girth = if part == Part::Arm {
+    let arm_girth = if part == Segment::Arm {
         let q = v3(x, p.y, p.z);
         let off = off_segment(q, shoulder, wrist);
         v3(off.x * sx, off.y, off.z) * (0.09 * smoothstep(0.16, 0.22, x))
@@ -119,7 +119,7 @@ pub fn shape_dirs(p: V3, n: V3, part: Part, sk: &Skeleton) -> [V3; NUM_BETAS] {
     };
 
     let (hip, ankle) = (j[idx::LEFT_HIP], j[idx::LEFT_ANKLE]);
-    let leg_girth = if part == Part::Leg {
+    let leg_girth = if part == Segment::Leg {
         let q = v3(x, p.y, p.z);
         let off = off_segment(q, hip, ankle);
         v3(off.x * sx, 0.0, off.z)
@@ -167,8 +167,8 @@ fn lerp3(a: f64, b: f64, t: f64) -> f64 {
 /// The ten expression directions of one vertex (zero off the face):
 /// 0 jaw drop, 1 smile, 2 wide mouth, 3 pucker, 4 brows up, 5 frown,
 /// 6 eyes shut, 7 puffed cheeks, 8 sneer, 9 mouth corners down.
-pub fn expression_dirs(p: V3, n: V3, part: Part) -> [V3; 10] {
-    if part != Part::Trunk {
+pub fn expression_dirs(p: V3, n: V3, part: Segment) -> [V3; 10] {
+    if part != Segment::Trunk {
         return [V3::ZERO; 10];
     }
     let mask = head_fraction(p) * smoothstep(-0.03, 0.02, p.z);
@@ -220,7 +220,7 @@ pub fn expression_dirs(p: V3, n: V3, part: Part) -> [V3; 10] {
 /// out a little. The pose feature of joint j is R_j - I (row-major); a bend
 /// by θ about a hinge axis makes the two diagonal entries off that axis
 /// cos θ - 1, so a corrective of -½·bulge on each gives (1 - cos θ)·bulge.
-pub fn pose_dirs(p: V3, n: V3, part: Part, sk: &Skeleton, out: &mut [f64]) {
+pub fn pose_dirs(p: V3, n: V3, part: Segment, sk: &Skeleton, out: &mut [f64]) {
     let j = &sk.joints;
     let left = p.x >= 0.0;
     let mut add = |joint: usize, diag: [usize; 2], bulge: V3| {
@@ -231,7 +231,7 @@ pub fn pose_dirs(p: V3, n: V3, part: Part, sk: &Skeleton, out: &mut [f64]) {
             }
         }
     };
-    if part == Part::Leg {
+    if part == Segment::Leg {
         // Knee bends about x; the crease is behind (-z).
         let knee = j[idx::LEFT_KNEE];
         let amount = 0.015 * gauss((p.y - knee.y).powi(2), 0.04) * (-n.z).max(0.0);
@@ -242,7 +242,7 @@ pub fn pose_dirs(p: V3, n: V3, part: Part, sk: &Skeleton, out: &mut [f64]) {
         };
         add(joint, [1, 2], n * amount);
     }
-    if part == Part::Arm {
+    if part == Segment::Arm {
         // Elbow bends about y (the forearm swings forward); crease in front.
         let elbow = j[idx::LEFT_ELBOW];
         let amount = 0.010 * gauss((p.x.abs() - elbow.x).powi(2), 0.035) * n.z.max(0.0);

@@ -4,7 +4,7 @@
 //! 79 head-yaw bins.
 
 use super::geom::{v3, V3};
-use super::mesh::{Mesh, Part};
+use super::mesh::{Mesh, Segment};
 use super::skeleton::face;
 use crate::smplx::data::{NUM_CONTOUR_BINS, NUM_CONTOUR_LANDMARKS, NUM_STATIC_LANDMARKS};
 
@@ -151,7 +151,7 @@ fn face_triangles(mesh: &Mesh) -> Vec<u32> {
         .filter(|&f| {
             mesh.faces[f as usize].iter().all(|&v| {
                 let p = mesh.pos[v as usize];
-                mesh.part[v as usize] == Part::Trunk && p.y > 0.22 && p.z > -0.06
+                mesh.part[v as usize] == Segment::Trunk && p.y > 0.22 && p.z > -0.06
             })
         })
         .collect()

@@ -46,10 +46,11 @@ impl Digit {
     }
 }
 
-/// Which body part a vertex was generated for; the rig uses it to choose
+/// Which body segment a vertex was generated for (not `metrics::Part`,
+/// the scoring split, nor `part_expert::Part`); the rig uses it to choose
 /// the joints that may move the vertex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Part {
+pub enum Segment {
     /// Head, neck, torso and pelvis (one tube from the crown to the crotch).
     Trunk,
     /// Shoulder to the wrist.
@@ -66,7 +67,7 @@ pub enum Part {
 #[derive(Clone, Debug, Default)]
 pub struct Mesh {
     pub pos: Vec<V3>,
-    pub part: Vec<Part>,
+    pub part: Vec<Segment>,
     /// Mirror partner of each vertex (itself on the midline).
     pub mirror: Vec<u32>,
     /// Triangles, counter-clockwise seen from outside; `[NONE; 3]` = deleted.
@@ -74,7 +75,7 @@ pub struct Mesh {
 }
 
 impl Mesh {
-    pub fn add_vertex(&mut self, p: V3, part: Part) -> u32 {
+    pub fn add_vertex(&mut self, p: V3, part: Segment) -> u32 {
         self.pos.push(p);
         self.part.push(part);
         self.mirror.push(NONE);
@@ -82,7 +83,7 @@ impl Mesh {
     }
 
     /// A vertex on the plane of symmetry (its own mirror image).
-    pub fn add_midline_vertex(&mut self, p: V3, part: Part) -> u32 {
+    pub fn add_midline_vertex(&mut self, p: V3, part: Segment) -> u32 {
         let v = self.add_vertex(v3(0.0, p.y, p.z), part);
         self.mirror[v as usize] = v;
         v
@@ -267,7 +268,7 @@ impl Mesh {
     /// body stays symmetric) until there are exactly `target`: this tops the
     /// surface up to the official vertex count without changing its shape.
     /// `allow` says which vertices' edges may be split.
-    pub fn grow_to(&mut self, target: usize, allow: impl Fn(Part, V3) -> bool) {
+    pub fn grow_to(&mut self, target: usize, allow: impl Fn(Segment, V3) -> bool) {
         assert!(
             self.pos.len() <= target,
             "surface already has {} vertices, more than {target}",

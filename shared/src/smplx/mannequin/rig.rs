@@ -13,7 +13,7 @@
 //! eyeballs as in SMPL-X.
 
 use super::geom::{gauss, smoothstep, V3};
-use super::mesh::{Digit, Mesh, Part};
+use super::mesh::{Digit, Mesh, Segment};
 use super::skeleton::{face, Finger, Skeleton};
 use crate::smplx::joints::{idx, NUM_JOINTS};
 
@@ -25,30 +25,30 @@ pub type Weights = [f64; NUM_JOINTS];
 /// Which vertices may carry a joint: parts, and a slab of half-thickness
 /// `half` across `normal` within `radius` of the joint.
 struct Support {
-    parts: fn(Part) -> bool,
+    parts: fn(Segment) -> bool,
     normal: V3,
     half: f64,
     radius: f64,
 }
 
-fn trunk(p: Part) -> bool {
-    p == Part::Trunk
+fn trunk(p: Segment) -> bool {
+    p == Segment::Trunk
 }
 
-fn arm(p: Part) -> bool {
-    matches!(p, Part::Arm | Part::Palm)
+fn arm(p: Segment) -> bool {
+    matches!(p, Segment::Arm | Segment::Palm)
 }
 
-fn leg(p: Part) -> bool {
-    matches!(p, Part::Leg | Part::Foot)
+fn leg(p: Segment) -> bool {
+    matches!(p, Segment::Leg | Segment::Foot)
 }
 
-fn foot(p: Part) -> bool {
-    p == Part::Foot
+fn foot(p: Segment) -> bool {
+    p == Segment::Foot
 }
 
 fn support(sk: &Skeleton, joint: usize) -> Support {
-    let across = |parts: fn(Part) -> bool, normal: V3, half: f64, radius: f64| Support {
+    let across = |parts: fn(Segment) -> bool, normal: V3, half: f64, radius: f64| Support {
         parts,
         normal,
         half,
@@ -80,14 +80,14 @@ fn support(sk: &Skeleton, joint: usize) -> Support {
             if side < 0.0 {
                 u = u.mirror();
             }
-            let parts: fn(Part) -> bool = match (f.digit, k) {
-                (_, 0) => |p| matches!(p, Part::Palm | Part::Finger(_)),
-                (Digit::Index, _) => |p| p == Part::Finger(Digit::Index),
-                (Digit::Middle, _) => |p| p == Part::Finger(Digit::Middle),
-                (Digit::Ring, _) => |p| p == Part::Finger(Digit::Ring),
-                (Digit::Pinky, _) => |p| p == Part::Finger(Digit::Pinky),
+            let parts: fn(Segment) -> bool = match (f.digit, k) {
+                (_, 0) => |p| matches!(p, Segment::Palm | Segment::Finger(_)),
+                (Digit::Index, _) => |p| p == Segment::Finger(Digit::Index),
+                (Digit::Middle, _) => |p| p == Segment::Finger(Digit::Middle),
+                (Digit::Ring, _) => |p| p == Segment::Finger(Digit::Ring),
+                (Digit::Pinky, _) => |p| p == Segment::Finger(Digit::Pinky),
                 // The thumb's knuckle is where it leaves the palm.
-                (Digit::Thumb, _) => |p| matches!(p, Part::Palm | Part::Finger(Digit::Thumb)),
+                (Digit::Thumb, _) => |p| matches!(p, Segment::Palm | Segment::Finger(Digit::Thumb)),
             };
             let radius = if k == 0 { 0.022 } else { 0.016 };
             across(parts, u, if k == 0 { 0.007 } else { 0.0045 }, radius)
@@ -305,15 +305,15 @@ pub fn skinning(mesh: &Mesh, sk: &Skeleton) -> Vec<Weights> {
 
 /// One vertex: the spine-and-legs weights, handed over to the arm chain
 /// across the shoulder, then to the head (and jaw) above the jaw line.
-fn vertex_weights(p: V3, part: Part, sk: &Skeleton) -> Weights {
-    if part == Part::Spare {
+fn vertex_weights(p: V3, part: Segment, sk: &Skeleton) -> Weights {
+    if part == Segment::Spare {
         return one(idx::PELVIS);
     }
     let left = p.x >= 0.0;
     let body = lower_or_spine(p, left, sk);
     let arm_fraction = match part {
-        Part::Arm | Part::Palm | Part::Finger(_) => smoothstep(0.125, 0.19, p.x.abs()),
-        Part::Trunk => {
+        Segment::Arm | Segment::Palm | Segment::Finger(_) => smoothstep(0.125, 0.19, p.x.abs()),
+        Segment::Trunk => {
             smoothstep(0.125, 0.19, p.x.abs())
                 * smoothstep(0.02, 0.08, p.y)
                 * smoothstep(0.27, 0.21, p.y)
@@ -325,7 +325,7 @@ fn vertex_weights(p: V3, part: Part, sk: &Skeleton) -> Weights {
     } else {
         body
     };
-    let head = if part == Part::Trunk {
+    let head = if part == Segment::Trunk {
         head_fraction(p)
     } else {
         0.0
@@ -391,7 +391,7 @@ fn leg_weights(p: V3, left: bool, sk: &Skeleton) -> Weights {
 
 /// Collar, shoulder, elbow and wrist along the arm; the wrist's share goes
 /// to the fingers on the hand.
-fn arm_weights(p: V3, part: Part, left: bool, sk: &Skeleton) -> Weights {
+fn arm_weights(p: V3, part: Segment, left: bool, sk: &Skeleton) -> Weights {
     let j = &sk.joints;
     let x = p.x.abs();
     let mut w = chain(
@@ -417,7 +417,7 @@ fn arm_weights(p: V3, part: Part, left: bool, sk: &Skeleton) -> Weights {
     );
     let wrist = sided(left, idx::LEFT_WRIST, idx::RIGHT_WRIST);
     let share = w[wrist];
-    if share > 0.0 && matches!(part, Part::Palm | Part::Finger(_)) {
+    if share > 0.0 && matches!(part, Segment::Palm | Segment::Finger(_)) {
         // Work on the left hand: mirror the point.
         let q = if left { p } else { p.mirror() };
         let hand = hand_weights(q, part, sk);
@@ -440,9 +440,9 @@ fn mirror_hand_joint(j: usize) -> usize {
 }
 
 /// Weights on the left hand (wrist and finger joints) of a left-hand point.
-fn hand_weights(p: V3, part: Part, sk: &Skeleton) -> Weights {
+fn hand_weights(p: V3, part: Segment, sk: &Skeleton) -> Weights {
     match part {
-        Part::Finger(d) => digit_chain(p, sk.finger(d)),
+        Segment::Finger(d) => digit_chain(p, sk.finger(d)),
         _ => palm_weights(p, sk),
     }
 }

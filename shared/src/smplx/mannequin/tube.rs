@@ -10,7 +10,7 @@
 use std::f64::consts::{FRAC_PI_2, PI, TAU};
 
 use super::geom::{lerp, v3, V3};
-use super::mesh::{Mesh, Part};
+use super::mesh::{Mesh, Segment};
 use super::sdf::Shape;
 
 /// How a tube begins.
@@ -53,7 +53,7 @@ pub enum Axis {
 /// `spacing` (both along and around the tube), so each tube gets the vertex
 /// density its detail needs.
 pub struct Tube<'a> {
-    pub part: Part,
+    pub part: Segment,
     /// The way the surface runs (from the start to the end of the tube).
     pub dir: V3,
     /// In-plane direction of angle 0; angles grow counter-clockwise about `dir`.

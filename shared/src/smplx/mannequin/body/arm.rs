@@ -4,7 +4,7 @@
 use super::{up_for, DENSITY};
 use crate::smplx::joints::idx;
 use crate::smplx::mannequin::geom::{lerp, smoothstep, v3, V3};
-use crate::smplx::mannequin::mesh::{split_loop, Digit, Mesh, Part};
+use crate::smplx::mannequin::mesh::{split_loop, Digit, Mesh, Segment};
 use crate::smplx::mannequin::sdf::{cone, ellipsoid, sphere, Prim, Shape};
 use crate::smplx::mannequin::skeleton::{Finger, Skeleton};
 use crate::smplx::mannequin::tube::{Axis, End, Start, Tube};
@@ -25,7 +25,7 @@ pub fn build(mesh: &mut Mesh, sk: &Skeleton, hole: Vec<u32>) {
     let arm = arm_tube(sk, &shape).build(mesh, Start::Loop(hole), End::Open);
     for v in v0..mesh.pos.len() {
         if mesh.pos[v].x > PALM_START_X {
-            mesh.part[v] = Part::Palm;
+            mesh.part[v] = Segment::Palm;
         }
     }
 
@@ -50,7 +50,7 @@ pub fn build(mesh: &mut Mesh, sk: &Skeleton, hole: Vec<u32>) {
 fn arm_tube<'a>(sk: &Skeleton, shape: &'a Shape) -> Tube<'a> {
     let j = &sk.joints;
     Tube {
-        part: Part::Arm,
+        part: Segment::Arm,
         dir: V3::X,
         e1: V3::Y,
         axis: Axis::Line(vec![
@@ -159,7 +159,7 @@ fn web_ends(mesh: &Mesh, ring: &[u32], center: V3, z: f64) -> (usize, usize) {
 /// A web: one vertex inside the hand, halfway from `top` to `bottom`.
 fn web_bridge(mesh: &mut Mesh, top: u32, bottom: u32) -> Vec<u32> {
     let p = mesh.pos[top as usize].lerp(mesh.pos[bottom as usize], 0.5);
-    vec![mesh.add_vertex(p + v3(0.001, 0.0, 0.0), Part::Palm)]
+    vec![mesh.add_vertex(p + v3(0.001, 0.0, 0.0), Segment::Palm)]
 }
 
 /// A digit's own shape. A finger also takes the palm's slab, cut off at the
@@ -223,7 +223,7 @@ fn build_digit(mesh: &mut Mesh, sk: &Skeleton, digit: Digit, start: Vec<u32>) {
         0.0052
     } * DENSITY;
     Tube {
-        part: Part::Finger(digit),
+        part: Segment::Finger(digit),
         dir,
         e1: up_for(dir),
         axis: Axis::Line(vec![f.points[0], f.points[1], f.points[2], f.tip_center()]),

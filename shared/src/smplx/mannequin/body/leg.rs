@@ -5,7 +5,7 @@ use super::trunk::hip;
 use super::DENSITY;
 use crate::smplx::joints::idx;
 use crate::smplx::mannequin::geom::{lerp, smoothstep, v3, V3};
-use crate::smplx::mannequin::mesh::{Mesh, Part};
+use crate::smplx::mannequin::mesh::{Mesh, Segment};
 use crate::smplx::mannequin::sdf::{cone, ellipsoid, sphere, Prim, Shape};
 use crate::smplx::mannequin::skeleton::{Skeleton, FLOOR_Y};
 use crate::smplx::mannequin::tube::{Axis, End, Start, Tube};
@@ -36,7 +36,7 @@ pub fn build(mesh: &mut Mesh, sk: &Skeleton, top: Vec<u32>) {
 fn leg_tube<'a>(sk: &Skeleton, shape: &'a Shape) -> Tube<'a> {
     let j = &sk.joints;
     Tube {
-        part: Part::Leg,
+        part: Segment::Leg,
         dir: -V3::Y,
         e1: V3::X,
         axis: Axis::Line(vec![
@@ -59,7 +59,7 @@ fn leg_tube<'a>(sk: &Skeleton, shape: &'a Shape) -> Tube<'a> {
 
 fn foot_tube(shape: &Shape) -> Tube<'_> {
     Tube {
-        part: Part::Foot,
+        part: Segment::Foot,
         dir: V3::Z,
         e1: V3::X,
         axis: Axis::Line(vec![

@@ -4,7 +4,7 @@ use std::f64::consts::{FRAC_PI_2, PI};
 
 use super::DENSITY;
 use crate::smplx::mannequin::geom::{gauss, lerp, smoothstep, v3, V3};
-use crate::smplx::mannequin::mesh::{split_loop, Mesh, Part};
+use crate::smplx::mannequin::mesh::{split_loop, Mesh, Segment};
 use crate::smplx::mannequin::sdf::{cone, ellipsoid, sphere, tilted, Prim, Shape};
 use crate::smplx::mannequin::skeleton::face;
 use crate::smplx::mannequin::tube::{Axis, End, Meridians, Start, Tube};
@@ -133,7 +133,7 @@ fn spacing(p: V3) -> f64 {
 /// with the mouth line pinned as a ring.
 fn head_dome(shape: &Shape) -> Tube<'_> {
     Tube {
-        part: Part::Trunk,
+        part: Segment::Trunk,
         dir: -V3::Y,
         e1: V3::X,
         axis: Axis::Radial(HEAD_RAYS_FROM),
@@ -164,7 +164,7 @@ fn meridian_density(phi: f64) -> f64 {
 /// Neck to crotch, in horizontal rings.
 fn torso_tube(shape: &Shape) -> Tube<'_> {
     Tube {
-        part: Part::Trunk,
+        part: Segment::Trunk,
         dir: -V3::Y,
         e1: V3::X,
         axis: Axis::Line(vec![
@@ -203,7 +203,7 @@ fn crotch_bridge(mesh: &mut Mesh, ring: &[u32]) -> Vec<u32> {
             let u = i as f64 / (n + 1) as f64;
             let dip = (PI * u).sin().powf(0.6);
             let p = front.lerp(back, u);
-            mesh.add_midline_vertex(v3(0.0, lerp(p.y, CROTCH_Y, dip), p.z), Part::Trunk)
+            mesh.add_midline_vertex(v3(0.0, lerp(p.y, CROTCH_Y, dip), p.z), Segment::Trunk)
         })
         .collect()
 }

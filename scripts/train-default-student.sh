@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Trains the committed default student (www/models/default-student.furpe, the
+# one the live page runs) and its best constant (the mean of its training
+# labels, www/models/default-student.label-mean.json, which the browser tests
+# score the page against). The FuRPE pipeline on the embedded defaults:
+# a 3000-image synthetic world at 256 px → MediaPipe's body model (SMPL-X
+# fitted to its landmarks) and the committed face and hand experts
+# (models/experts) label it → selection → the student of
+# configs/default-student.toml → an evaluation on an unseen 200-image world
+# against the best constant. Seeded: a rerun on the same machine gives the
+# same files. On a 2-core CPU: about 10 min of labelling, then about an hour
+# of training (figures in docs/learning.md).
+#
+# usage: scripts/train-default-student.sh [WORK_DIR]   (default: runs/default-student)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=${1:-runs/default-student}
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/furpe-target}"
+export NODEVICE_SELECT=1
+[ -f models/mediapipe/node_modules/@mediapipe/holistic/package.json ] || npm ci --prefix models/mediapipe --no-audit --no-fund
+cargo build --release -p furpe-trainer
+furpe="$CARGO_TARGET_DIR/release/furpe"
+mkdir -p "$work"
+
+# The selection threshold of `furpe demo` (its reasons are in trainer/src/demo.rs).
+printf '{"reprojection_max_mse": 0.05}' > "$work/selection-config.json"
+[ -f "$work/world/prepare.json" ] || "$furpe" prepare --out "$work/world" --count 3000 --seed 0 --size 256 \
+    --experts models/experts --selection-config "$work/selection-config.json" --backend flex
+
+sed -e "s|^data = .*|data = \"$work/world/data\"|" -e "s|^out = .*|out = \"$work/student\"|" \
+    configs/default-student.toml > "$work/config.toml"
+if [ -f "$work/student/student.furpe" ]; then
+    echo "$work/student/student.furpe exists: not retraining"
+elif [ -d "$work/student" ]; then
+    "$furpe" train --config "$work/config.toml" --resume --backend flex
+else
+    "$furpe" train --config "$work/config.toml" --backend flex
+fi
+
+[ -f "$work/test/annotations.jsonl" ] || "$furpe" synth --out "$work/test" --count 200 --size 256 --seed 999 --backend flex
+for run in student constant; do
+    if [ $run = student ]; then predictor=(--checkpoint "$work/student/student.furpe"); else predictor=(--baseline constant); fi
+    "$furpe" eval --dataset synthetic --root "$work/test" "${predictor[@]}" \
+        --constant "$work/student/label_mean.json" --out "$work/eval_$run"
+done
+
+"$furpe" export --student "$work/student/student.furpe" --out www/models/default-student.furpe --f16
+cp "$work/student/label_mean.json" www/models/default-student.label-mean.json.tmp
+mv www/models/default-student.label-mean.json.tmp www/models/default-student.label-mean.json
+echo "default student: www/models/default-student.furpe (unseen world: $work/eval_student/report.md, best constant: $work/eval_constant/report.md)"
