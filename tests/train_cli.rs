@@ -941,6 +941,44 @@ fn data_parallel_runs_on_two_mpi_ranks_in_step() {
     let log = std::fs::read_to_string(run.join("log.jsonl")).unwrap();
     assert_eq!(log.lines().filter(|l| l.contains("\"loss\"")).count(), 8);
 
+    // The same run with MPI's own reduction (MPI_Reduce + MPI_Bcast): the
+    // ranks hold the same bits, and with two ranks the one addition per
+    // value commutes exactly, so the weights are the gather's.
+    let reduced = dir.join("mpi-reduce");
+    let (ok, stdout, stderr) = finish(
+        mpirun(
+            2,
+            &[
+                "train",
+                "--config",
+                cfg,
+                "--mpi",
+                "--mpi-sum",
+                "reduce",
+                "--out",
+                reduced.to_str().unwrap(),
+            ],
+            &[],
+        ),
+        Duration::from_secs(300),
+        &dir,
+        "mpi-reduce",
+    );
+    assert!(ok && !stderr.contains("panicked"), "{stderr}");
+    let digests: Vec<String> = (0..2)
+        .map(|r| weights_digest(&rank_output(&stdout, r)))
+        .collect();
+    assert_eq!(
+        digests[0], digests[1],
+        "--mpi-sum reduce: the ranks' weights differ"
+    );
+    assert_eq!(
+        digests[0], reference,
+        "--mpi-sum reduce: other weights than the gather"
+    );
+    let (ok, out) = run_furpe(&["train", "--config", cfg, "--mpi-sum", "reduce"]);
+    assert!(!ok && out.contains("--mpi"), "{out}");
+
     // A batch that does not split over the ranks is refused, and the job ends.
     let (ok, _, stderr) = finish(
         mpirun(

@@ -45,6 +45,15 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 /// Held while a peer seeds the backend and draws its initial weights.
 pub static INIT: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// `--mpi-sum`: how the ranks' buffers are added (see [`ParallelArgs::mpi_sum`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum MpiSum {
+    /// All-gather, then add in rank order on every rank.
+    Gather,
+    /// `MPI_Reduce` to rank 0, then `MPI_Bcast`.
+    Reduce,
+}
+
 /// How a run is spread over devices and machines (`furpe train` flags).
 #[derive(Debug, Clone, clap::Args)]
 pub struct ParallelArgs {
@@ -60,6 +69,16 @@ pub struct ParallelArgs {
     /// writes checkpoints and the exported student.
     #[arg(long, conflicts_with_all = ["nodes", "node_rank", "master"])]
     pub mpi: bool,
+    /// How `--mpi` sums gradients across ranks. `gather` (default): every
+    /// rank receives every rank's buffer and adds them in rank order, so a
+    /// run reproduces bit for bit whatever the MPI library and network
+    /// (traffic grows with the rank count). `reduce`: `MPI_Reduce` to rank
+    /// 0 and `MPI_Bcast` back, the library's own tree algorithms (traffic
+    /// does not grow with the ranks); every rank still gets the same bits,
+    /// but the order of the additions is the library's, so a run reproduces
+    /// only with the same MPI library, version and rank layout.
+    #[arg(long, value_enum, default_value_t = MpiSum::Gather, requires = "mpi")]
+    pub mpi_sum: MpiSum,
     /// Machines in the run, for the TCP development fallback (without MPI):
     /// start `furpe train` with the same config, --nodes, --devices and
     /// --dev-tcp-master on each, with its own --node-rank.
@@ -87,6 +106,7 @@ impl Default for ParallelArgs {
             node_rank: 0,
             master: None,
             mpi: false,
+            mpi_sum: MpiSum::Gather,
             link: None,
         }
     }
@@ -106,7 +126,7 @@ impl ParallelArgs {
         }
         #[cfg(feature = "mpi")]
         {
-            let link = net::Link::over_mpi(mpi::World::init()?, self.devices);
+            let link = net::Link::over_mpi(mpi::World::init(self.mpi_sum)?, self.devices);
             (self.node_rank, self.nodes) = link.rank_and_size();
             self.link = Some(Arc::new(link));
             Ok(())

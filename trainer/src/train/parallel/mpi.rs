@@ -3,22 +3,30 @@
 //! on the system's MPI (Open MPI, MPICH) through rsmpi. No port of our own
 //! is opened; the cluster's launcher, network and security apply.
 //!
-//! A sum is an all-gather followed by an addition in rank order on every
-//! rank, not `MPI_Allreduce`: an all-reduce may add in any order the
-//! library picks (and change it with the message size or the topology),
+//! By default a sum is an all-gather followed by an addition in rank order
+//! on every rank, not `MPI_Allreduce`: an all-reduce may add in any order
+//! the library picks (and change it with the message size or the
+//! topology; the standard does not even promise every rank the same bits),
 //! while the gather keeps every rank's and every run's rounding the same,
 //! so runs reproduce and the replicas stay bit-identical. The price is
 //! traffic and memory growing with the number of ranks (each rank receives
 //! every buffer), fine for the tens of ranks of a data-parallel student.
+//! `--mpi-sum reduce` trades run-to-run reproducibility for the library's
+//! tree algorithms: `MPI_Reduce` to rank 0, then `MPI_Bcast` of rank 0's
+//! result, so the replicas still hold the same bits.
 
 use anyhow::{anyhow, ensure};
+use mpi::collective::SystemOperation;
 use mpi::traits::*;
+
+use super::MpiSum;
 
 /// MPI, initialised, and its world communicator.
 pub struct World {
     // The communicator before the universe: fields drop in order, and
     // dropping the universe finalises MPI.
     world: mpi::topology::SimpleCommunicator,
+    how: MpiSum,
     _universe: mpi::environment::Universe,
 }
 
@@ -30,7 +38,7 @@ unsafe impl Send for World {}
 
 impl World {
     /// Initialises MPI (once per process).
-    pub fn init() -> anyhow::Result<Self> {
+    pub fn init(how: MpiSum) -> anyhow::Result<Self> {
         let (universe, threading) = mpi::initialize_with_threading(mpi::Threading::Serialized)
             .ok_or_else(|| anyhow!("MPI was already initialised in this process"))?;
         ensure!(
@@ -44,6 +52,7 @@ impl World {
         let world = universe.world();
         Ok(Self {
             world,
+            how,
             _universe: universe,
         })
     }
@@ -56,8 +65,9 @@ impl World {
         self.world.size() as usize
     }
 
-    /// The element-wise sum of every rank's `values`, added in rank order,
-    /// the same bits on every rank. `seq` numbers the exchanges: all ranks
+    /// The element-wise sum of every rank's `values`, the same bits on
+    /// every rank: added in rank order (`Gather`), or in the order of the
+    /// library's reduction at rank 0, then broadcast (`Reduce`). `seq` numbers the exchanges: all ranks
     /// must be at the same one with the same count (else they run different
     /// configurations), which is checked first.
     pub fn sum(&self, seq: u64, values: Vec<f32>) -> anyhow::Result<Vec<f32>> {
@@ -77,6 +87,17 @@ impl World {
         }
         if n == 0 {
             return Ok(values);
+        }
+        if self.how == MpiSum::Reduce {
+            let root = self.world.process_at_rank(0);
+            let mut sum = vec![0f32; n];
+            if self.rank() == 0 {
+                root.reduce_into_root(&values[..], &mut sum[..], SystemOperation::sum());
+            } else {
+                root.reduce_into(&values[..], SystemOperation::sum());
+            }
+            root.broadcast_into(&mut sum[..]);
+            return Ok(sum);
         }
         let mut all = vec![0f32; n * size];
         self.world.all_gather_into(&values[..], &mut all[..]);
