@@ -8,8 +8,8 @@
 # (models/experts) label it → selection → the student of
 # configs/default-student.toml → an evaluation on an unseen 200-image world
 # against the best constant. Seeded: a rerun on the same machine gives the
-# same files. On a 2-core CPU: about 10 min of labelling, then about an hour
-# of training (figures in docs/learning.md).
+# same files. On a 2-core CPU: about 18 min of labelling and rendering, then
+# about 25 min of training (4192 steps; figures in docs/learning.md §6).
 #
 # usage: scripts/train-default-student.sh [WORK_DIR]   (default: runs/default-student)
 set -euo pipefail

@@ -59,7 +59,8 @@ pub struct EvalArgs {
     /// extra row beside any other predictor.
     #[arg(long, value_name = "FILE")]
     pub constant: Option<PathBuf>,
-    /// A FuRPE student checkpoint (not available in this build yet).
+    /// A trained student file (`student.furpe` of a `furpe train` run, or
+    /// one exported by `furpe export`).
     #[arg(long, value_name = "C")]
     pub checkpoint: Option<PathBuf>,
     /// SMPL-X model (.npz, official layout). Default: the embedded mannequin,
