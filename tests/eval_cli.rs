@@ -33,6 +33,24 @@ fn eval(args: &[&str]) -> (bool, String, Option<Value>) {
     (ok, text, report)
 }
 
+/// `furpe synth` of `count` images into `dir/world`.
+fn synth_world(dir: &Path, count: usize, size: u32, seed: u64) -> PathBuf {
+    let world = dir.join("world");
+    let (ok, text) = run_furpe(&[
+        "synth",
+        "--out",
+        world.to_str().unwrap(),
+        "--count",
+        &count.to_string(),
+        "--size",
+        &size.to_string(),
+        "--seed",
+        &seed.to_string(),
+    ]);
+    assert!(ok, "{text}");
+    world
+}
+
 fn mean(report: &Value, key: &str) -> Option<f64> {
     report["mean"][key].as_f64()
 }
@@ -272,19 +290,7 @@ fn threedpw_freihand_now() {
 #[test]
 fn synthetic_world_ground_truth_and_perturbed_predictions() {
     let dir = scratch("eval-synth");
-    let world = dir.join("world");
-    let (ok, text) = run_furpe(&[
-        "synth",
-        "--out",
-        world.to_str().unwrap(),
-        "--count",
-        "4",
-        "--size",
-        "128",
-        "--seed",
-        "3",
-    ]);
-    assert!(ok, "{text}");
+    let world = synth_world(&dir, 4, 128, 3);
     let root = world.to_str().unwrap();
 
     let out = dir.join("base");
@@ -581,19 +587,7 @@ fn clear_errors() {
 #[test]
 fn the_default_student_beats_its_best_constant_on_an_unseen_world() {
     let dir = scratch("eval-default-student");
-    let world = dir.join("world");
-    let (ok, text) = run_furpe(&[
-        "synth",
-        "--out",
-        world.to_str().unwrap(),
-        "--count",
-        "40",
-        "--size",
-        "256",
-        "--seed",
-        "999",
-    ]);
-    assert!(ok, "{text}");
+    let world = synth_world(&dir, 40, 256, 999);
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/models");
     let out = dir.join("student");
     let (ok, text, report) = eval(&[
@@ -632,4 +626,5 @@ fn the_default_student_beats_its_best_constant_on_an_unseen_world() {
         student <= 0.96 * constant,
         "the default student ({student:.1} mm) does not beat its best constant ({constant:.1} mm) by 4 %"
     );
+    let _ = std::fs::remove_dir_all(dir);
 }

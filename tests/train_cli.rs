@@ -902,25 +902,16 @@ fn data_parallel_runs_on_two_mpi_ranks_in_step() {
     let reference = weights_digest(&String::from_utf8_lossy(&out.stdout));
 
     // Two MPI ranks on localhost, one device each, one --out (rank 0 writes).
-    let run = dir.join("mpi");
+    let two_ranks = |name: &str, extra: &[&str]| {
+        let out = dir.join(name);
+        let mut args = vec!["train", "--config", cfg, "--mpi"];
+        args.extend_from_slice(extra);
+        args.extend(["--out", out.to_str().unwrap()]);
+        let done = finish(mpirun(2, &args, &[]), Duration::from_secs(300), &dir, name);
+        (out, done)
+    };
     let started = Instant::now();
-    let (ok, stdout, stderr) = finish(
-        mpirun(
-            2,
-            &[
-                "train",
-                "--config",
-                cfg,
-                "--mpi",
-                "--out",
-                run.to_str().unwrap(),
-            ],
-            &[],
-        ),
-        Duration::from_secs(300),
-        &dir,
-        "mpi",
-    );
+    let (run, (ok, stdout, stderr)) = two_ranks("mpi", &[]);
     eprintln!("two MPI ranks: {:.1} s", started.elapsed().as_secs_f64());
     assert!(ok && !stderr.contains("panicked"), "{stderr}");
     assert!(
@@ -944,26 +935,7 @@ fn data_parallel_runs_on_two_mpi_ranks_in_step() {
     // The same run with MPI's own reduction (MPI_Reduce + MPI_Bcast): the
     // ranks hold the same bits, and with two ranks the one addition per
     // value commutes exactly, so the weights are the gather's.
-    let reduced = dir.join("mpi-reduce");
-    let (ok, stdout, stderr) = finish(
-        mpirun(
-            2,
-            &[
-                "train",
-                "--config",
-                cfg,
-                "--mpi",
-                "--mpi-sum",
-                "reduce",
-                "--out",
-                reduced.to_str().unwrap(),
-            ],
-            &[],
-        ),
-        Duration::from_secs(300),
-        &dir,
-        "mpi-reduce",
-    );
+    let (_, (ok, stdout, stderr)) = two_ranks("mpi-reduce", &["--mpi-sum", "reduce"]);
     assert!(ok && !stderr.contains("panicked"), "{stderr}");
     let digests: Vec<String> = (0..2)
         .map(|r| weights_digest(&rank_output(&stdout, r)))
