@@ -46,6 +46,39 @@ echo "== furpe synth: the fake camera's frames"
 if [ -n "${FURPE_BIN:-}" ]; then furpe=("$FURPE_BIN"); else furpe=(cargo run -q -p furpe-trainer --bin furpe --); fi
 "${furpe[@]}" synth --out "$work/synth" --count 16 --size 256 --seed 7 >/dev/null
 
+echo "== a two-stage student (untrained) and furpe infer on one frame: the page must give the same parameters"
+# Random weights (the page's parity check needs no training): the detail
+# stage then moves hands and face as much as the body stage does, so a page
+# that skipped the detail crops would differ by far more than the bound.
+mkdir -p "$work/two-stage"
+cat >"$work/two-stage/train.toml" <<'TOML'
+seed = 5
+[student]
+kind = "two_stage"
+depth = 18
+layers = [1, 1, 1, 1]
+width = 16
+crop = 64
+hidden = [256]
+part_width = 8
+hand_crop = 32
+face_crop = 32
+TOML
+"${furpe[@]}" export --untrained "$work/two-stage/train.toml" --out "$work/two-stage/student.furpe" >/dev/null
+# case.json: the first frame and its person box (the synthetic world's annotation).
+python3 - "$work" <<'PY'
+import json, os, sys
+work = sys.argv[1]
+with open(f"{work}/synth/annotations.jsonl") as f:
+    a = json.loads(f.readline())
+case = {"image": os.path.basename(a["image"]), "box": a["person_box"]}
+with open(f"{work}/two-stage/case.json", "w") as f:
+    json.dump(case, f)
+PY
+read -r box image < <(python3 -c 'import json,sys; c=json.load(open(sys.argv[1])); print(",".join(map(str,c["box"])), c["image"])' "$work/two-stage/case.json")
+"${furpe[@]}" infer "$work/synth/images/$image" --student "$work/two-stage/student.furpe" --person-box "$box" \
+  --out "$work/two-stage/infer" --backend flex >/dev/null
+
 echo "== real video: Sports2D's demo (PyPI sports2d, BSD-3) → fake-camera clips"
 # Two people outdoors, 1768×994; the clips are the man on the box waving his
 # arms (frames 0–89, the top-left 884×497, 16:9) and a still of the same
@@ -74,4 +107,5 @@ for _ in $(seq 50); do
 done
 
 echo "== browser tests (Chromium $(chromium --version 2>/dev/null | awk '{print $2}'))"
-node tests/web/run.mjs --url "http://127.0.0.1:$port/" --frames "$work/synth/images" --real "$work/real" "$@"
+node tests/web/run.mjs --url "http://127.0.0.1:$port/" --frames "$work/synth/images" --real "$work/real" \
+  --two-stage "$work/two-stage" "$@"

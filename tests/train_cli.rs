@@ -240,6 +240,18 @@ fn trains_logs_checkpoints_and_exports() {
         ]);
         assert!(!ok && out.contains("--person-box"), "{bad}: {out}");
     }
+    // A box reaching past the image's top-left corner is a box, not a flag.
+    let (ok, out) = run_furpe(&[
+        "infer",
+        mixed.join("a.png").to_str().unwrap(),
+        "--student",
+        run.join("student.furpe").to_str().unwrap(),
+        "--out",
+        mixed_out.to_str().unwrap(),
+        "--person-box",
+        "-4,-4,30,40",
+    ]);
+    assert!(ok, "{out}");
     // A file that is not a student is refused with its name.
     let (ok, out) = run_furpe(&[
         "infer",
@@ -256,6 +268,61 @@ fn trains_logs_checkpoints_and_exports() {
     // Running again into the same directory must not overwrite it.
     let (ok, out) = run_furpe(&["train", "--config", cfg.to_str().unwrap()]);
     assert!(!ok && out.contains("--resume"), "{out}");
+}
+
+/// `furpe export --untrained`: a random-weight student of a config's
+/// `[student]` table (the browser tests compare a two-stage one with `furpe
+/// infer`), marked untrained in its header, seeded, runnable by `furpe
+/// infer`; a bad table is refused naming the file.
+#[test]
+fn exports_an_untrained_student_of_a_config() {
+    let dir = world("export-untrained", 2);
+    let table = "[student]\nkind = \"two_stage\"\ndepth = 18\nlayers = [1, 1, 1, 1]\nwidth = 8\ncrop = 32\npart_width = 8\nhand_crop = 32\nface_crop = 32\n";
+    let cfg = dir.join("two.toml");
+    std::fs::write(&cfg, format!("seed = 5\n{table}")).unwrap();
+    let export = |out: &Path| {
+        run_furpe(&[
+            "export",
+            "--untrained",
+            cfg.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let (a, b) = (dir.join("a.furpe"), dir.join("b.furpe"));
+    for file in [&a, &b] {
+        let (ok, out) = export(file);
+        assert!(ok, "{out}");
+    }
+    let bytes = std::fs::read(&a).unwrap();
+    assert!(
+        String::from_utf8_lossy(&bytes)
+            .contains("UNTRAINED: random weights (two-stage student, seed 5"),
+        "the header does not say the student is untrained"
+    );
+    assert!(
+        mask_ids(&bytes) == mask_ids(&std::fs::read(&b).unwrap()),
+        "the same seed gave different weights"
+    );
+    let infer = dir.join("infer");
+    let (ok, out) = run_furpe(&[
+        "infer",
+        dir.join("data/images").to_str().unwrap(),
+        "--student",
+        a.to_str().unwrap(),
+        "--out",
+        infer.to_str().unwrap(),
+    ]);
+    assert!(ok, "{out}");
+    assert!(std::fs::read_dir(&infer).unwrap().count() > 0, "{out}");
+    std::fs::write(&cfg, table.replace("depth = 18", "depth = 19")).unwrap();
+    let (ok, out) = export(&a);
+    assert!(
+        !ok && out.contains("two.toml") && out.contains("depth"),
+        "{out}"
+    );
+    let (ok, out) = run_furpe(&["export", "--out", a.to_str().unwrap()]);
+    assert!(!ok && out.contains("--untrained"), "{out}");
 }
 
 /// Epochs of the can-it-learn runs (`FURPE_LEARN_EPOCHS` overrides it, to

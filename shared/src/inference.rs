@@ -86,6 +86,35 @@ impl Prediction {
         self.project(&self.joints[..NUM_JOINTS.min(self.joints.len())])
     }
 
+    /// The body's SMPL-X parameters under the reference package's
+    /// conventions: hands relative to `hands_mean` (left, right) unless
+    /// `flat_hand_mean`.
+    pub fn params(&self, hands_mean: [&[f32]; 2], flat_hand_mean: bool) -> SmplxParams {
+        let readout = StudentReadout {
+            rotations: self.rotations.clone(),
+            betas: self.betas.clone(),
+            expression: self.expression.clone(),
+            num_betas: self.betas.len(),
+            num_expression: self.expression.len(),
+        };
+        readout_to_params(&readout, hands_mean, flat_hand_mean)
+    }
+
+    /// What `furpe infer` writes for an image (NAME.json) and the page's
+    /// `predict_params` returns: the parameters of [`Self::params`] and the
+    /// camera with its window.
+    pub fn to_json(&self, hands_mean: [&[f32]; 2], flat_hand_mean: bool) -> serde_json::Value {
+        let mut json = self
+            .params(hands_mean, flat_hand_mean)
+            .to_json(crate::smplx::Batching::Single);
+        json["camera"] = serde_json::json!({
+            "weak_perspective": self.camera,
+            "crop_center": self.crop.center,
+            "crop_side": self.crop.side,
+        });
+        json
+    }
+
     /// The person crop for the next frame: around this body's projected
     /// joints (pelvis, spine, limbs, head: the first 22), or the whole image
     /// when they are unusable.

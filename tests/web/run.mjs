@@ -1,7 +1,7 @@
 // Browser tests of the live page and the viewer, in Debian's headless
 // Chromium driven by playwright-core (never a downloaded browser).
 //
-//   node run.mjs --url http://127.0.0.1:PORT/ --frames DIR/images --real REAL [--accuracy-frames N]
+//   node run.mjs --url http://127.0.0.1:PORT/ --frames DIR/images --real REAL [--two-stage TWO] [--accuracy-frames N]
 //                [--bench OUT.json] [--screenshots DIR]
 //                [--only gpu,cpu,denied,real,real-student,viewer,viewer-cpu,real-body,peer]
 //   (real-body: the experts mode with the body models only; peer: MediaPipe's own Holistic
@@ -276,7 +276,58 @@ async function livePage({ loop, accuracyClip, gpu, report }) {
     await waitFrames(page, (await page.evaluate(() => window.furpeStats.frames)) + 2);
     await page.screenshot({ path: path.join(report.screenshots, 'web_live.png'), clip: { x: 0, y: 0, width: 1100, height: 620 } });
   }
+  // Last: it replaces the page's student.
+  await twoStageParity(page, label, gpu);
   await close();
+}
+
+/**
+ * A two-stage student (hands and face refined from their own detail crops)
+ * runs in the page as `furpe infer` runs it: the same frame and person box
+ * give the same SMPL-X parameters. scripts/test-web.sh writes TWO/student.furpe
+ * (an untrained two-stage student: random weights, so the detail stage moves
+ * the hands and face by as much as the body stage), TWO/case.json (frame,
+ * box) and TWO/infer/STEM.json (`furpe infer --person-box`). A page that ran
+ * the body stage alone (the bug this guards) differs by 0.3–2.8 rad in jaw,
+ * hands and expression (measured with `furpe infer` so broken, 2026-12-07);
+ * the page agrees to ~1e-7 on both paths.
+ */
+async function twoStageParity(page, label, gpu) {
+  const dir = args['two-stage'];
+  if (!dir) return;
+  const kase = JSON.parse(fs.readFileSync(path.join(dir, 'case.json'), 'utf8'));
+  const want = JSON.parse(fs.readFileSync(path.join(dir, 'infer', `${path.parse(kase.image).name}.json`), 'utf8'));
+  const frame = frames.find((f) => f.name === kase.image);
+  if (!frame) {
+    check(`${label}: two-stage student: the frame exists`, false, `${kase.image} is not among the decoded frames`);
+    return;
+  }
+  await pauseLive(page);
+  // Base64 across the protocol: a number array of a few MB exhausts node's heap.
+  const student = fs.readFileSync(path.join(dir, 'student.furpe')).toString('base64');
+  const rgba = Buffer.from(frame.rgba).toString('base64');
+  const got = await page.evaluate(async ({ student, rgba, width, height, box }) => {
+    const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const engine = window.furpeEngine;
+    const loaded = engine.load_student(bytes(student), 'two-stage.furpe');
+    const json = await engine.predict_params(bytes(rgba), width, height, new Float32Array(box));
+    return { loaded, json };
+  }, { student, rgba, width: frame.width, height: frame.height, box: kase.box });
+  const page_ = JSON.parse(got.json);
+  const keys = ['global_orient', 'body_pose', 'jaw_pose', 'left_hand_pose', 'right_hand_pose', 'betas', 'expression'];
+  const gaps = {};
+  for (const k of keys) {
+    const a = (want[k] || []).flat(), b = (page_[k] || []).flat();
+    gaps[k] = a.length === b.length && a.length > 0 ? Math.max(...a.map((v, i) => Math.abs(v - b[i]))) : Infinity;
+  }
+  const cam = want.camera.weak_perspective.map((v, i) => Math.abs(v - page_.camera.weak_perspective[i]));
+  gaps.camera = Math.max(...cam);
+  // A GPU may sum in another order than the CPU (f32 both): a looser bound.
+  const tol = gpu ? 1e-3 : 1e-4;
+  const worst = Math.max(...Object.values(gaps));
+  check(`${label}: a two-stage student gives furpe infer's parameters on the same frame and box (max |Δ| ≤ ${tol})`,
+    /UNTRAINED.*two-stage student/.test(got.loaded) && worst <= tol,
+    `${got.loaded.slice(0, 60)}; max |Δ| ${Object.entries(gaps).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', ')}`);
 }
 
 /** Benchmark only: the WebGPU path drawing with the CPU rasteriser (`?draw=cpu`), to compare drawers. */

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use burn::tensor::backend::Backend;
 use furpe::crop::CropTransform;
-use furpe::inference::{body_window, readout_to_params, BodyRegressor, StudentReadout};
+use furpe::inference::{body_window, BodyRegressor};
 use furpe::nets::student_file::{self, Precision};
-use furpe::smplx::{Batching, SmplxConfig, SmplxData, SmplxParams};
+use furpe::smplx::{SmplxConfig, SmplxData, SmplxParams};
 
 use crate::backend::{with_backend, BackendJob, BackendKind};
 use crate::eval::predict::{EvalInput, Predictor};
@@ -26,6 +26,8 @@ pub struct StudentPredictor<B: Backend> {
 /// One image's prediction.
 pub struct Prediction {
     pub params: SmplxParams,
+    /// NAME.json of `furpe infer` (the shared `inference::Prediction::to_json`).
+    pub json: serde_json::Value,
     /// Weak-perspective camera (s, tx, ty) in the window's coordinates.
     pub camera: [f32; 3],
     pub window: CropTransform,
@@ -71,20 +73,10 @@ impl<B: Backend> StudentPredictor<B> {
         )
         .context("the student's prediction could not be read synchronously on this backend")?
         .map_err(anyhow::Error::msg)?;
-        let config = &self.regressor.config;
-        let readout = StudentReadout {
-            rotations: p.rotations,
-            betas: p.betas,
-            expression: p.expression,
-            num_betas: config.num_betas,
-            num_expression: config.num_expression,
-        };
+        let hands_mean = [&self.hands_mean[0][..], &self.hands_mean[1][..]];
         Ok(Prediction {
-            params: readout_to_params(
-                &readout,
-                [&self.hands_mean[0], &self.hands_mean[1]],
-                self.flat_hand_mean,
-            ),
+            params: p.params(hands_mean, self.flat_hand_mean),
+            json: p.to_json(hands_mean, self.flat_hand_mean),
             camera: p.camera,
             window,
             vertices: p.vertices,
@@ -115,8 +107,9 @@ pub struct InferArgs {
     /// Output directory: NAME.json (parameters), NAME.obj, NAME_overlay.png.
     #[arg(long, default_value = "infer")]
     pub out: PathBuf,
-    /// Person box x0,y0,x1,y1 in pixels; default: the whole image.
-    #[arg(long, value_delimiter = ',', num_args = 4)]
+    /// Person box x0,y0,x1,y1 in pixels (it may reach past the image's
+    /// edges, so a value may be negative); default: the whole image.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
     pub person_box: Option<Vec<f32>>,
     /// Body model (.npz); default: the embedded mannequin.
     #[arg(long)]
@@ -162,15 +155,9 @@ impl BackendJob for InferArgs {
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
                 .unwrap_or_else(|| "image".into());
-            let mut json = p.params.to_json(Batching::Single);
-            json["camera"] = serde_json::json!({
-                "weak_perspective": p.camera,
-                "crop_center": window.center,
-                "crop_side": window.side,
-            });
             furpe::io::write_bytes_atomic(
                 &self.out.join(format!("{stem}.json")),
-                serde_json::to_string_pretty(&json)?.as_bytes(),
+                serde_json::to_string_pretty(&p.json)?.as_bytes(),
             )?;
             let vertices = &p.vertices;
             let obj = self.out.join(format!("{stem}.obj"));
@@ -213,10 +200,18 @@ fn overlay(image: &image::RgbImage, vertices: &[[f32; 3]], p: &Prediction) -> im
 }
 
 #[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["student", "untrained"])))]
 pub struct ExportArgs {
     /// A student file (RUN/student.furpe) to re-export.
     #[arg(long)]
-    pub student: PathBuf,
+    pub student: Option<PathBuf>,
+    /// Instead of a trained student: an UNTRAINED one (random weights, seeded
+    /// by the config's `seed`) of the network a `furpe train` config's
+    /// `[student]` table describes. It predicts nothing useful; it checks
+    /// that a page or a pipeline runs that architecture end to end (the
+    /// browser tests compare a two-stage one with `furpe infer`).
+    #[arg(long, value_name = "TRAIN_CONFIG.toml")]
+    pub untrained: Option<PathBuf>,
     #[arg(long)]
     pub out: PathBuf,
     /// Store the weights as f16 (half the size; for the browser).
@@ -227,16 +222,39 @@ pub struct ExportArgs {
 pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
     type B = burn::backend::Flex;
     let device = Default::default();
-    let bytes = std::fs::read(&args.student)
-        .with_context(|| format!("{}: cannot read", args.student.display()))?;
-    let (student, config, header) =
-        student_file::from_bytes::<B>(&bytes, &args.student.display().to_string(), &device)?;
+    let (student, config, note) = match (&args.student, &args.untrained) {
+        (Some(path), _) => {
+            let bytes =
+                std::fs::read(path).with_context(|| format!("{}: cannot read", path.display()))?;
+            let (student, config, header) =
+                student_file::from_bytes::<B>(&bytes, &path.display().to_string(), &device)?;
+            (student, config, header.note)
+        }
+        (None, Some(path)) => {
+            let train = crate::train::config::TrainConfig::load(path)?;
+            // No experts' features are read: the distillation heads stay
+            // one wide, as they never run at inference.
+            let config = train.student_config([1, 1, 1])?;
+            <B as Backend>::seed(&device, train.seed);
+            let note = format!(
+                "UNTRAINED: random weights ({} student, seed {}, from {})",
+                match config.kind {
+                    furpe::nets::StudentKind::OneStage => "one-stage",
+                    furpe::nets::StudentKind::TwoStage => "two-stage",
+                },
+                train.seed,
+                path.display()
+            );
+            (config.init::<B>(&device), config, note)
+        }
+        (None, None) => anyhow::bail!("give --student FILE or --untrained CONFIG.toml"),
+    };
     let precision = if args.f16 {
         Precision::F16
     } else {
         Precision::F32
     };
-    let out = student_file::to_bytes(&student, &config, precision, &header.note)
+    let out = student_file::to_bytes(&student, &config, precision, &note)
         .map_err(|e| anyhow::anyhow!(e))?;
     furpe::io::write_bytes_atomic(&args.out, &out)?;
     println!(

@@ -28,7 +28,7 @@ use furpe::camera::PinholeCamera;
 use furpe::crop::CropTransform;
 use furpe::filter::{OneEuro, OneEuroConfig};
 use furpe::fit::{blazepose_joints, PersonFitConfig};
-use furpe::inference::{BodyRegressor, Prediction, FOLLOW_SCALE};
+use furpe::inference::{body_window, BodyRegressor, Prediction, FOLLOW_SCALE};
 use furpe::mediapipe::holistic::{Holistic, Person};
 use furpe::mediapipe::package::ModelFile;
 use furpe::nets::student_file;
@@ -562,6 +562,47 @@ impl LiveEngine {
         wasm_bindgen_futures::future_to_promise(async move {
             let stats = step(&inner, rgba, width, height).await.map_err(js_error)?;
             js_sys::JSON::parse(&stats.to_string())
+        })
+    }
+
+    /// The student's SMPL-X parameters for one RGBA frame, in the window
+    /// around `person_box` (`[x0, y0, x1, y1]` pixels; empty: the whole
+    /// frame): exactly what `furpe infer --person-box` writes as NAME.json
+    /// (the shared window rule, student path, including a two-stage
+    /// student's detail crops, and conversion). Resolves to that JSON text;
+    /// the browser tests compare the two. Draws nothing.
+    pub fn predict_params(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        person_box: Vec<f32>,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let person_box = match person_box[..] {
+                [] => None,
+                [x0, y0, x1, y1] => Some([x0, y0, x1, y1]),
+                _ => {
+                    return Err(js_error(format!(
+                        "person_box: expected [x0, y0, x1, y1] or [], got {} numbers",
+                        person_box.len()
+                    )))
+                }
+            };
+            let window = body_window(person_box, None, width, height);
+            // Clones, so no borrow lives across the await.
+            let engine = inner.engine.borrow().clone();
+            let body = inner.body.borrow().clone();
+            let prediction = match &*engine {
+                Engine::Gpu(r) => r.predict(&rgba, width, height, window, &now).await,
+                Engine::Cpu(r) => r.predict(&rgba, width, height, window, &now).await,
+            }
+            .map_err(js_error)?;
+            let hands_mean = [&body.data.hands_mean_l[..], &body.data.hands_mean_r[..]];
+            Ok(JsValue::from_str(
+                &prediction.to_json(hands_mean, false).to_string(),
+            ))
         })
     }
 }
