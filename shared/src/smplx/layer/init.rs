@@ -36,20 +36,27 @@ impl HostSkin<'_> {
         for (p, &i) in ids.iter().enumerate() {
             position[i] = p;
         }
-        let columns = |rows: usize, data: &[f32]| -> Vec<f32> {
-            let mut out = Vec::with_capacity(rows * n * 3);
-            for r in 0..rows {
-                let row = &data[r * self.v * 3..(r + 1) * self.v * 3];
-                for &i in ids {
-                    out.extend_from_slice(&row[i * 3..i * 3 + 3]);
-                }
-            }
-            out
-        };
+        // One row per (coordinate, vertex), coordinate-major, of every
+        // direction a rest vertex blends: the 486 pose correctives, the
+        // shape and expression directions, then the template (whose input
+        // is a constant 1). The forward then gets all three coordinate
+        // planes of the posed rest mesh from one matrix product whose large
+        // dimension comes first, the orientation CPU GEMMs run fastest.
         let s = self.shapedirs.len().checked_div(self.v * 3).unwrap_or(0);
-        let mut weights = Vec::with_capacity(n * NUM_JOINTS);
-        for &i in ids {
-            weights.extend_from_slice(&self.weights[i * NUM_JOINTS..(i + 1) * NUM_JOINTS]);
+        let width = NUM_POSE_BASIS + s + 1;
+        let mut blend_dirs = Vec::with_capacity(3 * n * width);
+        for c in 0..3 {
+            for &i in ids {
+                let at = i * 3 + c;
+                blend_dirs.extend((0..NUM_POSE_BASIS).map(|k| self.posedirs[k * self.v * 3 + at]));
+                blend_dirs.extend((0..s).map(|r| self.shapedirs[r * self.v * 3 + at]));
+                blend_dirs.push(self.v_template[at]);
+            }
+        }
+        // Transposed, so the skinning product's large dimension is last.
+        let mut weights_t = Vec::with_capacity(NUM_JOINTS * n);
+        for k in 0..NUM_JOINTS {
+            weights_t.extend(ids.iter().map(|&i| self.weights[i * NUM_JOINTS + k]));
         }
         let renumber =
             |list: &[usize]| -> Vec<usize> { list.iter().map(|&i| position[i]).collect() };
@@ -59,14 +66,8 @@ impl HostSkin<'_> {
             .collect();
         Skin {
             n,
-            v_template: float2(&columns(1, self.v_template), [1, n * 3], device),
-            shapedirs: float2(&columns(s, self.shapedirs), [s, n * 3], device),
-            posedirs: float2(
-                &columns(NUM_POSE_BASIS, self.posedirs),
-                [NUM_POSE_BASIS, n * 3],
-                device,
-            ),
-            weights: float2(&weights, [n, NUM_JOINTS], device),
+            blend_dirs: float2(&blend_dirs, [3 * n, width], device),
+            weights_t: float2(&weights_t, [NUM_JOINTS, n], device),
             vertex_joint_ids: int1(&renumber(self.vertex_joint_ids), device),
             static_lmk_vertices: int1(&renumber(self.static_lmk_vertices), device),
             contour_vertices: Tensor::<B, 1, Int>::from_data(

@@ -84,14 +84,12 @@ pub struct Smplx<B: Backend> {
 #[derive(Debug, Clone)]
 struct Skin<B: Backend> {
     n: usize,
-    /// Rest vertices, flattened `[1, n*3]`.
-    v_template: Tensor<B, 2>,
-    /// Selected shape and expression directions `[β+ψ, n*3]`.
-    shapedirs: Tensor<B, 2>,
-    /// Pose correctives `[486, n*3]`.
-    posedirs: Tensor<B, 2>,
-    /// Skinning weights `[n, 55]`.
-    weights: Tensor<B, 2>,
+    /// Everything a rest vertex blends, one row per coordinate and vertex
+    /// (row `c·n + i`: coordinate `c` of vertex `i`) `[3n, 486 + β+ψ + 1]`:
+    /// pose correctives P, shape and expression directions S, template T̄.
+    blend_dirs: Tensor<B, 2>,
+    /// Skinning weights, transposed `[55, n]`.
+    weights_t: Tensor<B, 2>,
     /// Positions of the 21 extra joints' vertices.
     vertex_joint_ids: Tensor<B, 1, Int>,
     /// Static landmarks: the positions of each landmark's three face corners `[51*3]`.
