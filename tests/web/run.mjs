@@ -151,6 +151,24 @@ async function pauseLive(page) {
   await page.waitForTimeout(300);
 }
 
+/**
+ * From a paused page: forgets the last body and runs one frame, so that
+ * frame's crop is the centred frame. The overlay check is about drawing, not
+ * tracking: a crop that follows its own last body can have drifted off the
+ * person by the time the loop is paused (issue 18), leaving little to draw.
+ */
+async function oneCentredFrame(page) {
+  await page.evaluate(() => {
+    window.furpeEngine.reset_tracking();
+    window.furpeStats.pauseAfter = window.furpeStats.frames + 1;
+    document.getElementById('paused').checked = false;
+  });
+  await page.waitForFunction(() => document.getElementById('paused').checked && !window.furpeStats.busy,
+    null, { timeout: FRAME_TIMEOUT, polling: 100 });
+  await page.evaluate(() => { window.furpeStats.pauseAfter = 0; });
+  await page.waitForTimeout(300);
+}
+
 /** Overlay pixels vs the exact frame the network saw: how many changed, and where. */
 async function overlayDifference(page) {
   const stats = await page.evaluate(() => window.furpeStats);
@@ -258,6 +276,7 @@ async function livePage({ loop, accuracyClip, gpu, report }) {
     check('the page keeps running after bad files', after.frames > before && after.finite, `frame ${after.frames}`);
   }
   await pauseLive(page);
+  await oneCentredFrame(page);
   const diff = await overlayDifference(page);
   check(`${label}: the overlay draws the mesh over the frame`,
     diff.sameSize && diff.changed > 0.004 * diff.total && diff.inside >= 0.9 * diff.changed,

@@ -311,8 +311,14 @@ impl TrainSet {
         let annotation = &self.annotations[row.annotation];
         let rotation = (rng.range(-1.0, 1.0) as f32) * augment.rotation_deg.to_radians();
         let zoom = 1.0 + (rng.range(-1.0, 1.0) as f32) * augment.scale;
-        let window = CropTransform::around_box(annotation.person_box, BODY_CROP_SCALE)
+        let mut window = CropTransform::around_box(annotation.person_box, BODY_CROP_SCALE)
             .augmented(rotation, zoom, flip);
+        // Drawn only when on, so runs without it keep their random stream.
+        if augment.shift > 0.0 {
+            for axis in 0..2 {
+                window.center[axis] += (rng.range(-1.0, 1.0) as f32) * augment.shift * window.side;
+            }
+        }
         let (pixels, w, h) = rgb;
         let mut body = window.sample_rgb(pixels, *w, *h, crop);
         let gains: Vec<f32> = (0..3)
