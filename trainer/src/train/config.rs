@@ -302,11 +302,14 @@ impl TrainConfig {
 mod tests {
     use super::*;
 
+    /// Sets one bad value in a config.
+    type Edit = fn(&mut TrainConfig);
+
     /// Each check refuses its bad value and names the key; the defaults pass.
     #[test]
     fn each_check_names_what_is_wrong() {
         assert!(TrainConfig::default().validate().is_ok());
-        let cases: [(fn(&mut TrainConfig), &str); 7] = [
+        let cases: [(Edit, &str); 7] = [
             (|c| c.batch = 0, "batch"),
             (|c| c.epochs = 0, "epochs"),
             (|c| c.max_steps = Some(0), "max_steps"),

@@ -173,7 +173,7 @@ impl<B: Backend> Smplx<B> {
                 .slice([r..r + 1, c..c + 1])
                 .reshape([batch, n])
         };
-        let coordinate = |c: usize| posed_vertices.clone().slice([c..c + 1]).reshape([batch, n]);
+        let coordinate = |c: usize| posed_vertices.clone().narrow(0, c, 1).reshape([batch, n]);
         let (x, y, z) = (coordinate(0), coordinate(1), coordinate(2));
         let planes: Vec<Tensor<B, 2>> = (0..3)
             .map(|r| {
