@@ -77,6 +77,27 @@ fn openpose_folder_imports_largest_person() {
     );
     assert_eq!(r.keypoints[25 + 3], [103.0, 20.0, 0.5]);
     assert_eq!(r.keypoints[136], [0.0; 3], "face block missing -> zeros");
+    // Image paths are relative to the dataset directory, also when the import
+    // ran elsewhere with relative paths.
+    assert_eq!(r.image, "../images/a.png");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_furpe"))
+        .current_dir(&dir)
+        .args([
+            "import",
+            "openpose",
+            "--images",
+            "images",
+            "--keypoints",
+            "json",
+        ])
+        .args(["--out", "nested/ds"])
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{run:?}");
+    let nested = dir.join("nested/ds");
+    let records = read_annotations(&nested.join("annotations.jsonl")).unwrap();
+    assert_eq!(records[0].image, "../../images/a.png");
+    assert!(nested.join(&records[0].image).is_file());
 
     // An existing dataset is never replaced unasked; with --force its
     // labels (made from the old annotations) go with it.

@@ -23,6 +23,11 @@ use furpe::smplx::mannequin::mannequin;
 /// Oracle pseudo labels (camera-frame global orientation, hands relative to
 /// the mean) and random expert features, for test training only.
 fn write_oracle_labels(dir: &Path) {
+    write_oracle_labels_with_features(dir, 8);
+}
+
+/// [`write_oracle_labels`] with expert features `width` wide.
+fn write_oracle_labels_with_features(dir: &Path, width: usize) {
     let annotations = read_annotations(&dir.join("annotations.jsonl")).unwrap();
     let model = mannequin();
     let mut labels = PseudoLabels::default();
@@ -39,7 +44,7 @@ fn write_oracle_labels(dir: &Path) {
         let rel = |hand: &[f32], mean: &[f32]| -> Vec<f32> {
             hand.iter().zip(mean).map(|(h, m)| h - m).collect()
         };
-        let feature: Vec<f32> = (0..8).map(|k| ((i * 7 + k) % 5) as f32).collect();
+        let feature: Vec<f32> = (0..width).map(|k| ((i * 7 + k) % 5) as f32).collect();
         labels
             .push(
                 i as u64,
@@ -123,6 +128,48 @@ fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
     )
     .unwrap();
     path
+}
+
+/// `extra_data`: a run trains on the rows of both datasets, reads each
+/// record's image from its own dataset, and refuses datasets whose expert
+/// features differ.
+#[test]
+fn trains_on_several_datasets_at_once() {
+    let dir = world("train-two-sets", 20);
+    let other = world("train-two-sets-extra", 20);
+    // Top-level keys, so before TINY's [student] table.
+    let write = |steps: usize| {
+        let path = dir.join("train.toml");
+        let text = format!(
+            "data = {:?}\nout = {:?}\nextra_data = [{:?}]\nmax_steps = {steps}\n{TINY}",
+            dir.join("data"),
+            dir.join("run"),
+            other.join("data")
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let path = write(1);
+    let (ok, out) = run_furpe(&["train", "--config", path.to_str().unwrap()]);
+    // 16 + 16 training rows, 4 + 4 held out (every 5th record of each).
+    assert!(ok && out.contains("32 training rows, 8 held out"), "{out}");
+
+    // A missing image of the second dataset is named with its own directory
+    // (both worlds name their images alike).
+    let image = other.join("data/images/000003.png");
+    let kept = std::fs::read(&image).unwrap();
+    std::fs::remove_file(&image).unwrap();
+    let path = write(2);
+    let (ok, out) = run_furpe(&["train", "--config", path.to_str().unwrap(), "--overwrite"]);
+    let named = image.display().to_string();
+    assert!(!ok && out.contains(&named), "{out}");
+    std::fs::write(&image, kept).unwrap();
+
+    write_oracle_labels_with_features(&other.join("data"), 6);
+    let (ok, out) = run_furpe(&["train", "--config", path.to_str().unwrap(), "--overwrite"]);
+    assert!(!ok && out.contains("feature widths"), "{out}");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&other);
 }
 
 #[test]

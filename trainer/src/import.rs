@@ -65,7 +65,7 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
             path.display()
         );
     }
-    let (annotations, summary) = match command {
+    let (mut annotations, summary) = match command {
         ImportCommand::Openpose {
             images,
             keypoints,
@@ -80,6 +80,11 @@ pub fn run(command: ImportCommand) -> anyhow::Result<()> {
             ..
         } => import_expose(&npz, &images, flat_hand_mean)?,
     };
+    // Records name their images relative to the dataset directory (the
+    // format's contract), whatever folder the import ran from.
+    for a in &mut annotations {
+        a.image = relative_to(&out, Path::new(&a.image))?;
+    }
     if annotations.is_empty() {
         anyhow::bail!("nothing to import: {summary}");
     }
@@ -222,6 +227,34 @@ pub fn list_images(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
         );
     }
     Ok(files)
+}
+
+/// `file` as a path from `dir` (`../frames/a.jpg`), or absolute when the
+/// paths hold `..` (a lexical difference could then cross a symlink wrongly).
+fn relative_to(dir: &Path, file: &Path) -> anyhow::Result<String> {
+    use std::path::Component;
+    let absolute = |p: &Path| {
+        std::path::absolute(p).with_context(|| format!("{}: no absolute path", p.display()))
+    };
+    let (dir, file) = (absolute(dir)?, absolute(file)?);
+    let lexical = |p: &Path| {
+        p.components()
+            .all(|c| !matches!(c, Component::ParentDir | Component::CurDir))
+    };
+    if !lexical(&dir) || !lexical(&file) {
+        return Ok(file.display().to_string());
+    }
+    let d: Vec<Component> = dir.components().collect();
+    let f: Vec<Component> = file.components().collect();
+    let common = d.iter().zip(&f).take_while(|(a, b)| a == b).count();
+    let mut relative = PathBuf::new();
+    for _ in common..d.len() {
+        relative.push("..");
+    }
+    for c in &f[common..] {
+        relative.push(c);
+    }
+    Ok(relative.display().to_string())
 }
 
 /// Width and height from the image header; a corrupt file is an error naming it.

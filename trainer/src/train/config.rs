@@ -43,6 +43,11 @@ enum StudentKindName {
 pub struct TrainConfig {
     /// Dataset directory (annotations.jsonl, images, labels/, selection.json).
     pub data: PathBuf,
+    /// More labelled datasets trained on together with `data` (each with its
+    /// own annotations, labels and selection; their rows are shuffled
+    /// together), e.g. real images the experts labelled beside a synthetic
+    /// world. Their feature widths must match `data`'s.
+    pub extra_data: Vec<PathBuf>,
     /// Run directory: checkpoints, log, plots, exported student.
     pub out: PathBuf,
     /// Body model (.npz, official layout); default: the embedded mannequin.
@@ -142,6 +147,7 @@ impl Default for TrainConfig {
     fn default() -> Self {
         Self {
             data: PathBuf::from("data"),
+            extra_data: Vec::new(),
             out: PathBuf::from("runs/train"),
             model: None,
             use_selection: true,
@@ -229,6 +235,14 @@ impl TrainConfig {
         anyhow::ensure!(self.epochs > 0, "epochs must be at least 1");
         anyhow::ensure!(self.max_steps != Some(0), "max_steps must be at least 1");
         anyhow::ensure!(self.holdout_every >= 2, "holdout_every must be at least 2");
+        let datasets = self.datasets();
+        for (i, dir) in datasets.iter().enumerate() {
+            anyhow::ensure!(
+                !datasets[..i].contains(dir),
+                "extra_data: {} is listed twice (with data)",
+                dir.display()
+            );
+        }
         anyhow::ensure!(
             (0.0..=0.5).contains(&self.augment.shift),
             "augment.shift must be in 0..=0.5 (a fraction of the crop's side), not {}",
@@ -237,6 +251,13 @@ impl TrainConfig {
         self.loss_config()?;
         self.student_config([1, 1, 1])?;
         Ok(())
+    }
+
+    /// Every dataset the run trains on: `data`, then `extra_data`.
+    pub fn datasets(&self) -> Vec<PathBuf> {
+        std::iter::once(self.data.clone())
+            .chain(self.extra_data.iter().cloned())
+            .collect()
     }
 
     /// The loss preset with the `[loss]` table's overrides.
@@ -309,11 +330,12 @@ mod tests {
     #[test]
     fn each_check_names_what_is_wrong() {
         assert!(TrainConfig::default().validate().is_ok());
-        let cases: [(Edit, &str); 7] = [
+        let cases: [(Edit, &str); 8] = [
             (|c| c.batch = 0, "batch"),
             (|c| c.epochs = 0, "epochs"),
             (|c| c.max_steps = Some(0), "max_steps"),
             (|c| c.holdout_every = 1, "holdout_every"),
+            (|c| c.extra_data = vec![c.data.clone()], "extra_data"),
             (|c| c.augment.shift = 0.6, "augment.shift"),
             (|c| c.augment.shift = -0.1, "augment.shift"),
             (|c| c.student.depth = 19, "student.depth"),

@@ -24,17 +24,32 @@ pub use furpe::inference::BODY_CROP_SCALE;
 /// One labelled image the student may train on.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// Index into [`TrainSet::annotations`] (all datasets, in order).
     pub annotation: usize,
+    /// Which dataset (`TrainSet::sources`) holds the label.
+    pub source: usize,
+    /// Row of that dataset's labels.
     pub label: usize,
     /// Usable labels, in `furpe::metrics::Part::LABEL_ORDER`.
     pub parts: [bool; 4],
 }
 
-/// The dataset, its labels, and the split.
-pub struct TrainSet {
+/// One labelled dataset of the run: its directory and pseudo labels.
+pub struct Source {
     pub dir: PathBuf,
-    pub annotations: Vec<Annotation>,
     pub labels: PseudoLabels,
+    /// Where its records start in [`TrainSet::annotations`].
+    pub first: usize,
+}
+
+/// The datasets, their labels, and the split. A run may train on several
+/// labelled datasets at once (e.g. a synthetic world and real images the
+/// experts labelled); their records are numbered one after the other, and
+/// each dataset's every `holdout_every`-th record is held out.
+pub struct TrainSet {
+    pub sources: Vec<Source>,
+    /// Every dataset's records, in order.
+    pub annotations: Vec<Annotation>,
     pub train: Vec<Row>,
     /// Held-out annotations (never trained on).
     pub holdout: Vec<usize>,
@@ -69,14 +84,38 @@ pub struct ViewSpec<'a> {
 }
 
 impl TrainSet {
-    /// Reads `dir/annotations.jsonl`, the shards in `dir/labels/`, and (when
-    /// `use_selection`) `dir/selection.json`.
+    /// Reads each directory's `annotations.jsonl`, the shards in `labels/`,
+    /// and (when `use_selection`) `selection.json`.
     pub fn open(
-        dir: &Path,
+        dirs: &[PathBuf],
         use_selection: bool,
         holdout_every: usize,
         hands_mean: [Vec<f32>; 2],
     ) -> anyhow::Result<Self> {
+        anyhow::ensure!(!dirs.is_empty(), "no dataset to train on");
+        let mut set = Self {
+            sources: Vec::new(),
+            annotations: Vec::new(),
+            train: Vec::new(),
+            holdout: Vec::new(),
+            feature_dims: [1; 3],
+            hands_mean,
+        };
+        for dir in dirs {
+            set.add_source(dir, use_selection, holdout_every)?;
+        }
+        set.check_images()?;
+        Ok(set)
+    }
+
+    /// Appends one labelled dataset: its records, its usable rows and its
+    /// held-out records.
+    fn add_source(
+        &mut self,
+        dir: &Path,
+        use_selection: bool,
+        holdout_every: usize,
+    ) -> anyhow::Result<()> {
         let annotations = read_annotations(&dir.join("annotations.jsonl"))?;
         anyhow::ensure!(
             !annotations.is_empty(),
@@ -107,6 +146,8 @@ impl TrainSet {
                 .get(field, row)
                 .is_some_and(|v| v.iter().all(|x| x.is_finite()))
         };
+        let source = self.sources.len();
+        let first = self.annotations.len();
         let mut train = Vec::new();
         for row in 0..labels.len() {
             let annotation = labels.index[row] as usize;
@@ -138,7 +179,8 @@ impl TrainSet {
             }
             if parts.iter().any(|&p| p) {
                 train.push(Row {
-                    annotation,
+                    annotation: first + annotation,
+                    source,
                     label: row,
                     parts,
                 });
@@ -149,26 +191,34 @@ impl TrainSet {
             "{}: no usable training labels",
             dir.display()
         );
+        // The student has one distillation head per part: every dataset's
+        // expert features must have the same widths.
         let width = |field: &str| labels.width(field).unwrap_or(1);
-        let feature_dims = [
-            width(FEATURE_FIELDS[0]),
-            width(FEATURE_FIELDS[1]),
-            width(FEATURE_FIELDS[2]),
-        ];
-        let holdout = (0..annotations.len())
-            .filter(|i| i.is_multiple_of(holdout_every))
-            .collect();
-        let set = Self {
+        let feature_dims = [0, 1, 2].map(|i| width(FEATURE_FIELDS[i]));
+        if let Some(first_source) = self.sources.first() {
+            anyhow::ensure!(
+                feature_dims == self.feature_dims,
+                "{}: expert feature widths {:?} (body, face, hand), but {} has {:?}; label both with the same experts",
+                dir.join("labels").display(),
+                feature_dims,
+                first_source.dir.join("labels").display(),
+                self.feature_dims
+            );
+        }
+        self.feature_dims = feature_dims;
+        self.holdout.extend(
+            (0..annotations.len())
+                .filter(|i| i.is_multiple_of(holdout_every))
+                .map(|i| first + i),
+        );
+        self.train.extend(train);
+        self.annotations.extend(annotations);
+        self.sources.push(Source {
             dir: dir.to_path_buf(),
-            annotations,
             labels,
-            train,
-            holdout,
-            feature_dims,
-            hands_mean,
-        };
-        set.check_images()?;
-        Ok(set)
+            first,
+        });
+        Ok(())
     }
 
     /// Decodes every image the run will read, before step 1: a corrupt or
@@ -207,8 +257,7 @@ impl TrainSet {
         let count = bad.len();
         bad.truncate(10);
         anyhow::bail!(
-            "{}: {count} of its {} images cannot be read; nothing was trained. Fix or remove them (and their annotations):\n  {}",
-            self.dir.display(),
+            "{count} of the {} images cannot be read; nothing was trained. Fix or remove them (and their annotations):\n  {}",
             used.len(),
             bad.join("\n  ")
         )
@@ -224,9 +273,16 @@ impl TrainSet {
         order
     }
 
+    /// The dataset that holds record `annotation`.
+    fn source_of(&self, annotation: usize) -> &Source {
+        let i = self.sources.partition_point(|s| s.first <= annotation);
+        &self.sources[i.saturating_sub(1)]
+    }
+
     /// Decodes an annotation's image as RGB8.
     pub fn image(&self, annotation: usize) -> anyhow::Result<(Vec<u8>, u32, u32)> {
-        load_rgb(&self.dir.join(&self.annotations[annotation].image))
+        let dir = &self.source_of(annotation).dir;
+        load_rgb(&dir.join(&self.annotations[annotation].image))
     }
 
     /// One augmented view of training row `row`. `flip` is decided by the
@@ -236,7 +292,8 @@ impl TrainSet {
     /// hand poses relative to the mean hand).
     pub fn label_params(&self, row: &Row) -> SmplxParams {
         let field = |name: &str, width: usize| -> Vec<f32> {
-            self.labels
+            self.sources[row.source]
+                .labels
                 .get(name, row.label)
                 .filter(|v| v.iter().all(|x| x.is_finite()))
                 .map_or(vec![0.0; width], |v| v.to_vec())
@@ -269,12 +326,7 @@ impl TrainSet {
             }
             furpe::baseline::mean_params(&SmplxParams::concat(&rows), Some([l, r]))
                 .map(Some)
-                .map_err(|e| {
-                    anyhow::anyhow!(
-                        "averaging the training labels of {}: {e}",
-                        self.dir.display()
-                    )
-                })
+                .map_err(|e| anyhow::anyhow!("averaging the training labels: {e}"))
         };
         let mut out = SmplxParams::zeros(1, Default::default());
         if let Some(m) = mean_of(Part::Body)? {
@@ -338,7 +390,7 @@ impl TrainSet {
         }
         let keypoints = points.iter().flatten().copied().collect();
 
-        let labels = &self.labels;
+        let labels = &self.sources[row.source].labels;
         let field = |name: &str, width: usize| -> Vec<f32> {
             labels
                 .get(name, row.label)

@@ -276,7 +276,7 @@ impl<B: AutodiffBackend> Trainer<B> {
             model_data.hands_mean_r.clone(),
         ];
         let set = TrainSet::open(
-            &config.data,
+            &config.datasets(),
             config.use_selection,
             config.holdout_every,
             hands_mean,
@@ -284,7 +284,12 @@ impl<B: AutodiffBackend> Trainer<B> {
         anyhow::ensure!(
             set.train.len() >= config.batch,
             "{}: only {} usable training images (after the selection), fewer than one batch of {}; label more images or loosen the selection",
-            config.data.display(),
+            config
+                .datasets()
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
             set.train.len(),
             config.batch
         );
