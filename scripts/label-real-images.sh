@@ -15,7 +15,11 @@
 #
 # Nothing here has ground truth: the labels are the experts' (no person in
 # these frames was annotated). Sports2D's demo, the browser tests' real
-# video, is not used, so it stays unseen. Every step is skipped when its
+# video, is not trained on: its 90-frame test clip (the man on the box, as
+# scripts/test-web.sh cuts it) becomes an evaluation set with MediaPipe's 2D
+# keypoints, `$work/sports2d`, which `furpe infer $work/sports2d --student S`
+# scores (keypoints_2d.json: every frame, deterministic, unlike the page's
+# sampled frames). Every step is skipped when its
 # output exists, so a rerun resumes. On a 2-core CPU: ~10 min of detection
 # and ~5 min of labelling.
 #
@@ -75,4 +79,22 @@ fi
 printf '{"reprojection_max_mse": 0.05}' > "$work/selection-config.json"
 [ -f "$work/data/selection.json" ] || "$furpe" select --data "$work/data" \
     --config "$work/selection-config.json" --backend flex
-echo "real images labelled: $work/data (selection: $work/data/selection.json)"
+
+# 7. The unseen real test clip: Sports2D's man on the box, frames 0-89.
+if [ ! -f "$work/sports2d/annotations.jsonl" ]; then
+    sports="$cache/sports2d-demo.mp4"
+    if [ ! -f "$sports" ]; then
+        python3 -m pip download -q --no-deps sports2d==0.8.34 -d "$cache/wheel"
+        python3 -c 'import sys, zipfile; sys.stdout.buffer.write(zipfile.ZipFile(sys.argv[1]).read("Sports2D/Demo/demo.mp4"))' \
+            "$cache"/wheel/sports2d-0.8.34-py3-none-any.whl >"$sports.partial"
+        mv "$sports.partial" "$sports"
+    fi
+    mkdir -p "$work/sports2d-frames"
+    ffmpeg -v error -y -i "$sports" -vf "trim=end_frame=90,crop=884:497:0:0,scale=640:360" -q:v 3 \
+        "$work/sports2d-frames/sports2d_%03d.jpg"
+    "$furpe" detect "$work/sports2d-frames" --out "$work/sports2d-keypoints" --sequence --max-people 1 \
+        --overwrite --backend flex
+    "$furpe" import openpose --images "$work/sports2d-frames" --keypoints "$work/sports2d-keypoints" \
+        --out "$work/sports2d"
+fi
+echo "real images labelled: $work/data (selection: $work/data/selection.json); test clip: $work/sports2d"

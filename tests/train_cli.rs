@@ -232,6 +232,27 @@ fn trains_logs_checkpoints_and_exports() {
         })
         .count();
     assert_eq!(jsons, first, "one parameter file per image");
+    // A dataset directory: every record at its box, scored against its
+    // (here simulated) detector keypoints beside the best constant.
+    let scored = dir.join("infer-dataset");
+    let (ok, out) = run_furpe(&[
+        "infer",
+        dir.join("data").to_str().unwrap(),
+        "--student",
+        run.join("student.furpe").to_str().unwrap(),
+        "--out",
+        scored.to_str().unwrap(),
+    ]);
+    assert!(ok && out.contains("best constant in the image"), "{out}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(scored.join("keypoints_2d.json")).unwrap()).unwrap();
+    let agreement = &report["agreement"];
+    assert_eq!(agreement["frames"], 20, "{report}");
+    for key in ["median", "constant_median", "spread", "detected_spread"] {
+        let v = agreement[key].as_f64().unwrap();
+        assert!(v.is_finite() && v > 0.0 && v < 2.0, "{key}: {report}");
+    }
+    assert!(scored.join("000019.json").is_file());
     let eval = dir.join("eval");
     let (ok, out) = run_furpe(&[
         "eval",

@@ -8,6 +8,8 @@ use anyhow::Context;
 use burn::tensor::backend::Backend;
 use furpe::crop::CropTransform;
 use furpe::inference::{body_window, BodyRegressor};
+use furpe::keypoints::{NUM_BODY25, SMPLIFYX_BODY25};
+use furpe::metrics::image_points::{image_agreement, FramePoints};
 use furpe::nets::student_file::{self, Precision};
 use furpe::smplx::{SmplxConfig, SmplxData, SmplxParams};
 
@@ -33,6 +35,8 @@ pub struct Prediction {
     pub window: CropTransform,
     /// The posed vertices `[V]` at the origin (model frame).
     pub vertices: Vec<[f32; 3]>,
+    /// The OpenPose BODY_25 points of the body, projected: image pixels.
+    pub body25: Vec<[f32; 2]>,
 }
 
 impl<B: Backend> StudentPredictor<B> {
@@ -74,7 +78,12 @@ impl<B: Backend> StudentPredictor<B> {
         .context("the student's prediction could not be read synchronously on this backend")?
         .map_err(anyhow::Error::msg)?;
         let hands_mean = [&self.hands_mean[0][..], &self.hands_mean[1][..]];
+        let body25: Vec<[f32; 3]> = SMPLIFYX_BODY25
+            .iter()
+            .map(|&j| p.joints.get(j).copied().unwrap_or([f32::NAN; 3]))
+            .collect();
         Ok(Prediction {
+            body25: p.project(&body25),
             params: p.params(hands_mean, self.flat_hand_mean),
             json: p.to_json(hands_mean, self.flat_hand_mean),
             camera: p.camera,
@@ -99,7 +108,13 @@ impl<B: Backend> Predictor for StudentPredictor<B> {
 
 #[derive(Debug, clap::Args)]
 pub struct InferArgs {
-    /// An image, or a directory of images (.png, .jpg).
+    /// An image, a directory of images (.png, .jpg), or a dataset directory
+    /// (annotations.jsonl, e.g. from `furpe import openpose`): each record is
+    /// cut at its own person box, only its parameters are written
+    /// (RECORD.json, no mesh or overlay), and where the records carry a
+    /// detector's keypoints the projected body is scored against them
+    /// (keypoints_2d.json: distance as a fraction of the person's height,
+    /// beside the best constant in the image).
     pub input: PathBuf,
     /// Exported student (`furpe train` writes RUN/student.furpe).
     #[arg(long)]
@@ -127,6 +142,13 @@ impl BackendJob for InferArgs {
     fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<()> {
         let model = crate::body::load_model(self.model.as_deref())?;
         let predictor = StudentPredictor::<B>::load(&self.student, &model, false, &device)?;
+        if self.input.join("annotations.jsonl").is_file() {
+            anyhow::ensure!(
+                self.person_box.is_none(),
+                "--person-box: a dataset's records carry their own person boxes"
+            );
+            return self.run_dataset(&predictor);
+        }
         let images: Vec<PathBuf> = if self.input.is_dir() {
             crate::crops::image_files(&self.input)?
         } else {
@@ -179,6 +201,71 @@ impl BackendJob for InferArgs {
             "{} image(s) could not be decoded and were skipped (the others were written): {}",
             unreadable.len(),
             unreadable.join(", ")
+        );
+        Ok(())
+    }
+}
+
+impl InferArgs {
+    /// `furpe infer DATASET`: every record at its person box; parameters per
+    /// record and, with detector keypoints, their agreement in the image.
+    fn run_dataset<B: Backend>(&self, predictor: &StudentPredictor<B>) -> anyhow::Result<()> {
+        let dir = &self.input;
+        let records = furpe::dataset::read_annotations(&dir.join("annotations.jsonl"))?;
+        std::fs::create_dir_all(&self.out)?;
+        let mut scored: Vec<(usize, Vec<[f32; 2]>)> = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            let path = dir.join(&record.image);
+            let image = crate::crops::decode_rgb(&path)?;
+            let (w, h) = image.dimensions();
+            let window = body_window(Some(record.person_box), None, w, h);
+            let p = predictor.predict(image.as_raw(), w, h, window)?;
+            furpe::io::write_bytes_atomic(
+                &self.out.join(format!("{i:06}.json")),
+                serde_json::to_string_pretty(&p.json)?.as_bytes(),
+            )?;
+            if record.keypoints.len() >= NUM_BODY25 {
+                scored.push((i, p.body25));
+            }
+        }
+        let frames: Vec<FramePoints> = scored
+            .iter()
+            .map(|(i, predicted)| FramePoints {
+                person_box: records[*i].person_box,
+                detected: &records[*i].keypoints[..NUM_BODY25],
+                predicted,
+            })
+            .collect();
+        let min_confidence = 0.5;
+        let Some(agreement) = image_agreement(&frames, min_confidence) else {
+            println!(
+                "{} records: parameters in {}; no detector keypoints to score",
+                records.len(),
+                self.out.display()
+            );
+            return Ok(());
+        };
+        let report = serde_json::json!({
+            "student": self.student.display().to_string(),
+            "dataset": dir.display().to_string(),
+            "points": "OpenPose BODY_25 with confidence >= 0.5",
+            "min_confidence": min_confidence,
+            "agreement": agreement,
+        });
+        furpe::io::write_bytes_atomic(
+            &self.out.join("keypoints_2d.json"),
+            format!("{report:#}\n").as_bytes(),
+        )?;
+        println!(
+            "{} frames: body joints {:.1} % of the person's height from the keypoints (median; mean {:.1} %), best constant in the image {:.1} % (mean {:.1} %); spread {:.1} % (keypoints {:.1} %); {}",
+            agreement.frames,
+            100.0 * agreement.median,
+            100.0 * agreement.mean,
+            100.0 * agreement.constant_median,
+            100.0 * agreement.constant_mean,
+            100.0 * agreement.spread,
+            100.0 * agreement.detected_spread,
+            self.out.join("keypoints_2d.json").display()
         );
         Ok(())
     }

@@ -2,7 +2,8 @@
 //! V2V and their aligned forms (PA-MPJPE / PA-V2V), per-part PA-V2V (body,
 //! hands, face; each part selected first and aligned on its own, as in
 //! ExPose's EHF evaluation), hand F-scores (FreiHAND) and the NoW-style
-//! scan-to-mesh distance.
+//! scan-to-mesh distance; and for images without 3D ground truth, agreement
+//! with a 2D detector's keypoints ([`image_points`]).
 //!
 //! Points are `[x, y, z]` in metres; errors are metres unless a name says
 //! `_mm`. Every function checks its input (same number of points, at least
@@ -41,6 +42,7 @@
 
 mod distance;
 mod fscore;
+pub mod image_points;
 mod parts;
 mod procrustes;
 mod report;
