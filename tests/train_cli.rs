@@ -172,6 +172,77 @@ fn trains_on_several_datasets_at_once() {
     let _ = std::fs::remove_dir_all(&other);
 }
 
+/// `init`: a run starts from a student file's weights (with lr 0 its
+/// student predicts what that file does, up to BatchNorm's running
+/// statistics), and a file of another network is refused.
+#[test]
+fn a_run_starts_from_a_student_file() {
+    let dir = world("train-init", 20);
+    let write = |name: &str, top: &str, student: &str| {
+        let path = dir.join(name);
+        // TINY without its lr, which some runs here set.
+        let text = format!(
+            "data = {:?}\nout = {:?}\n{top}{}{student}",
+            dir.join("data"),
+            dir.join(name.replace(".toml", "")),
+            TINY.replace("lr = 1e-3\n", "")
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let first = write("first.toml", "lr = 1e-3\nmax_steps = 4\n", "");
+    let (ok, out) = run_furpe(&["train", "--config", first.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let trained = dir.join("first/student.furpe");
+    let init = format!("init = {trained:?}\nlr = 0.0\nmax_steps = 1\n");
+    let second = write("second.toml", &init, "");
+    let (ok, out) = run_furpe(&["train", "--config", second.to_str().unwrap()]);
+    assert!(ok && out.contains("starting from the weights of"), "{out}");
+    let fresh = write("fresh.toml", "lr = 0.0\nmax_steps = 1\nseed = 5\n", "");
+    let (ok, out) = run_furpe(&["train", "--config", fresh.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let image = dir.join("data/images/000001.png");
+    let pose = |student: &Path| -> Vec<f64> {
+        let out_dir = dir.join("infer");
+        let (ok, out) = run_furpe(&[
+            "infer",
+            image.to_str().unwrap(),
+            "--student",
+            student.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+        ]);
+        assert!(ok, "{out}");
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(out_dir.join("000001.json")).unwrap()).unwrap();
+        json["body_pose"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect()
+    };
+    let max_gap = |a: &[f64], b: &[f64]| {
+        a.iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max)
+    };
+    let original = pose(&trained);
+    let started = max_gap(&original, &pose(&dir.join("second/student.furpe")));
+    let random = max_gap(&original, &pose(&dir.join("fresh/student.furpe")));
+    eprintln!("init: max |delta body_pose| {started:.2e}; a fresh student {random:.2e}");
+    assert!(started < 0.1 * random, "{started} vs {random}");
+    // Another network is refused, naming the file.
+    let other = write("other.toml", &init, "dropout = 0.3\n");
+    let (ok, out) = run_furpe(&["train", "--config", other.to_str().unwrap()]);
+    assert!(
+        !ok && out.contains("init =") && out.contains("first/student.furpe"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn trains_logs_checkpoints_and_exports() {
     let dir = world("train-basic", 20);

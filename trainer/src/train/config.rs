@@ -52,6 +52,11 @@ pub struct TrainConfig {
     pub out: PathBuf,
     /// Body model (.npz, official layout); default: the embedded mannequin.
     pub model: Option<PathBuf>,
+    /// Start from the weights of a student file (`RUN/student.furpe` or a
+    /// `furpe export`) instead of random ones: fine-tuning, e.g. a longer
+    /// schedule's low-lr phase or new data. Its network must be the one
+    /// `[student]` (with the labels' feature widths) describes.
+    pub init: Option<PathBuf>,
     /// Train only on what `furpe select` kept (false: every label, NaNs masked).
     pub use_selection: bool,
     pub seed: u64,
@@ -150,6 +155,7 @@ impl Default for TrainConfig {
             extra_data: Vec::new(),
             out: PathBuf::from("runs/train"),
             model: None,
+            init: None,
             use_selection: true,
             seed: 0,
             epochs: 30,

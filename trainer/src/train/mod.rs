@@ -466,6 +466,28 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// checkpoint with `--resume`. A fresh start in a directory that holds
     /// checkpoints is refused.
     #[allow(clippy::type_complexity)]
+    /// `init`: a student file's weights, refused unless its network is the
+    /// one this run's configuration builds.
+    fn initial_weights(&self, path: &std::path::Path) -> anyhow::Result<Student<B>> {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("init = {name}: cannot read the student"))?;
+        let (student, config, _) =
+            furpe::nets::student_file::from_bytes::<B>(&bytes, &name, &self.device)?;
+        let (theirs, ours) = (
+            serde_json::to_value(&config)?,
+            serde_json::to_value(&self.student_config)?,
+        );
+        anyhow::ensure!(
+            theirs == ours,
+            "init = {name}: its network {theirs} is not the one this run builds from [student] and the labels' feature widths: {ours}"
+        );
+        if self.peer.leader() {
+            eprintln!("starting from the weights of {name}");
+        }
+        Ok(student)
+    }
+
     fn start(
         &self,
         out: &std::path::Path,
@@ -476,7 +498,10 @@ impl<B: AutodiffBackend> Trainer<B> {
             // time so that every replica starts from the same weights.
             let _one_at_a_time = parallel::INIT.lock().unwrap_or_else(|e| e.into_inner());
             B::seed(&self.device, self.config.seed);
-            let student: Student<B> = self.student_config.init(&self.device);
+            let student: Student<B> = match &self.config.init {
+                Some(path) => self.initial_weights(path)?,
+                None => self.student_config.init(&self.device),
+            };
             // Parameters initialise lazily: fix their values before the teacher copies them.
             ema::materialize(&student);
             // Replicas must name each gradient alike in the all-reduce.
