@@ -6,10 +6,12 @@
 # a 3000-image synthetic world at 256 px → MediaPipe's body model (SMPL-X
 # fitted to its landmarks) and the committed face and hand experts
 # (models/experts) label it → selection → the student of
-# configs/default-student.toml → an evaluation on an unseen 200-image world
+# configs/default-student.toml, continued at a tenth of its learning rate by
+# configs/default-student-finetune.toml → an evaluation on an unseen 200-image world
 # against the best constant. Seeded: a rerun on the same machine gives the
 # same files. On a 2-core CPU: about 18 min of labelling and rendering, then
-# about 25 min of training (4192 steps; figures in docs/learning.md §6).
+# about 25 min of training (4192 steps, then 2000 at a tenth of the learning
+# rate, ~6 min; figures in docs/learning.md §6 and §9).
 #
 # usage: scripts/train-default-student.sh [WORK_DIR]   (default: runs/default-student)
 set -euo pipefail
@@ -27,24 +29,35 @@ printf '{"reprojection_max_mse": 0.05}' > "$work/selection-config.json"
 [ -f "$work/world/prepare.json" ] || "$furpe" prepare --out "$work/world" --count 3000 --seed 0 --size 256 \
     --experts models/experts --selection-config "$work/selection-config.json" --backend flex
 
+# Phase 1: configs/default-student.toml (4192 steps at lr 1e-3).
 sed -e "s|^data = .*|data = \"$work/world/data\"|" -e "s|^out = .*|out = \"$work/student\"|" \
     configs/default-student.toml > "$work/config.toml"
-if [ -f "$work/student/student.furpe" ]; then
-    echo "$work/student/student.furpe exists: not retraining"
-elif [ -d "$work/student" ]; then
-    "$furpe" train --config "$work/config.toml" --resume --backend flex
-else
-    "$furpe" train --config "$work/config.toml" --backend flex
-fi
+train() {  # CONFIG RUN_DIR: train, resume an interrupted run, or keep a finished one
+    if [ -f "$2/student.furpe" ]; then
+        echo "$2/student.furpe exists: not retraining"
+    elif [ -d "$2" ]; then
+        "$furpe" train --config "$1" --resume --backend flex
+    else
+        "$furpe" train --config "$1" --backend flex
+    fi
+}
+train "$work/config.toml" "$work/student"
+# Phase 2: configs/default-student-finetune.toml, from phase 1's f16 export
+# (the weights the page would have run), 2000 steps at lr 1e-4.
+[ -f "$work/phase1.furpe" ] || "$furpe" export --student "$work/student/student.furpe" --out "$work/phase1.furpe" --f16
+sed -e "s|^data = .*|data = \"$work/world/data\"|" -e "s|^out = .*|out = \"$work/finetune\"|" \
+    -e "s|^init = .*|init = \"$work/phase1.furpe\"|" \
+    configs/default-student-finetune.toml > "$work/finetune.toml"
+train "$work/finetune.toml" "$work/finetune"
 
 [ -f "$work/test/annotations.jsonl" ] || "$furpe" synth --out "$work/test" --count 200 --size 256 --seed 999 --backend flex
 for run in student constant; do
-    if [ $run = student ]; then predictor=(--checkpoint "$work/student/student.furpe"); else predictor=(--baseline constant); fi
+    if [ $run = student ]; then predictor=(--checkpoint "$work/finetune/student.furpe"); else predictor=(--baseline constant); fi
     "$furpe" eval --dataset synthetic --root "$work/test" "${predictor[@]}" \
-        --constant "$work/student/label_mean.json" --out "$work/eval_$run"
+        --constant "$work/finetune/label_mean.json" --out "$work/eval_$run"
 done
 
-"$furpe" export --student "$work/student/student.furpe" --out www/models/default-student.furpe --f16
-cp "$work/student/label_mean.json" www/models/default-student.label-mean.json.tmp
+"$furpe" export --student "$work/finetune/student.furpe" --out www/models/default-student.furpe --f16
+cp "$work/finetune/label_mean.json" www/models/default-student.label-mean.json.tmp
 mv www/models/default-student.label-mean.json.tmp www/models/default-student.label-mean.json
 echo "default student: www/models/default-student.furpe (unseen world: $work/eval_student/report.md, best constant: $work/eval_constant/report.md)"

@@ -816,7 +816,14 @@ fn bad_configs_fail_clearly() {
         );
     }
     // The committed configurations parse (the run then stops at the missing data).
-    for name in ["paper", "released", "cpu-small", "cpu-tiny"] {
+    for name in [
+        "paper",
+        "released",
+        "cpu-small",
+        "cpu-tiny",
+        "default-student",
+        "default-student-finetune",
+    ] {
         let path = common::fixtures().join(format!("../../configs/{name}.toml"));
         let (ok, out) = run_furpe(&[
             "train",

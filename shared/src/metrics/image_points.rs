@@ -32,6 +32,11 @@ pub struct ImageAgreement {
     /// The same for the best constant in the image.
     pub constant_median: f64,
     pub constant_mean: f64,
+    /// The median over frames after aligning each frame's points to the
+    /// detector's by the least-squares 2D similarity (scale, in-plane
+    /// rotation, shift): the pose alone, with the placement forgiven.
+    pub aligned_median: f64,
+    pub constant_aligned_median: f64,
     /// RMS distance of the predicted points from their own mean over the
     /// frames (box-relative); 0 for a predictor that ignores its input.
     pub spread: f64,
@@ -83,18 +88,28 @@ pub fn image_agreement(frames: &[FramePoints], min_confidence: f32) -> Option<Im
         .map(|(s, &n)| [s[0] / n.max(1) as f64, s[1] / n.max(1) as f64])
         .collect();
     let (mut predicted, mut fixed) = (Vec::new(), Vec::new());
+    let (mut predicted_aligned, mut fixed_aligned) = (Vec::new(), Vec::new());
     for f in &frames {
-        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let (mut targets, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
         for (k, d) in f.detected.iter().enumerate() {
             if d[2] < min_confidence {
                 continue;
             }
-            let target = relative(f, [d[0], d[1]]);
-            a.push(distance(relative(f, f.predicted[k]), target));
-            b.push(distance(constant[k], target));
+            targets.push(relative(f, [d[0], d[1]]));
+            ours.push(relative(f, f.predicted[k]));
+            theirs.push(constant[k]);
         }
-        predicted.push(median(&mut a));
-        fixed.push(median(&mut b));
+        let gaps = |points: &[[f64; 2]]| -> Vec<f64> {
+            points
+                .iter()
+                .zip(&targets)
+                .map(|(p, t)| distance(*p, *t))
+                .collect()
+        };
+        predicted.push(median(&mut gaps(&ours)));
+        fixed.push(median(&mut gaps(&theirs)));
+        predicted_aligned.push(median(&mut gaps(&align(&ours, &targets))));
+        fixed_aligned.push(median(&mut gaps(&align(&theirs, &targets))));
     }
     let spread_of = |point: &dyn Fn(&FramePoints, usize) -> [f64; 2]| -> f64 {
         let mut total = 0.0;
@@ -118,9 +133,47 @@ pub fn image_agreement(frames: &[FramePoints], min_confidence: f32) -> Option<Im
         mean: mean(&predicted),
         constant_median: median(&mut fixed.clone()),
         constant_mean: mean(&fixed),
+        aligned_median: median(&mut predicted_aligned),
+        constant_aligned_median: median(&mut fixed_aligned),
         spread,
         detected_spread,
     })
+}
+
+/// `points` moved by the 2D similarity that brings them closest to
+/// `targets` in the least-squares sense. With both centred and read as
+/// complex numbers p, q, the best scale-and-rotation is the complex factor
+/// a = Σ conj(p)·q / Σ |p|²; a single point (or all equal) only moves.
+fn align(points: &[[f64; 2]], targets: &[[f64; 2]]) -> Vec<[f64; 2]> {
+    let n = points.len() as f64;
+    let centroid = |v: &[[f64; 2]]| {
+        [
+            v.iter().map(|p| p[0]).sum::<f64>() / n,
+            v.iter().map(|p| p[1]).sum::<f64>() / n,
+        ]
+    };
+    let (cp, cq) = (centroid(points), centroid(targets));
+    let (mut re, mut im, mut norm) = (0.0, 0.0, 0.0);
+    for (p, q) in points.iter().zip(targets) {
+        let (px, py) = (p[0] - cp[0], p[1] - cp[1]);
+        let (qx, qy) = (q[0] - cq[0], q[1] - cq[1]);
+        // conj(p)·q = (px − i·py)(qx + i·qy)
+        re += px * qx + py * qy;
+        im += px * qy - py * qx;
+        norm += px * px + py * py;
+    }
+    let (a, b) = if norm > 1e-18 {
+        (re / norm, im / norm)
+    } else {
+        (1.0, 0.0)
+    };
+    points
+        .iter()
+        .map(|p| {
+            let (px, py) = (p[0] - cp[0], p[1] - cp[1]);
+            [cq[0] + a * px - b * py, cq[1] + b * px + a * py]
+        })
+        .collect()
 }
 
 fn height(f: &FramePoints) -> f64 {
@@ -199,6 +252,29 @@ mod tests {
             .collect();
         let s = score(&shifted);
         assert!((s.median - 0.1).abs() < 1e-6 && (s.mean - 0.1).abs() < 1e-6);
+        // Alignment forgives the shift.
+        assert!(s.aligned_median < 1e-9, "{s:?}");
+    }
+
+    #[test]
+    fn alignment_undoes_a_similarity_and_nothing_more() {
+        let targets = [[0.0, 0.0], [1.0, 0.0], [0.0, 2.0]];
+        // Turned 90°, halved, moved.
+        let moved: Vec<[f64; 2]> = targets
+            .iter()
+            .map(|p| [5.0 - 0.5 * p[1], 3.0 + 0.5 * p[0]])
+            .collect();
+        for (a, t) in align(&moved, &targets).iter().zip(&targets) {
+            assert!(distance(*a, *t) < 1e-12, "{a:?} vs {t:?}");
+        }
+        // A mirror image is not a similarity: something is left.
+        let mirrored: Vec<[f64; 2]> = targets.iter().map(|p| [-p[0], p[1]]).collect();
+        let left: f64 = align(&mirrored, &targets)
+            .iter()
+            .zip(&targets)
+            .map(|(a, t)| distance(*a, *t))
+            .sum();
+        assert!(left > 0.1, "{left}");
     }
 
     #[test]

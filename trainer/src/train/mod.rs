@@ -462,10 +462,6 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(summary)
     }
 
-    /// The networks and the optimiser at step 0, or from the newest intact
-    /// checkpoint with `--resume`. A fresh start in a directory that holds
-    /// checkpoints is refused.
-    #[allow(clippy::type_complexity)]
     /// `init`: a student file's weights, refused unless its network is the
     /// one this run's configuration builds.
     fn initial_weights(&self, path: &std::path::Path) -> anyhow::Result<Student<B>> {
@@ -488,6 +484,10 @@ impl<B: AutodiffBackend> Trainer<B> {
         Ok(student)
     }
 
+    /// The networks and the optimiser at step 0, or from the newest intact
+    /// checkpoint with `--resume`. A fresh start in a directory that holds
+    /// checkpoints is refused.
+    #[allow(clippy::type_complexity)]
     fn start(
         &self,
         out: &std::path::Path,
