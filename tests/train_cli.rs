@@ -116,6 +116,24 @@ crop = 32
 hidden = [16]
 "#;
 
+/// A TINY config at `path` for the world in `dir` (run directory `dir/run`):
+/// top-level keys `top` go before TINY's `[student]` table (and replace its
+/// `lr` when they set one), `student` adds keys to that table.
+fn tiny_config(path: &Path, dir: &Path, run: &str, top: &str, student: &str) -> std::path::PathBuf {
+    let tiny = if top.contains("lr =") {
+        TINY.replace("lr = 1e-3\n", "")
+    } else {
+        TINY.to_string()
+    };
+    let text = format!(
+        "data = {:?}\nout = {:?}\n{top}{tiny}{student}",
+        dir.join("data"),
+        dir.join(run)
+    );
+    std::fs::write(path, text).unwrap();
+    path.to_path_buf()
+}
+
 fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
     let path = dir.join("train.toml");
     std::fs::write(
@@ -137,17 +155,12 @@ fn config(dir: &Path, extra: &str) -> std::path::PathBuf {
 fn trains_on_several_datasets_at_once() {
     let dir = world("train-two-sets", 20);
     let other = world("train-two-sets-extra", 20);
-    // Top-level keys, so before TINY's [student] table.
     let write = |steps: usize| {
-        let path = dir.join("train.toml");
-        let text = format!(
-            "data = {:?}\nout = {:?}\nextra_data = [{:?}]\nmax_steps = {steps}\n{TINY}",
-            dir.join("data"),
-            dir.join("run"),
+        let top = format!(
+            "extra_data = [{:?}]\nmax_steps = {steps}\n",
             other.join("data")
         );
-        std::fs::write(&path, text).unwrap();
-        path
+        tiny_config(&dir.join("train.toml"), &dir, "run", &top, "")
     };
     let path = write(1);
     let (ok, out) = run_furpe(&["train", "--config", path.to_str().unwrap()]);
@@ -179,16 +192,13 @@ fn trains_on_several_datasets_at_once() {
 fn a_run_starts_from_a_student_file() {
     let dir = world("train-init", 20);
     let write = |name: &str, top: &str, student: &str| {
-        let path = dir.join(name);
-        // TINY without its lr, which some runs here set.
-        let text = format!(
-            "data = {:?}\nout = {:?}\n{top}{}{student}",
-            dir.join("data"),
-            dir.join(name.replace(".toml", "")),
-            TINY.replace("lr = 1e-3\n", "")
-        );
-        std::fs::write(&path, text).unwrap();
-        path
+        tiny_config(
+            &dir.join(name),
+            &dir,
+            &name.replace(".toml", ""),
+            top,
+            student,
+        )
     };
     let first = write("first.toml", "lr = 1e-3\nmax_steps = 4\n", "");
     let (ok, out) = run_furpe(&["train", "--config", first.to_str().unwrap()]);

@@ -498,9 +498,11 @@ impl<B: AutodiffBackend> Trainer<B> {
             // time so that every replica starts from the same weights.
             let _one_at_a_time = parallel::INIT.lock().unwrap_or_else(|e| e.into_inner());
             B::seed(&self.device, self.config.seed);
-            let student: Student<B> = match &self.config.init {
-                Some(path) => self.initial_weights(path)?,
-                None => self.student_config.init(&self.device),
+            // A resumed run takes its weights from the checkpoint: `init` is
+            // read only at the start.
+            let student: Student<B> = match (&self.config.init, resume) {
+                (Some(path), false) => self.initial_weights(path)?,
+                _ => self.student_config.init(&self.device),
             };
             // Parameters initialise lazily: fix their values before the teacher copies them.
             ema::materialize(&student);
