@@ -174,6 +174,75 @@ fn ehf_baseline_parts_and_predictions() {
 }
 
 #[test]
+fn pose2sim_scores_each_view_against_the_triangulated_limbs() {
+    let dir = scratch("eval-pose2sim");
+    let root = bench("pose2sim");
+    let out = dir.join("zero");
+    let (ok, text, report) = eval(&[
+        "--dataset",
+        "pose2sim",
+        "--root",
+        root.to_str().unwrap(),
+        "--baseline",
+        "zero-body",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let report = report.unwrap();
+    // Two frames, four views each.
+    assert_eq!(report["num_samples"], 8);
+    let zero = mean(&report, "pa_mpjpe_mm").unwrap();
+    assert!(zero > 20.0 && zero < 400.0, "{zero}");
+    assert!(mean(&report, "pa_v2v_mm").is_none());
+    let notes = report["notes"].to_string();
+    assert!(
+        notes.contains("multi-view pseudo ground truth") && notes.contains("reprojects"),
+        "{notes}"
+    );
+    // The 12 compared points spread across the 8 views of two poses.
+    assert!(
+        report["spread"].is_null() || report["spread"]["ground_truth_mm"].as_f64().unwrap() > 1.0
+    );
+    check_outputs(&out, &report, 8);
+
+    // A body with the arms down scores differently from the T-pose, and
+    // the zero body is its extra row.
+    let pred = dir.join("pred");
+    let mut pose = vec!["0".to_string(); 63];
+    // Shoulders (body joints 16, 17 → pose entries 15, 16) turned down.
+    pose[15 * 3 + 2] = "-1.2".into();
+    pose[16 * 3 + 2] = "1.2".into();
+    for view in 1..=4 {
+        for frame in ["001", "050"] {
+            write_pred(
+                &pred,
+                &format!("cam0{view}_{frame}"),
+                &format!("{{\"body_pose\": [{}]}}", pose.join(",")),
+            );
+        }
+    }
+    let out2 = dir.join("pred-out");
+    let (ok, text, posed) = eval(&[
+        "--dataset",
+        "pose2sim",
+        "--root",
+        root.to_str().unwrap(),
+        "--pred",
+        pred.to_str().unwrap(),
+        "--out",
+        out2.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
+    let posed = posed.unwrap();
+    let arms_down = mean(&posed, "pa_mpjpe_mm").unwrap();
+    assert!((arms_down - zero).abs() > 1.0, "{arms_down} vs {zero}");
+    let rows = posed["constants"].to_string();
+    assert!(rows.contains("zero-parameter body"), "{rows}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn threedpw_freihand_now() {
     let dir = scratch("eval-others");
     // 3DPW: joints only.

@@ -19,6 +19,7 @@ pub mod losses;
 pub mod mediapipe;
 pub mod mesh;
 pub mod metrics;
+pub mod multiview;
 pub mod nets;
 pub mod npz;
 pub mod pickle;

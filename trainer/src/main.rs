@@ -70,7 +70,7 @@ enum Command {
     /// part for SMPL-X vertices, F@5mm/F@15mm for hands.
     Metrics(metrics::MetricsArgs),
     /// Evaluate a predictor (parameter files, the mean baseline, or a student
-    /// checkpoint) on EHF, 3DPW, FreiHAND, NoW or a synthetic world: writes
+    /// checkpoint) on EHF, 3DPW, FreiHAND, NoW, Pose2Sim (real people) or a synthetic world: writes
     /// report.md (the paper's Table 1 layout), report.json, per_sample.csv
     /// and worst.png.
     Eval(eval::EvalArgs),

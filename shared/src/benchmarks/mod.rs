@@ -10,6 +10,7 @@
 pub mod ehf;
 pub mod freihand;
 pub mod now;
+pub mod pose2sim;
 pub mod report;
 pub mod score;
 pub mod synthetic;
@@ -29,15 +30,17 @@ pub enum Benchmark {
     ThreeDpw,
     FreiHand,
     Now,
+    Pose2Sim,
     Synthetic,
 }
 
 impl Benchmark {
-    pub const ALL: [Benchmark; 5] = [
+    pub const ALL: [Benchmark; 6] = [
         Benchmark::Ehf,
         Benchmark::ThreeDpw,
         Benchmark::FreiHand,
         Benchmark::Now,
+        Benchmark::Pose2Sim,
         Benchmark::Synthetic,
     ];
 
@@ -48,6 +51,7 @@ impl Benchmark {
             Benchmark::ThreeDpw => "3dpw",
             Benchmark::FreiHand => "freihand",
             Benchmark::Now => "now",
+            Benchmark::Pose2Sim => "pose2sim",
             Benchmark::Synthetic => "synthetic",
         }
     }
@@ -71,6 +75,7 @@ impl Benchmark {
             Benchmark::ThreeDpw => threedpw::load(root, split, limit)?,
             Benchmark::FreiHand => freihand::load(root, limit)?,
             Benchmark::Now => now::load(root, limit)?,
+            Benchmark::Pose2Sim => pose2sim::load(root, limit)?,
             Benchmark::Synthetic => synthetic::load(root, limit)?,
         };
         if let Some(n) = limit {
@@ -138,6 +143,14 @@ pub enum Target {
         joints: Vec<Point>,
         vertices: Vec<Point>,
     },
+    /// The 12 limb joints `[12, 3]` in the camera frame, in
+    /// [`pose2sim::LIMB_JOINTS`] order, triangulated from several calibrated
+    /// views (Pose2Sim: a multi-view pseudo ground truth, not a measurement).
+    LimbJoints {
+        joints: Vec<Point>,
+        /// Mean reprojection error of the triangulation in its views, pixels.
+        reference_error_px: f64,
+    },
     /// A face scan's vertices and its landmarks (NoW: 7 points). Shared by
     /// every image of a subject.
     FaceScan {
@@ -154,6 +167,9 @@ impl Target {
                 "whole body (SMPL-X mesh: all, body, hands, face)"
             }
             Target::SmplJoints(_) => "body (SMPL joints)",
+            Target::LimbJoints { .. } => {
+                "body (12 limb joints triangulated from the other views: a multi-view pseudo ground truth)"
+            }
             Target::RightHand { .. } => "right hand (MANO)",
             Target::FaceScan { .. } => "face (scan)",
         }
@@ -210,6 +226,58 @@ pub(crate) fn files_ending(dir: &Path, suffix: &str) -> Result<Vec<String>, Benc
         .collect();
     names.sort();
     Ok(names)
+}
+
+/// Width and height of a PNG or JPEG image, from its header.
+pub(crate) fn image_size(path: &Path) -> Result<[u32; 2], BenchmarkError> {
+    use std::io::Read;
+    let bad =
+        |why: &str| BenchmarkError::format(path, format!("cannot read the image size: {why}"));
+    let mut head = Vec::new();
+    std::fs::File::open(path)
+        .map_err(|e| BenchmarkError::format(path, e.to_string()))?
+        .take(1 << 20)
+        .read_to_end(&mut head)
+        .map_err(|e| BenchmarkError::format(path, e.to_string()))?;
+    let be16 = |i: usize| {
+        head.get(i..i + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]) as u32)
+    };
+    let be32 = |i: usize| {
+        head.get(i..i + 4)
+            .map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    };
+    if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        return match (be32(16), be32(20)) {
+            (Some(w), Some(h)) if w > 0 && h > 0 => Ok([w, h]),
+            _ => Err(bad("a PNG without a valid IHDR")),
+        };
+    }
+    if !head.starts_with(&[0xFF, 0xD8]) {
+        return Err(bad("neither PNG nor JPEG"));
+    }
+    // JPEG: walk the marker segments to the first start-of-frame.
+    let mut i = 2;
+    while let (Some(&0xFF), Some(&marker)) = (head.get(i), head.get(i + 1)) {
+        if marker == 0xFF {
+            i += 1;
+            continue;
+        }
+        if marker == 0x01 || (0xD0..=0xD9).contains(&marker) {
+            i += 2; // a marker without a segment
+            continue;
+        }
+        let length = be16(i + 2).ok_or_else(|| bad("a truncated JPEG header"))? as usize;
+        let sof = (0xC0..=0xCF).contains(&marker) && ![0xC4, 0xC8, 0xCC].contains(&marker);
+        if sof {
+            return match (be16(i + 7), be16(i + 5)) {
+                (Some(w), Some(h)) if w > 0 && h > 0 => Ok([w, h]),
+                _ => Err(bad("a JPEG frame header without a size")),
+            };
+        }
+        i += 2 + length;
+    }
+    Err(bad("no JPEG start-of-frame marker in the first MiB"))
 }
 
 /// `v → R v + t` for every point.

@@ -14,6 +14,9 @@
 //!   shoulders, elbows, wrists). SMPL's joints 22 and 23 (hand roots) have no
 //!   SMPL-X twin and are left out. The two models' regressors place the hips
 //!   and spine slightly differently, so a perfect body still scores a few mm.
+//! * **Limb joints** (Pose2Sim): PA-MPJPE over the 12 limb joints of the
+//!   multi-view reference, the SMPL-X joints that SMPLify-X compares with
+//!   those OpenPose points ([`limb_joints`]).
 //! * **Right hand** (FreiHAND): PA-MPJPE over the 21 keypoints (the SMPL-X
 //!   right wrist, finger joints and fingertips in OpenPose order,
 //!   `keypoints::SMPLIFYX_RHAND`). With the official MANO ↔ SMPL-X
@@ -27,8 +30,9 @@
 
 use serde::Serialize;
 
+use super::pose2sim::LIMB_JOINTS;
 use super::Target;
-use crate::keypoints::SMPLIFYX_RHAND;
+use crate::keypoints::{SMPLIFYX_BODY25, SMPLIFYX_RHAND};
 use crate::metrics::{
     pa_f_scores, pa_mean_distance, part_pa_errors, scan_to_mesh, similarity_transform,
     MetricsError, Part, PartErrorsMm, PartVertices, Point, F_SCORE_THRESHOLDS,
@@ -177,6 +181,7 @@ impl<'a> Scorer<'a> {
                 joints(pred.joints, n)?.to_vec(),
                 gt[..n.min(gt.len())].to_vec(),
             )),
+            Target::LimbJoints { joints: gt, .. } => Some((limb_joints(pred.joints)?, gt.clone())),
             Target::RightHand { joints: gt, .. } => {
                 joints(pred.joints, 76)?;
                 let p = SMPLIFYX_RHAND.iter().map(|&i| pred.joints[i]).collect();
@@ -240,6 +245,11 @@ impl<'a> Scorer<'a> {
                 let (p, g) = (joints(pred.joints, n)?, &gt[..n.min(gt.len())]);
                 out.pa_mpjpe_mm = Some(pa_mean_distance(p, g)? * MM);
                 out.overlay = Some(overlay(p, g)?);
+            }
+            Target::LimbJoints { joints: gt, .. } => {
+                let p = limb_joints(pred.joints)?;
+                out.pa_mpjpe_mm = Some(pa_mean_distance(&p, gt)? * MM);
+                out.overlay = Some(overlay(&p, gt)?);
             }
             Target::RightHand {
                 joints: gt_joints,
@@ -305,6 +315,16 @@ fn joints(joints: &[Point], n: usize) -> Result<&[Point], MetricsError> {
             joints.len()
         ))
     })
+}
+
+/// The predicted SMPL-X joints compared with the OpenPose limb joints
+/// ([`LIMB_JOINTS`]), by SMPLify-X's correspondence.
+fn limb_joints(pred: &[Point]) -> Result<Vec<Point>, MetricsError> {
+    joints(pred, 22)?;
+    Ok(LIMB_JOINTS
+        .iter()
+        .map(|&k| pred[SMPLIFYX_BODY25[k]])
+        .collect())
 }
 
 /// Ground truth and aligned prediction, thinned for drawing.
