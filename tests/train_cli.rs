@@ -253,6 +253,54 @@ fn a_run_starts_from_a_student_file() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `max_minutes`: a wall-clock budget ends the run after the step that
+/// passes it, with the validation, checkpoint and export of a finished run;
+/// `--resume` goes on to the step budget. Peers are refused.
+#[test]
+fn a_time_budget_ends_the_run_and_resume_finishes_it() {
+    let dir = world("train-minutes", 20);
+    // 1 ms: the first step (a few hundred ms here) already passes it.
+    let path = tiny_config(
+        &dir.join("budget.toml"),
+        &dir,
+        "run",
+        "max_steps = 6\nmax_minutes = 0.00002\n",
+        "",
+    );
+    let (ok, out) = run_furpe(&["train", "--config", path.to_str().unwrap()]);
+    assert!(
+        ok && out.contains("max_minutes: stopping at step 1 of 6"),
+        "{out}"
+    );
+    assert!(dir.join("run/student.furpe").is_file());
+    let log = std::fs::read_to_string(dir.join("run/log.jsonl")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.contains("\"validation\"") && l.contains("\"step\":1")),
+        "{log}"
+    );
+    // Resumed without the budget, the run finishes its 6 steps.
+    let resumed = tiny_config(&dir.join("resume.toml"), &dir, "run", "max_steps = 6\n", "");
+    let (ok, out) = run_furpe(&["train", "--config", resumed.to_str().unwrap(), "--resume"]);
+    assert!(ok && !out.contains("max_minutes"), "{out}");
+    let log = std::fs::read_to_string(dir.join("run/log.jsonl")).unwrap();
+    assert!(log.contains("\"step\":6"), "{log}");
+    // Two peers would have to agree on when to stop: refused.
+    let two = tiny_config(
+        &dir.join("two.toml"),
+        &dir,
+        "run2",
+        "max_steps = 6\nmax_minutes = 1.0\n",
+        "",
+    );
+    let (ok, out) = run_furpe(&["train", "--config", two.to_str().unwrap(), "--devices", "2"]);
+    assert!(
+        !ok && out.contains("max_minutes needs a run on one device"),
+        "{out}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn trains_logs_checkpoints_and_exports() {
     let dir = world("train-basic", 20);

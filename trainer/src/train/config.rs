@@ -64,6 +64,12 @@ pub struct TrainConfig {
     /// Stop after this many steps, wherever the epoch is (a compute budget;
     /// default: every epoch). The run still ends with a validation.
     pub max_steps: Option<usize>,
+    /// Stop after the first step that ends this many minutes into the
+    /// training loop (a wall-clock budget, e.g. a GPU lease); the run ends
+    /// as at `max_steps` (validation, checkpoint, export), and `--resume`
+    /// continues it towards `epochs` / `max_steps`. One process and one
+    /// device only: peers would have to agree on the step to stop at.
+    pub max_minutes: Option<f64>,
     pub batch: usize,
     pub lr: f64,
     /// Epoch at which the learning rate is multiplied by `lr_drop`.
@@ -160,6 +166,7 @@ impl Default for TrainConfig {
             seed: 0,
             epochs: 30,
             max_steps: None,
+            max_minutes: None,
             batch: 32,
             lr: 1e-5,
             lr_drop_epoch: 20,
@@ -240,6 +247,12 @@ impl TrainConfig {
         anyhow::ensure!(self.batch > 0, "batch must be at least 1");
         anyhow::ensure!(self.epochs > 0, "epochs must be at least 1");
         anyhow::ensure!(self.max_steps != Some(0), "max_steps must be at least 1");
+        if let Some(m) = self.max_minutes {
+            anyhow::ensure!(
+                m.is_finite() && m > 0.0,
+                "max_minutes must be a positive number of minutes, not {m}"
+            );
+        }
         anyhow::ensure!(self.holdout_every >= 2, "holdout_every must be at least 2");
         let datasets = self.datasets();
         for (i, dir) in datasets.iter().enumerate() {
@@ -336,10 +349,12 @@ mod tests {
     #[test]
     fn each_check_names_what_is_wrong() {
         assert!(TrainConfig::default().validate().is_ok());
-        let cases: [(Edit, &str); 8] = [
+        let cases: [(Edit, &str); 10] = [
             (|c| c.batch = 0, "batch"),
             (|c| c.epochs = 0, "epochs"),
             (|c| c.max_steps = Some(0), "max_steps"),
+            (|c| c.max_minutes = Some(0.0), "max_minutes"),
+            (|c| c.max_minutes = Some(f64::NAN), "max_minutes"),
             (|c| c.holdout_every = 1, "holdout_every"),
             (|c| c.extra_data = vec![c.data.clone()], "extra_data"),
             (|c| c.augment.shift = 0.6, "augment.shift"),

@@ -348,6 +348,15 @@ impl<B: AutodiffBackend> Trainer<B> {
             );
             baseline = self.baselines(&out)?;
         }
+        anyhow::ensure!(
+            self.config.max_minutes.is_none() || self.peer.count == 1,
+            "max_minutes needs a run on one device in one process ({} peers here would have to agree on the step to stop at); use max_steps",
+            self.peer.count
+        );
+        let budget = self
+            .config
+            .max_minutes
+            .map(|m| std::time::Duration::from_secs_f64(m * 60.0));
         let started = Instant::now();
         let first_step = step;
         let mut order = EpochOrder::default();
@@ -361,8 +370,11 @@ impl<B: AutodiffBackend> Trainer<B> {
                 self.step(student, teacher, &mut optim, step, first_slot, rows)?;
             step += 1;
 
-            // A `max_steps` budget ends the run mid-epoch: close it like an epoch.
-            let epoch_end = step % self.steps_per_epoch == 0 || step == self.total_steps;
+            // A `max_steps` or `max_minutes` budget ends the run mid-epoch:
+            // close it like an epoch.
+            let out_of_time = budget.is_some_and(|b| started.elapsed() >= b);
+            let epoch_end =
+                step % self.steps_per_epoch == 0 || step == self.total_steps || out_of_time;
             if epoch_end {
                 self.peer
                     .check_replicas::<B::InnerBackend, _>(&student.valid(), &self.device)?;
@@ -433,6 +445,14 @@ impl<B: AutodiffBackend> Trainer<B> {
                 if let Err(e) = plot::curves(&log_path, &out.join("curves.png")) {
                     eprintln!("warning: could not draw the loss curves: {e:#}");
                 }
+            }
+            if out_of_time && step < self.total_steps {
+                eprintln!(
+                    "\nmax_minutes: stopping at step {step} of {} ({:.1} min of training); --resume continues",
+                    self.total_steps,
+                    started.elapsed().as_secs_f64() / 60.0
+                );
+                break;
             }
         }
         self.peer.finish::<B::InnerBackend>()?;
