@@ -376,6 +376,34 @@ mod tests {
     }
 
     #[test]
+    fn image_sizes_come_from_the_headers() {
+        let ehf = root("ehf");
+        assert_eq!(image_size(&ehf.join("01_img.jpg")).unwrap(), [1600, 1200]);
+        assert_eq!(image_size(&ehf.join("02_img.png")).unwrap(), [1600, 1200]);
+        let pose2sim = root("pose2sim/images/cam01_001.jpg");
+        assert_eq!(image_size(&pose2sim).unwrap(), [540, 960]);
+        // Not an image, or a JPEG cut before its frame header: named.
+        let e = image_size(&ehf.join("01_2Djnt.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("01_2Djnt.json") && e.contains("neither PNG nor JPEG"),
+            "{e}"
+        );
+        let dir = std::env::temp_dir().join(format!("furpe-imsize-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cut = dir.join("cut.jpg");
+        let bytes = std::fs::read(&pose2sim).unwrap();
+        std::fs::write(&cut, &bytes[..20]).unwrap();
+        let e = image_size(&cut).unwrap_err().to_string();
+        assert!(
+            e.contains("cut.jpg") && e.contains("cannot read the image size"),
+            "{e}"
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
     fn ehf_meshes_move_into_the_camera_frame() {
         let want = &expected()["ehf"];
         let samples = Benchmark::Ehf.load(&root("ehf"), "test", None).unwrap();

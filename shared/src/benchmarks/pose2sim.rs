@@ -127,7 +127,7 @@ pub fn load(root: &Path, limit: Option<usize>) -> Result<Vec<EvalSample>, Benchm
         for (view, camera) in views.iter().zip(&cameras) {
             let [w, h] = view.size;
             let person_box = box_from_keypoints(&view.keypoints[..25], 0.1, 0.1, w, h);
-            let mut intrinsics = camera.pinhole.clone();
+            let mut intrinsics = camera.pinhole;
             let in_camera: Vec<Point> = joints.iter().map(|&p| intrinsics.to_camera(p)).collect();
             intrinsics.rotation = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
             intrinsics.translation = [0.0; 3];
