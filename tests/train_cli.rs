@@ -381,6 +381,11 @@ fn trains_logs_checkpoints_and_exports() {
         let v = agreement[key].as_f64().unwrap();
         assert!(v.is_finite() && v > 0.0 && v < 2.0, "{key}: {report}");
     }
+    // The same medians in pixels, on 64-px images.
+    for key in ["median_px", "constant_median_px"] {
+        let v = agreement[key].as_f64().unwrap();
+        assert!(v.is_finite() && v > 0.0 && v < 128.0, "{key}: {report}");
+    }
     assert!(scored.join("000019.json").is_file());
     let eval = dir.join("eval");
     let (ok, out) = run_furpe(&[

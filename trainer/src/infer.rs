@@ -257,12 +257,14 @@ impl InferArgs {
             format!("{report:#}\n").as_bytes(),
         )?;
         println!(
-            "{} frames: body joints {:.1} % of the person's height from the keypoints (median; mean {:.1} %), best constant in the image {:.1} % (mean {:.1} %); aligned per frame (2D similarity) {:.1} % vs {:.1} %; spread {:.1} % (keypoints {:.1} %); {}",
+            "{} frames: body joints {:.1} % of the person's height from the keypoints (median; mean {:.1} %; {:.1} px), best constant in the image {:.1} % (mean {:.1} %; {:.1} px); aligned per frame (2D similarity) {:.1} % vs {:.1} %; spread {:.1} % (keypoints {:.1} %); {}",
             agreement.frames,
             100.0 * agreement.median,
             100.0 * agreement.mean,
+            agreement.median_px,
             100.0 * agreement.constant_median,
             100.0 * agreement.constant_mean,
+            agreement.constant_median_px,
             100.0 * agreement.aligned_median,
             100.0 * agreement.constant_aligned_median,
             100.0 * agreement.spread,

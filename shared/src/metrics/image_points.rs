@@ -32,6 +32,10 @@ pub struct ImageAgreement {
     /// The same for the best constant in the image.
     pub constant_median: f64,
     pub constant_mean: f64,
+    /// `median` and `constant_median` in pixels (each frame's median point
+    /// distance unscaled): the reprojection error in the images as they are.
+    pub median_px: f64,
+    pub constant_median_px: f64,
     /// The median over frames after aligning each frame's points to the
     /// detector's by the least-squares 2D similarity (scale, in-plane
     /// rotation, shift): the pose alone, with the placement forgiven.
@@ -88,6 +92,7 @@ pub fn image_agreement(frames: &[FramePoints], min_confidence: f32) -> Option<Im
         .map(|(s, &n)| [s[0] / n.max(1) as f64, s[1] / n.max(1) as f64])
         .collect();
     let (mut predicted, mut fixed) = (Vec::new(), Vec::new());
+    let (mut predicted_px, mut fixed_px) = (Vec::new(), Vec::new());
     let (mut predicted_aligned, mut fixed_aligned) = (Vec::new(), Vec::new());
     for f in &frames {
         let (mut targets, mut ours, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
@@ -108,6 +113,8 @@ pub fn image_agreement(frames: &[FramePoints], min_confidence: f32) -> Option<Im
         };
         predicted.push(median(&mut gaps(&ours)));
         fixed.push(median(&mut gaps(&theirs)));
+        predicted_px.push(predicted[predicted.len() - 1] * height(f));
+        fixed_px.push(fixed[fixed.len() - 1] * height(f));
         predicted_aligned.push(median(&mut gaps(&align(&ours, &targets))));
         fixed_aligned.push(median(&mut gaps(&align(&theirs, &targets))));
     }
@@ -133,6 +140,8 @@ pub fn image_agreement(frames: &[FramePoints], min_confidence: f32) -> Option<Im
         mean: mean(&predicted),
         constant_median: median(&mut fixed.clone()),
         constant_mean: mean(&fixed),
+        median_px: median(&mut predicted_px),
+        constant_median_px: median(&mut fixed_px),
         aligned_median: median(&mut predicted_aligned),
         constant_aligned_median: median(&mut fixed_aligned),
         spread,
@@ -252,6 +261,7 @@ mod tests {
             .collect();
         let s = score(&shifted);
         assert!((s.median - 0.1).abs() < 1e-6 && (s.mean - 0.1).abs() < 1e-6);
+        assert!((s.median_px - 10.0).abs() < 1e-4, "{s:?}");
         // Alignment forgives the shift.
         assert!(s.aligned_median < 1e-9, "{s:?}");
     }
@@ -285,6 +295,7 @@ mod tests {
         // Frame medians of the constant: mean of (0, 0) → 0, (0.2, 0) → 0.1, 0.2.
         assert!((s.constant_median - 0.1).abs() < 1e-6, "{s:?}");
         assert!((s.constant_mean - 0.1).abs() < 1e-6, "{s:?}");
+        assert!((s.constant_median_px - 10.0).abs() < 1e-4, "{s:?}");
         // A predictor that puts the same box-relative points everywhere has no spread.
         let still: Vec<Vec<[f32; 2]>> = frames()
             .iter()
