@@ -168,7 +168,7 @@ impl Target {
             }
             Target::SmplJoints(_) => "body (SMPL joints)",
             Target::LimbJoints { .. } => {
-                "body (12 limb joints triangulated from the other views: a multi-view pseudo ground truth)"
+                "body (12 limb joints triangulated from every view of the frame, this one included: a multi-view pseudo ground truth)"
             }
             Target::RightHand { .. } => "right hand (MANO)",
             Target::FaceScan { .. } => "face (scan)",
