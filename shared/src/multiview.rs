@@ -13,7 +13,7 @@ use std::path::Path;
 
 use crate::camera::PinholeCamera;
 use crate::metrics::Point;
-use crate::rotation::host::{axis_angle_to_matrix, matmul, Mat3};
+use crate::rotation::host::{axis_angle_to_matrix, determinant, matmul, solve3, Mat3};
 
 /// Lens distortion (Brown–Conrady), OpenCV's coefficients.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -449,34 +449,18 @@ fn solve(cameras: &[RigCamera], observations: &[Observation]) -> Option<Point> {
             }
         }
     }
+    // Scale-aware singularity test: the points' coordinates are metres and
+    // the weights confidences, so compare the determinant with the matrix's
+    // own magnitude.
+    let scale = ata.iter().flatten().map(|v| v.abs()).fold(0.0, f64::max);
+    if determinant(&ata).abs() <= 1e-12 * scale.powi(3) {
+        return None;
+    }
     let point = solve3(&ata, atb)?;
     observations
         .iter()
         .all(|o| cameras[o.camera].pinhole.to_camera(point)[2] > 0.0)
         .then_some(point)
-}
-
-/// `m·x = b` by Cramer's rule; `None` when `m` is (nearly) singular.
-fn solve3(m: &Mat3, b: [f64; 3]) -> Option<[f64; 3]> {
-    let det = |m: &Mat3| {
-        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-    };
-    let d = det(m);
-    let scale = m.iter().flatten().map(|v| v.abs()).fold(0.0, f64::max);
-    if !d.is_finite() || d.abs() <= 1e-12 * scale.powi(3) {
-        return None;
-    }
-    let mut out = [0.0; 3];
-    for (k, o) in out.iter_mut().enumerate() {
-        let mut mk = *m;
-        for i in 0..3 {
-            mk[i][k] = b[i];
-        }
-        *o = det(&mk) / d;
-    }
-    Some(out)
 }
 
 #[cfg(test)]

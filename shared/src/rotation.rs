@@ -233,6 +233,29 @@ pub mod host {
     pub fn apply(m: &Mat3, v: [f64; 3]) -> [f64; 3] {
         [0, 1, 2].map(|i| m[i][0] * v[0] + m[i][1] * v[1] + m[i][2] * v[2])
     }
+
+    pub fn determinant(m: &Mat3) -> f64 {
+        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    }
+
+    /// `m·x = b` by Cramer's rule; `None` when the determinant is not finite
+    /// or below 1e-30 in magnitude (callers that need a scale-aware test
+    /// check [`determinant`] first).
+    pub fn solve3(m: &Mat3, b: [f64; 3]) -> Option<[f64; 3]> {
+        let d = determinant(m);
+        if !d.is_finite() || d.abs() < 1e-30 {
+            return None;
+        }
+        Some([0, 1, 2].map(|c| {
+            let mut mc = *m;
+            for (row, &v) in mc.iter_mut().zip(&b) {
+                row[c] = v;
+            }
+            determinant(&mc) / d
+        }))
+    }
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use super::{files_ending, BenchmarkError, EvalSample, Target};
+use super::{files_ending, intrinsics, BenchmarkError, EvalSample, Target};
 use crate::dataset::openpose::{box_from_keypoints, parse_openpose_json};
 use crate::keypoints::NUM_OPENPOSE137;
 use crate::metrics::Point;
@@ -127,16 +127,16 @@ pub fn load(root: &Path, limit: Option<usize>) -> Result<Vec<EvalSample>, Benchm
         for (view, camera) in views.iter().zip(&cameras) {
             let [w, h] = view.size;
             let person_box = box_from_keypoints(&view.keypoints[..25], 0.1, 0.1, w, h);
-            let mut intrinsics = camera.pinhole;
-            let in_camera: Vec<Point> = joints.iter().map(|&p| intrinsics.to_camera(p)).collect();
-            intrinsics.rotation = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]];
-            intrinsics.translation = [0.0; 3];
+            let in_camera: Vec<Point> = joints
+                .iter()
+                .map(|&p| camera.pinhole.to_camera(p))
+                .collect();
             out.push(EvalSample {
                 id: view.stem.clone(),
                 image: view.image.clone(),
                 person_box,
                 keypoints: Some(view.keypoints.clone()),
-                camera: Some(intrinsics),
+                camera: Some(intrinsics(camera.pinhole.focal, camera.pinhole.center)),
                 target: Target::LimbJoints {
                     joints: in_camera,
                     reference_error_px: error_px,

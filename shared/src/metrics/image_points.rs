@@ -111,10 +111,11 @@ pub fn image_agreement(frames: &[FramePoints], min_confidence: f32) -> Option<Im
                 .map(|(p, t)| distance(*p, *t))
                 .collect()
         };
-        predicted.push(median(&mut gaps(&ours)));
-        fixed.push(median(&mut gaps(&theirs)));
-        predicted_px.push(predicted[predicted.len() - 1] * height(f));
-        fixed_px.push(fixed[fixed.len() - 1] * height(f));
+        let (ours_median, theirs_median) = (median(&mut gaps(&ours)), median(&mut gaps(&theirs)));
+        predicted.push(ours_median);
+        fixed.push(theirs_median);
+        predicted_px.push(ours_median * height(f));
+        fixed_px.push(theirs_median * height(f));
         predicted_aligned.push(median(&mut gaps(&align(&ours, &targets))));
         fixed_aligned.push(median(&mut gaps(&align(&theirs, &targets))));
     }

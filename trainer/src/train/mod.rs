@@ -321,6 +321,12 @@ impl<B: AutodiffBackend> Trainer<B> {
     /// The run: lock the directory, start or resume, then steps with their
     /// log lines, checkpoints and per-epoch validation; export at the end.
     fn run(self, resume: bool) -> anyhow::Result<TrainSummary> {
+        // Refused before the run directory is touched.
+        anyhow::ensure!(
+            self.config.max_minutes.is_none() || self.peer.count == 1,
+            "max_minutes needs a run on one device in one process ({} peers here would have to agree on the step to stop at); use max_steps",
+            self.peer.count
+        );
         let out = self.config.out.clone();
         let leader = self.peer.leader();
         // Only the leader writes into the run directory, so only it locks it.
@@ -348,11 +354,6 @@ impl<B: AutodiffBackend> Trainer<B> {
             );
             baseline = self.baselines(&out)?;
         }
-        anyhow::ensure!(
-            self.config.max_minutes.is_none() || self.peer.count == 1,
-            "max_minutes needs a run on one device in one process ({} peers here would have to agree on the step to stop at); use max_steps",
-            self.peer.count
-        );
         let budget = self
             .config
             .max_minutes

@@ -223,30 +223,10 @@ fn maxent_weights(points: &[V3], target: V3) -> Option<Vec<f64>> {
     (g.len() * scale < 1e-7).then_some(w)
 }
 
-/// Solves a 3×3 linear system by Cramer's rule.
-fn solve3(m: [[f64; 3]; 3], b: V3) -> Option<V3> {
-    let det = |m: [[f64; 3]; 3]| {
-        m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
-            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
-    };
-    let d = det(m);
-    if d.abs() < 1e-30 {
-        return None;
-    }
-    let b = [b.x, b.y, b.z];
-    let col = |c: usize| {
-        let mut mc = m;
-        for r in 0..3 {
-            mc[r][c] = b[r];
-        }
-        det(mc) / d
-    };
-    Some(V3 {
-        x: col(0),
-        y: col(1),
-        z: col(2),
-    })
+/// `h·x = b` (the shared Cramer's rule, `rotation::host::solve3`).
+fn solve3(h: [[f64; 3]; 3], b: V3) -> Option<V3> {
+    let [x, y, z] = crate::rotation::host::solve3(&h, [b.x, b.y, b.z])?;
+    Some(V3 { x, y, z })
 }
 
 // ------------------------------------------------------------- skinning ---
