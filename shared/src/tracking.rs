@@ -13,6 +13,9 @@
 //!   `furpe label --experts mediapipe` labels with), warm-started from the
 //!   previous frame's fit, then posed through the same
 //!   [`Smplx::forward_rotations`] the student's output goes through.
+//! - [`Tracker::head`]: the pose-head student ([`crate::nets::pose_head`])
+//!   on the embedding of the body model that [`Tracker::find`] runs anyway,
+//!   placed on the same landmarks as the fits are ([`head_prediction`]).
 //!
 //! Everything here reads tensors synchronously: it runs on a CPU backend
 //! (Burn flex natively and in WebAssembly), where that is allowed.
@@ -22,16 +25,20 @@ use burn::tensor::Tensor;
 
 use crate::crop::CropTransform;
 use crate::fit::person::landmark_box;
-use crate::fit::{fit_people, PersonFit, PersonFitConfig};
+use crate::fit::person::place_bodies;
+use crate::fit::{fit_people, BodyFit, PersonFit, PersonFitConfig};
 use crate::inference::{body_window, Prediction, StageTimes};
 use crate::mediapipe::holistic::{Holistic, Parts, Person};
+use crate::nets::pose_head::{PoseHead, HEAD_ROTATIONS};
 use crate::smplx::{Smplx, SmplxConfig, SmplxData, SmplxInput};
 
-/// Milliseconds spent in each stage of [`Tracker::experts`].
+/// Milliseconds spent in each stage of [`Tracker::experts`] and
+/// [`Tracker::head`].
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct ExpertTimes {
     /// Detector (when tracking was lost) and landmark models.
     pub landmarks: f64,
+    /// The fit; for [`Tracker::head`], the head and the camera's placement.
     pub fit: f64,
     /// Posing SMPL-X and reading vertices and joints back.
     pub body: f64,
@@ -163,6 +170,44 @@ impl<A: AutodiffBackend> Tracker<A> {
             },
         }))
     }
+
+    /// The pose-head student's body in this frame (RGB8): MediaPipe's body
+    /// model tracks the person (as [`Self::find`]), the head reads its
+    /// embedding; `None` when nobody is in view. Hands and face are the
+    /// model's mean ones (the head predicts the body only).
+    pub fn head(
+        &mut self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        head: &PoseHead<A::InnerBackend>,
+        now: &dyn Fn() -> f64,
+    ) -> Result<Option<ExpertsFrame>, String> {
+        let t0 = now();
+        self.people = self
+            .holistic
+            .track_parts(rgb, width, height, 1, &self.people, Parts::BODY)
+            .map_err(|e| e.to_string())?;
+        self.fit = None;
+        let Some(person) = self.people.first().cloned() else {
+            return Ok(None);
+        };
+        let t1 = now();
+        let fit = head_fit(head, &self.pose_layer, &person, &self.device)?;
+        let t2 = now();
+        let prediction = pose(&self.pose_layer, &fit, &self.device)?;
+        let t3 = now();
+        Ok(Some(ExpertsFrame {
+            person,
+            fit,
+            prediction,
+            times: ExpertTimes {
+                landmarks: t1 - t0,
+                fit: t2 - t1,
+                body: t3 - t2,
+            },
+        }))
+    }
 }
 
 /// The fitting layer (autodiff) and the posing layer, from one body model.
@@ -208,4 +253,54 @@ fn pose<B: Backend>(
         expression: params.expression[0].clone(),
         times: StageTimes::default(),
     })
+}
+
+/// The pose-head student's body for one MediaPipe person: the head on the
+/// person's pose embedding, placed on its 2D landmarks like a fit
+/// ([`place_bodies`]); hands and face left out. `layer` takes axis-angle
+/// hands.
+pub fn head_fit<B: Backend>(
+    head: &PoseHead<B>,
+    layer: &Smplx<B>,
+    person: &Person,
+    device: &B::Device,
+) -> Result<PersonFit, String> {
+    let dim = head.feature_dim();
+    if person.feature.len() != dim {
+        return Err(format!(
+            "the pose model gave a {}-value embedding; the pose-head student reads {dim} (train it on labels of the same pose model)",
+            person.feature.len()
+        ));
+    }
+    let features = Tensor::<B, 1>::from_floats(person.feature.as_slice(), device).reshape([1, dim]);
+    let rotations = head.forward(features); // [1, 22, 3, 3]
+    let m = crate::readback::floats(rotations).map_err(|e| format!("the head's rotations: {e}"))?;
+    let axis_angle: Vec<f32> = (0..HEAD_ROTATIONS)
+        .flat_map(|j| {
+            let r: [[f64; 3]; 3] =
+                std::array::from_fn(|i| std::array::from_fn(|k| m[j * 9 + i * 3 + k] as f64));
+            crate::rotation::host::matrix_to_axis_angle(&r).map(|v| v as f32)
+        })
+        .collect();
+    let body = BodyFit {
+        global_orient: [axis_angle[0], axis_angle[1], axis_angle[2]],
+        body_pose: axis_angle[3..].to_vec(),
+        // Not a fit: nothing was explained.
+        residual_deg: f32::NAN,
+    };
+    place_bodies(layer, &[person], vec![body], device)
+        .map_err(|e| e.to_string())?
+        .pop()
+        .ok_or_else(|| "placing the body gave nothing".to_string())
+}
+
+/// [`head_fit`] posed: the body the pose-head student draws.
+pub fn head_prediction<B: Backend>(
+    head: &PoseHead<B>,
+    layer: &Smplx<B>,
+    person: &Person,
+    device: &B::Device,
+) -> Result<Prediction, String> {
+    let fit = head_fit(head, layer, person, device)?;
+    pose(layer, &fit, device)
 }

@@ -77,19 +77,127 @@ impl<B: Backend> StudentPredictor<B> {
         )
         .context("the student's prediction could not be read synchronously on this backend")?
         .map_err(anyhow::Error::msg)?;
-        let hands_mean = [&self.hands_mean[0][..], &self.hands_mean[1][..]];
+        Ok(Prediction::from_shared(p, &self.hands_mean, self.flat_hand_mean))
+    }
+}
+
+impl Prediction {
+    /// The shared path's result as `furpe infer` writes it.
+    fn from_shared(
+        p: furpe::inference::Prediction,
+        hands_mean: &[Vec<f32>; 2],
+        flat_hand_mean: bool,
+    ) -> Self {
+        let hands_mean = [&hands_mean[0][..], &hands_mean[1][..]];
         let body25: Vec<[f32; 3]> = SMPLIFYX_BODY25
             .iter()
             .map(|&j| p.joints.get(j).copied().unwrap_or([f32::NAN; 3]))
             .collect();
-        Ok(Prediction {
+        Prediction {
             body25: p.project(&body25),
-            params: p.params(hands_mean, self.flat_hand_mean),
-            json: p.to_json(hands_mean, self.flat_hand_mean),
+            params: p.params(hands_mean, flat_hand_mean),
+            json: p.to_json(hands_mean, flat_hand_mean),
             camera: p.camera,
-            window,
+            window: p.crop,
             vertices: p.vertices,
+        }
+    }
+}
+
+/// A pose-head student ([`furpe::nets::pose_head`]) with the MediaPipe
+/// models it reads the embedding of: each image is searched for people and
+/// the one overlapping the given box most (the first found without one) is
+/// predicted; the body is placed on its 2D landmarks.
+pub struct HeadPredictor<B: Backend> {
+    holistic: furpe::mediapipe::holistic::Holistic<B>,
+    head: furpe::nets::pose_head::PoseHead<B>,
+    layer: furpe::smplx::Smplx<B>,
+    hands_mean: [Vec<f32>; 2],
+    device: B::Device,
+}
+
+impl<B: Backend> HeadPredictor<B> {
+    pub fn load(
+        path: &Path,
+        mediapipe: Option<&Path>,
+        model: &SmplxData,
+        device: &B::Device,
+    ) -> anyhow::Result<Self> {
+        let bytes = std::fs::read(path)
+            .with_context(|| format!("{}: cannot read the pose-head student", path.display()))?;
+        let (head, config, _) = furpe::nets::pose_head::from_bytes::<B>(
+            &bytes,
+            &path.display().to_string(),
+            device,
+        )?;
+        let root = std::env::current_dir().context("cannot read the current directory")?;
+        let package = furpe::mediapipe::package::Package::find(mediapipe, &root)?;
+        let holistic = furpe::mediapipe::holistic::Holistic::<B>::new(
+            |file| package.model_bytes(file).map_err(anyhow::Error::from),
+            config.pose_model_file(),
+            false,
+            false,
+            device,
+        )?;
+        Ok(Self {
+            holistic,
+            head,
+            // Axis-angle hands: what `head_prediction` poses.
+            layer: SmplxConfig::new().init::<B>(model, device)?,
+            hands_mean: [model.hands_mean_l.clone(), model.hands_mean_r.clone()],
+            device: device.clone(),
         })
+    }
+
+    /// The person overlapping `person_box` most in an RGB8 image; `None`
+    /// when MediaPipe finds nobody.
+    pub fn predict(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        person_box: Option<[f32; 4]>,
+    ) -> anyhow::Result<Option<Prediction>> {
+        let found = self
+            .holistic
+            .detect_parts(rgb, width, height, 3, furpe::mediapipe::holistic::Parts::BODY)
+            .map_err(|e| anyhow::anyhow!("MediaPipe failed: {e}"))?;
+        let person = match person_box {
+            Some(b) => crate::label::mediapipe::pick(found, b),
+            None => found.into_iter().next(),
+        };
+        let Some(person) = person else {
+            return Ok(None);
+        };
+        let p = furpe::tracking::head_prediction(&self.head, &self.layer, &person, &self.device)
+            .map_err(anyhow::Error::msg)?;
+        Ok(Some(Prediction::from_shared(p, &self.hands_mean, false)))
+    }
+}
+
+/// What `furpe infer` runs.
+enum Predictors<B: Backend> {
+    Student(StudentPredictor<B>),
+    Head(HeadPredictor<B>),
+}
+
+impl<B: Backend> Predictors<B> {
+    /// The person in (or overlapping) `person_box`, the whole image without
+    /// one; `None` when a pose-head student's detector finds nobody.
+    fn predict(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        person_box: Option<[f32; 4]>,
+    ) -> anyhow::Result<Option<Prediction>> {
+        match self {
+            Self::Student(s) => {
+                let window = body_window(person_box, None, width, height);
+                s.predict(rgb, width, height, window).map(Some)
+            }
+            Self::Head(h) => h.predict(rgb, width, height, person_box),
+        }
     }
 }
 
@@ -117,8 +225,16 @@ pub struct InferArgs {
     /// beside the best constant in the image).
     pub input: PathBuf,
     /// Exported student (`furpe train` writes RUN/student.furpe).
+    #[arg(long, required_unless_present = "head", conflicts_with = "head")]
+    pub student: Option<PathBuf>,
+    /// Instead of a student: a pose-head student (`furpe head train` writes
+    /// OUT/head.furpe), run on MediaPipe's embedding of each image's person.
     #[arg(long)]
-    pub student: PathBuf,
+    pub head: Option<PathBuf>,
+    /// With --head: the `@mediapipe/holistic` package folder (default:
+    /// models/mediapipe/node_modules/@mediapipe/holistic).
+    #[arg(long)]
+    pub mediapipe: Option<PathBuf>,
     /// Output directory: NAME.json (parameters), NAME.obj, NAME_overlay.png.
     #[arg(long, default_value = "infer")]
     pub out: PathBuf,
@@ -141,7 +257,18 @@ impl BackendJob for InferArgs {
     type Output = ();
     fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<()> {
         let model = crate::body::load_model(self.model.as_deref())?;
-        let predictor = StudentPredictor::<B>::load(&self.student, &model, false, &device)?;
+        let predictor = match (&self.student, &self.head) {
+            (Some(student), _) => {
+                Predictors::Student(StudentPredictor::<B>::load(student, &model, false, &device)?)
+            }
+            (None, Some(head)) => Predictors::Head(HeadPredictor::<B>::load(
+                head,
+                self.mediapipe.as_deref(),
+                &model,
+                &device,
+            )?),
+            (None, None) => anyhow::bail!("give --student FILE or --head FILE"),
+        };
         if self.input.join("annotations.jsonl").is_file() {
             anyhow::ensure!(
                 self.person_box.is_none(),
@@ -171,8 +298,10 @@ impl BackendJob for InferArgs {
             };
             let (w, h) = image.dimensions();
             let bbox = self.person_box.as_ref().map(|b| [b[0], b[1], b[2], b[3]]);
-            let window = body_window(bbox, None, w, h);
-            let p = predictor.predict(image.as_raw(), w, h, window)?;
+            let Some(p) = predictor.predict(image.as_raw(), w, h, bbox)? else {
+                println!("{}: nobody found (nothing written)", path.display());
+                continue;
+            };
             let stem = path
                 .file_stem()
                 .map(|s| s.to_string_lossy().to_string())
@@ -209,17 +338,20 @@ impl BackendJob for InferArgs {
 impl InferArgs {
     /// `furpe infer DATASET`: every record at its person box; parameters per
     /// record and, with detector keypoints, their agreement in the image.
-    fn run_dataset<B: Backend>(&self, predictor: &StudentPredictor<B>) -> anyhow::Result<()> {
+    fn run_dataset<B: Backend>(&self, predictor: &Predictors<B>) -> anyhow::Result<()> {
         let dir = &self.input;
         let records = furpe::dataset::read_annotations(&dir.join("annotations.jsonl"))?;
         std::fs::create_dir_all(&self.out)?;
         let mut scored: Vec<(usize, Vec<[f32; 2]>)> = Vec::new();
+        let mut nobody = Vec::new();
         for (i, record) in records.iter().enumerate() {
             let path = dir.join(&record.image);
             let image = crate::crops::decode_rgb(&path)?;
             let (w, h) = image.dimensions();
-            let window = body_window(Some(record.person_box), None, w, h);
-            let p = predictor.predict(image.as_raw(), w, h, window)?;
+            let Some(p) = predictor.predict(image.as_raw(), w, h, Some(record.person_box))? else {
+                nobody.push(i);
+                continue;
+            };
             furpe::io::write_bytes_atomic(
                 &self.out.join(format!("{i:06}.json")),
                 serde_json::to_string_pretty(&p.json)?.as_bytes(),
@@ -227,6 +359,14 @@ impl InferArgs {
             if record.keypoints.len() >= NUM_BODY25 {
                 scored.push((i, p.body25));
             }
+        }
+        if !nobody.is_empty() {
+            println!(
+                "{} of {} records: MediaPipe found nobody (no parameters written, not scored): {:?}",
+                nobody.len(),
+                records.len(),
+                &nobody[..nobody.len().min(20)]
+            );
         }
         let frames: Vec<FramePoints> = scored
             .iter()
@@ -246,7 +386,8 @@ impl InferArgs {
             return Ok(());
         };
         let report = serde_json::json!({
-            "student": self.student.display().to_string(),
+            "student": self.student.as_ref().or(self.head.as_ref()).map(|p| p.display().to_string()),
+            "records_without_a_person": nobody.len(),
             "dataset": dir.display().to_string(),
             "points": "OpenPose BODY_25 with confidence >= 0.5",
             "min_confidence": min_confidence,

@@ -9,6 +9,7 @@ mod demo;
 mod detect;
 mod eval;
 mod expert;
+mod head;
 mod import;
 mod infer;
 mod label;
@@ -51,6 +52,11 @@ enum Command {
     /// Part experts (SPIN body, DECA face, FrankMocap hand) on part crops.
     #[command(subcommand)]
     Expert(expert::ExpertCommand),
+    /// The pose-head student: an MLP on MediaPipe's pose embedding (a frozen
+    /// backbone trained on real people), trained on `furpe label --experts
+    /// mediapipe` labels.
+    #[command(subcommand)]
+    Head(head::HeadCommand),
     /// Pseudo labels: run the part experts over a dataset's part crops and
     /// write DATA/labels/shard-IIII-of-NNNN.safetensors (resumable, sharded).
     Label(label::LabelArgs),
@@ -103,6 +109,7 @@ fn main() {
         Command::Import(c) => import::run(c),
         Command::Select(a) => select::run(a),
         Command::Expert(c) => expert::run(c),
+        Command::Head(c) => head::run(c),
         Command::Label(a) => label::run(a),
         Command::Prepare(a) => pipeline::run(a),
         Command::Metrics(a) => metrics::run(a),

@@ -7,7 +7,7 @@
 //! frame's, a few iterations). One rule for both, so what the page shows is
 //! what the labels hold.
 
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 
 use super::{
     blazepose_joints, fit_body_from, fit_face_from, fit_hand_from, BodyFit, FaceFit, FitConfig,
@@ -184,36 +184,7 @@ pub fn fit_people<B: AutodiffBackend>(
     let bodies = fit_body_from(layer, &targets, &starts, &config.body, device)?;
 
     // 2. Cameras: the fitted joints onto the 2D landmarks.
-    let mut params = SmplxParams::zeros(bodies.len(), ParamWidths::default());
-    for (k, f) in bodies.iter().enumerate() {
-        params.global_orient[k] = f.global_orient.to_vec();
-        params.body_pose[k] = f.body_pose.clone();
-    }
-    let joints = if bodies.is_empty() {
-        Vec::new()
-    } else {
-        let input = SmplxInput::<B>::from_params(&params, device);
-        let joints = layer.joints(input); // [N, J, 3]
-        crate::readback::floats(joints).map_err(|e| FitError::Readback(e.to_string()))?
-    };
-    let per_body = joints.len() / bodies.len().max(1);
-    let mut fits: Vec<PersonFit> = people
-        .iter()
-        .zip(bodies)
-        .enumerate()
-        .map(|(k, (person, body))| {
-            let posed = &joints[k * per_body..(k + 1) * per_body];
-            let (body_box, camera) = camera_of(person, posed);
-            PersonFit {
-                body_box,
-                camera,
-                body,
-                left_hand: None,
-                right_hand: None,
-                face: None,
-            }
-        })
-        .collect();
+    let mut fits = place_bodies(layer, people, bodies, device)?;
 
     // 3. Hands, each side in one batch.
     if let Some(hand_config) = &config.hand {
@@ -260,6 +231,48 @@ pub fn fit_people<B: AutodiffBackend>(
         }
     }
     Ok(fits)
+}
+
+/// Bodies placed in their images: each body's joints (posed by `layer`,
+/// which must take axis-angle hands) put onto its person's 2D landmarks by a
+/// weak-perspective camera; no hands or face yet. The fits and the
+/// pose-head student (`crate::tracking::head_prediction`) place alike.
+pub fn place_bodies<B: Backend>(
+    layer: &Smplx<B>,
+    people: &[&Person],
+    bodies: Vec<BodyFit>,
+    device: &B::Device,
+) -> Result<Vec<PersonFit>, FitError> {
+    let mut params = SmplxParams::zeros(bodies.len(), ParamWidths::default());
+    for (k, f) in bodies.iter().enumerate() {
+        params.global_orient[k] = f.global_orient.to_vec();
+        params.body_pose[k] = f.body_pose.clone();
+    }
+    let joints = if bodies.is_empty() {
+        Vec::new()
+    } else {
+        let input = SmplxInput::<B>::from_params(&params, device);
+        let joints = layer.joints(input); // [N, J, 3]
+        crate::readback::floats(joints).map_err(|e| FitError::Readback(e.to_string()))?
+    };
+    let per_body = joints.len() / bodies.len().max(1);
+    Ok(people
+        .iter()
+        .zip(bodies)
+        .enumerate()
+        .map(|(k, (person, body))| {
+            let posed = &joints[k * per_body..(k + 1) * per_body];
+            let (body_box, camera) = camera_of(person, posed);
+            PersonFit {
+                body_box,
+                camera,
+                body,
+                left_hand: None,
+                right_hand: None,
+                face: None,
+            }
+        })
+        .collect())
 }
 
 /// The square box around the body's 2D landmarks, and the weak-perspective

@@ -12,6 +12,7 @@ pub mod frankmocap;
 #[cfg(feature = "import")]
 pub mod import;
 pub mod part_expert;
+pub mod pose_head;
 pub mod regressor;
 pub mod resnet;
 pub mod spin;

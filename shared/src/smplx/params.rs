@@ -173,7 +173,8 @@ impl SmplxParams {
     /// body, arrays of arrays for a batch; a missing key means zeros.
     /// `betas` and `expression` may be shorter than `widths` (zero-padded,
     /// which leaves the body unchanged) but not longer. Errors name `source`
-    /// (the file), the key, and the shape found and expected.
+    /// (the file), the key, and the shape found and expected. A `camera`
+    /// key (`furpe infer`'s placement in the image) is read past.
     pub fn from_json(
         text: &str,
         source: &str,
@@ -184,7 +185,13 @@ impl SmplxParams {
         let object = value.as_object().ok_or_else(|| {
             format!("{source}: expected a JSON object with SMPL-X parameter keys")
         })?;
-        if let Some(unknown) = object.keys().find(|k| !PARAM_NAMES.contains(&k.as_str())) {
+        // `furpe infer` and the page add where the body sits in the image
+        // (`camera`); the body itself does not depend on it.
+        let placement = ["camera"];
+        if let Some(unknown) = object
+            .keys()
+            .find(|k| !PARAM_NAMES.contains(&k.as_str()) && !placement.contains(&k.as_str()))
+        {
             return Err(format!(
                 "{source}: unknown key '{unknown}' (expected some of {PARAM_NAMES:?})"
             ));
@@ -199,6 +206,9 @@ impl SmplxParams {
         };
         let mut rows_by_key: Vec<(&str, Vec<Vec<f32>>)> = Vec::new();
         for (key, value) in object {
+            if placement.contains(&key.as_str()) {
+                continue;
+            }
             rows_by_key.push((key.as_str(), parse_rows(value, batching, source, key)?));
         }
         let batch = match batching {
@@ -492,6 +502,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!((b, p.batch_size()), (Batching::Batch, 3));
+        // What `furpe infer` writes reads back: its camera is read past.
+        let (p, _) = SmplxParams::from_json(
+            r#"{"jaw_pose": [0.1,0,0], "camera": {"weak_perspective": [1,0,0]}}"#,
+            "p.json",
+            w,
+        )
+        .unwrap();
+        assert_eq!(p.jaw_pose[0], [0.1, 0.0, 0.0]);
         let err = SmplxParams::from_json(r#"{"body_pose": [1, 2]}"#, "p.json", w).unwrap_err();
         assert!(
             err.contains("p.json") && err.contains("'body_pose'") && err.contains("63"),

@@ -97,7 +97,7 @@ impl<B: Backend> MediaPipeExperts<B> {
 
 /// The person whose box overlaps `person_box` most (the first found when
 /// none does).
-fn pick(found: Vec<Person>, person_box: [f32; 4]) -> Option<Person> {
+pub(crate) fn pick(found: Vec<Person>, person_box: [f32; 4]) -> Option<Person> {
     let overlap = |p: &Person| furpe::mediapipe::pipeline::iou(landmark_box(p), person_box);
     let best = found
         .iter()

@@ -39,7 +39,7 @@ use crate::backend::{with_backend, BackendJob, BackendKind};
 use crate::crops::{batch, RgbImage};
 use crate::detect::PoseModel;
 
-mod mediapipe;
+pub(crate) mod mediapipe;
 use mediapipe::{MediaPipeExperts, MediaPipeLabel};
 
 /// Test-only: abort the process (as a crash would) after this many chunks
