@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Browser tests of the live page and the viewer in headless Chromium.
 #
-#   scripts/test-web.sh [--bench OUT.json] [--screenshots DIR] [--only gpu,cpu,denied,real,real-student,viewer,viewer-cpu]
+#   scripts/test-web.sh [--bench OUT.json] [--screenshots DIR] [--only gpu,cpu,denied,real,real-student,real-head,viewer,viewer-cpu]
 #                       [--accuracy-frames N]
 #
 # Installs what is missing (Debian chromium, node/npm, playwright-core via

@@ -3,7 +3,7 @@
 //
 //   node run.mjs --url http://127.0.0.1:PORT/ --frames DIR/images --real REAL [--two-stage TWO] [--accuracy-frames N]
 //                [--bench OUT.json] [--screenshots DIR]
-//                [--only gpu,cpu,denied,real,real-student,viewer,viewer-cpu,real-body,peer]
+//                [--only gpu,cpu,denied,real,real-student,real-head,viewer,viewer-cpu,real-body,peer]
 //   (real-body: the experts mode with the body models only; peer: MediaPipe's own Holistic
 //   solution on the real clip, a benchmark; neither is in the default run)
 //
@@ -587,7 +587,7 @@ async function realVideo({ dir, mode, report, query = '' }) {
   const detail = `median over ${score.frames} frames (${empty} without a person): joints ${(100 * score.body).toFixed(1)} % of the person's height from MediaPipe's 2D landmarks, ` +
     `best constant pose ${(100 * score.constant).toFixed(1)} %; spread of the drawn joints ${(100 * score.spread).toFixed(1)} % ` +
     `(landmarks ${(100 * score.landmark_spread).toFixed(1)} %); ${fps.toFixed(1)} fps`;
-  if (mode === 'experts') {
+  if (mode === 'experts' || mode === 'head') {
     check(`${label}: the drawn body follows the person (≤ ${100 * REAL_BOUND} % of their height, ≤ ${REAL_RATIO} × the best constant pose)`,
       samples.length >= REAL_FRAMES / 2 && score.body <= REAL_BOUND && score.body <= REAL_RATIO * score.constant, detail);
   } else {
@@ -610,7 +610,7 @@ async function realVideo({ dir, mode, report, query = '' }) {
   check(`${label}: nothing leaves the page (only same-origin GETs)`, requests.length > 0 && foreign.length === 0,
     foreign.length ? foreign.slice(0, 3).map((r) => `${r.method} ${r.url}`).join(', ') : `${requests.length} requests, all same-origin GETs`);
   if (report.bench) {
-    const stages = Object.fromEntries(['find', 'landmarks', 'fit', 'crop', 'student', 'body', 'render', 'total'].map((k) => [k, ms(k)]).filter(([, v]) => Number.isFinite(v)));
+    const stages = Object.fromEntries(['find', 'landmarks', 'fit', 'head', 'crop', 'student', 'body', 'render', 'total'].map((k) => [k, ms(k)]).filter(([, v]) => Number.isFinite(v)));
     report.bench[`real-${mode}${query.replace(/[&=]/g, '-')}-cpu`] = { frames: samples.length, fps, ms: stages, follow: score };
   }
   if (report.screenshots && mode === 'experts' && !query) {
@@ -795,6 +795,7 @@ if (want('denied')) {
 }
 if (want('real')) await realVideo({ dir: args.real, mode: 'experts', report });
 if (want('real-student')) await realVideo({ dir: args.real, mode: 'student', report });
+if (want('real-head')) await realVideo({ dir: args.real, mode: 'head', report });
 if (only.includes('real-body')) await realVideo({ dir: args.real, mode: 'experts', report, query: '&parts=body' });
 if (only.includes('peer')) await peerMediapipe({ dir: args.real, report });
 if (want('viewer')) await viewerPage({ gpu: true, report });

@@ -55,6 +55,10 @@ pub struct HeadTrainArgs {
     pub hidden: Vec<usize>,
     #[arg(long, default_value_t = 0.1)]
     pub dropout: f64,
+    /// Weight of the joint term: the squared distance (m²) of the 22 posed
+    /// body joints, pelvis-relative, to the label's (0: rotations only).
+    #[arg(long, default_value_t = 10.0)]
+    pub joint_weight: f32,
     /// L2 weight decay (Adam's).
     #[arg(long, default_value_t = 1e-4)]
     pub weight_decay: f32,
@@ -62,9 +66,11 @@ pub struct HeadTrainArgs {
     pub holdout_every: usize,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// The pose landmark model whose embedding the labels hold.
-    #[arg(long, default_value = "full")]
-    pub pose_model: String,
+    /// The pose landmark model whose embedding the labels hold (lite, full
+    /// or heavy); default: told by the embedding's width (768 for the npm
+    /// package's pose_landmark_lite, 1152 for pose_landmark_full).
+    #[arg(long)]
+    pub pose_model: Option<String>,
     /// Body model (.npz) the held-out joints are posed with; default: the
     /// embedded mannequin.
     #[arg(long)]
@@ -87,6 +93,9 @@ struct Example {
     feature: Vec<f32>,
     /// Row-major 3 × 3, global orientation first.
     rotations: Vec<[f32; 9]>,
+    /// The 22 posed body joints relative to the pelvis, metres (set once
+    /// the body model is loaded).
+    joints: Vec<Point>,
 }
 
 /// The usable labels of `dirs`, split into (training, held out).
@@ -167,6 +176,7 @@ fn read_examples(
             let example = Example {
                 feature: feature.to_vec(),
                 rotations,
+                joints: Vec::new(),
             };
             if index.is_multiple_of(holdout_every as u64) {
                 held.push(example);
@@ -231,6 +241,42 @@ fn pa_mpjpe_mm(pred: &[Vec<Point>], gt: &[Vec<Point>]) -> anyhow::Result<f64> {
     Ok(1000.0 * total / gt.len().max(1) as f64)
 }
 
+/// Sets every example's pelvis-relative label joints.
+fn set_joints<B: Backend>(
+    layer: &Smplx<B>,
+    examples: &mut [Example],
+    device: &B::Device,
+) -> anyhow::Result<()> {
+    for chunk in examples.chunks_mut(256) {
+        let bodies: Vec<Vec<[f32; 9]>> = chunk.iter().map(|e| e.rotations.clone()).collect();
+        let joints = body_joints(layer, &as_params(&bodies), device)?;
+        for (e, j) in chunk.iter_mut().zip(joints) {
+            let root = j[0];
+            e.joints = j
+                .iter()
+                .map(|p| [p[0] - root[0], p[1] - root[1], p[2] - root[2]])
+                .collect();
+        }
+    }
+    Ok(())
+}
+
+/// The label joints of `rows` `[n, 22, 3]`.
+fn joint_targets<B: Backend>(
+    examples: &[Example],
+    rows: &[usize],
+    device: &B::Device,
+) -> Tensor<B, 3> {
+    let values: Vec<f32> = rows
+        .iter()
+        .flat_map(|&r| examples[r].joints.iter().flatten().map(|&v| v as f32))
+        .collect();
+    Tensor::from_data(
+        TensorData::new(values, [rows.len(), HEAD_ROTATIONS, 3]),
+        device,
+    )
+}
+
 /// Features `[n, F]` and target rotations `[n, 22, 3, 3]` of `rows`.
 fn batch<B: Backend>(
     examples: &[Example],
@@ -266,13 +312,22 @@ impl BackendJob for HeadTrainArgs {
             head_path.display()
         );
         anyhow::ensure!(self.steps > 0 && self.batch > 0, "--steps and --batch must be positive");
-        let (train, held) = read_examples(&self.data, self.holdout_every)?;
+        let (mut train, held) = read_examples(&self.data, self.holdout_every)?;
         let dim = train[0].feature.len();
         println!(
             "{} training and {} held-out bodies, {dim}-value embeddings",
             train.len(),
             held.len()
         );
+
+        let pose_model = match (&self.pose_model, dim) {
+            (Some(m), _) => m.clone(),
+            (None, 768) => "lite".to_string(),
+            (None, 1152) => "full".to_string(),
+            (None, _) => anyhow::bail!(
+                "the labels' embeddings have {dim} values, not the width of pose_landmark_lite (768) or pose_landmark_full (1152): say which model made them with --pose-model"
+            ),
+        };
 
         // 1. The best constant: the training labels' chordal mean.
         let model = crate::body::load_model(self.model.as_deref())?;
@@ -288,11 +343,21 @@ impl BackendJob for HeadTrainArgs {
             })
             .collect();
 
+        // The joint term's body model, the rotations it poses the rest of
+        // the body with (the zero pose's), and the labels' joints.
+        let layer_ad = SmplxConfig::new().init::<AD<B>>(&model, &device)?;
+        let zero = SmplxParams::zeros(1, Default::default());
+        let (shape_zero, rest, _) = layer_ad.rotations_of(SmplxInput::from_params(&zero, &device));
+        let rest = rest.slice([0..1, HEAD_ROTATIONS..furpe::smplx::joints::NUM_JOINTS]); // [1, 33, 3, 3]
+        if self.joint_weight > 0.0 {
+            set_joints(&SmplxConfig::new().init::<B>(&model, &device)?, &mut train, &device)?;
+        }
+
         // 2. The head, starting at that constant.
         let config = PoseHeadConfig::new(dim)
             .with_hidden(self.hidden.clone())
             .with_dropout(self.dropout)
-            .with_pose_model(self.pose_model.clone());
+            .with_pose_model(pose_model.clone());
         config.check().map_err(anyhow::Error::msg)?;
         let features: Vec<Vec<f32>> = train.iter().map(|e| e.feature.clone()).collect();
         let mut head: PoseHead<AD<B>> = config
@@ -306,18 +371,32 @@ impl BackendJob for HeadTrainArgs {
             .init::<AD<B>, PoseHead<AD<B>>>();
 
         // 3. Minibatches of the squared distance between rotation matrices
-        // (the chordal distance), the lr a tenth for the last 30 %.
+        // (the chordal distance) plus the joint term, the lr a tenth for
+        // the last 30 %.
         let started = std::time::Instant::now();
         let mut rng = Rng::new(self.seed);
         let mut running = 0.0;
         for step in 1..=self.steps {
             let rows: Vec<usize> = (0..self.batch).map(|_| rng.below(train.len())).collect();
             let (x, target) = batch::<AD<B>>(&train, &rows, &device);
-            let predicted = head.forward(x);
-            let loss = (predicted - target)
+            let predicted = head.forward(x); // [b, 22, 3, 3]
+            let mut loss = (predicted.clone() - target)
                 .square()
                 .sum()
                 .div_scalar(self.batch as f32);
+            if self.joint_weight > 0.0 {
+                let b = self.batch;
+                let full = Tensor::cat(vec![predicted, rest.clone().repeat_dim(0, b)], 1);
+                let shape = shape_zero.clone().repeat_dim(0, b);
+                let joints = layer_ad
+                    .forward_joints(shape, full, Tensor::zeros([b, 3], &device))
+                    .slice([0..b, 0..HEAD_ROTATIONS]); // [b, 22, 3]
+                let root = joints.clone().slice([0..b, 0..1]);
+                let joints = joints - root;
+                let wanted = joint_targets::<AD<B>>(&train, &rows, &device);
+                let term = (joints - wanted).square().sum().div_scalar(b as f32);
+                loss = loss + term.mul_scalar(self.joint_weight);
+            }
             let value: f32 = loss.clone().into_scalar().elem();
             running += value as f64;
             let grads = GradientsParams::from_grads(loss.backward(), &head);
@@ -389,7 +468,7 @@ impl BackendJob for HeadTrainArgs {
             self.steps,
             self.data,
             train.len(),
-            self.pose_model
+            pose_model
         );
         let bytes = pose_head::to_bytes(&head, &config, Precision::F32, &note)
             .map_err(anyhow::Error::msg)?;

@@ -2,11 +2,14 @@
 //!
 //! JS owns the camera and the frame loop; each `step` gets the frame's RGBA
 //! pixels (nothing leaves the page) and draws the mesh over the frame and in
-//! a side view, in one of two modes:
+//! a side view, in one of three modes:
 //! - *experts*: MediaPipe's body, hand and face models find the person and
 //!   SMPL-X is fitted to their landmarks, warm-started from the previous
 //!   frame (`furpe::tracking::Tracker::experts`, the fitting `furpe label
 //!   --experts mediapipe` labels with); on the CPU (Burn flex, SIMD128).
+//! - *head*: the pose-head student (`furpe::nets::pose_head`): an MLP on
+//!   the embedding of MediaPipe's body model, which tracks the person
+//!   anyway; one forward pass instead of a fit (`Tracker::head`).
 //! - *student*: the FuRPE student on the crop around the person that
 //!   MediaPipe's detector and landmarks track (`Tracker::find`; without
 //!   MediaPipe's models, around the last body, else the centred frame), on
@@ -31,6 +34,7 @@ use furpe::fit::{blazepose_joints, PersonFitConfig};
 use furpe::inference::{body_window, BodyRegressor, Prediction, FOLLOW_SCALE};
 use furpe::mediapipe::holistic::{Holistic, Person};
 use furpe::mediapipe::package::ModelFile;
+use furpe::nets::pose_head::{self, PoseHead};
 use furpe::nets::student_file;
 use furpe::nets::StudentConfig;
 use furpe::render::{
@@ -58,6 +62,8 @@ enum Mode {
     Experts,
     /// The FuRPE student.
     Student,
+    /// The pose-head student on MediaPipe's embedding.
+    Head,
 }
 
 impl Mode {
@@ -65,6 +71,7 @@ impl Mode {
         match self {
             Mode::Experts => "experts",
             Mode::Student => "student",
+            Mode::Head => "head",
         }
     }
 }
@@ -138,6 +145,8 @@ struct Inner {
     student: RefCell<(StudentSource, String)>,
     /// MediaPipe's models and the previous frame (`None` until loaded).
     tracker: RefCell<Option<Tracker<FitBackend>>>,
+    /// The pose-head student and its label (`None` until loaded).
+    head: RefCell<Option<(Rc<PoseHead<CpuBackend>>, String)>>,
     overlay: RefCell<Display>,
     side: RefCell<Display>,
     state: RefCell<State>,
@@ -285,6 +294,7 @@ impl LiveEngine {
                 body: RefCell::new(Rc::new(body)),
                 student: RefCell::new((source, label)),
                 tracker: RefCell::new(None),
+                head: RefCell::new(None),
                 overlay: RefCell::new(overlay_display),
                 side: RefCell::new(side_display),
                 state: RefCell::new(State {
@@ -457,7 +467,32 @@ impl LiveEngine {
         self.inner.tracker.borrow().is_some()
     }
 
-    /// `"experts"` or `"student"`; experts needs [`Self::load_experts`] first.
+    /// Loads a pose-head student (`furpe head train`'s `head.furpe`); it
+    /// must read the embedding of the pose model the page runs
+    /// (pose_landmark_lite). On error the page keeps what it had and the
+    /// message names the file.
+    pub fn load_head(&self, bytes: Vec<u8>, name: String) -> Result<String, JsValue> {
+        let (head, config, header) =
+            pose_head::from_bytes::<CpuBackend>(&bytes, &name, &Default::default())
+                .map_err(js_error)?;
+        if config.pose_model != "lite" {
+            return Err(js_error(format!(
+                "{name}: this head reads pose_landmark_{}'s embedding; the page runs pose_landmark_lite (train it on labels made with `furpe label --experts mediapipe --pose-model lite`)",
+                config.pose_model
+            )));
+        }
+        let label = format!("{name} ({})", header.note);
+        *self.inner.head.borrow_mut() = Some((Rc::new(head), label.clone()));
+        Ok(label)
+    }
+
+    /// Whether a pose-head student is loaded.
+    pub fn has_head(&self) -> bool {
+        self.inner.head.borrow().is_some()
+    }
+
+    /// `"experts"`, `"head"` or `"student"`; experts needs
+    /// [`Self::load_experts`] first, head that and [`Self::load_head`].
     pub fn set_mode(&self, mode: String) -> Result<(), JsValue> {
         let mode = match mode.as_str() {
             "experts" if self.has_experts() => Mode::Experts,
@@ -466,10 +501,16 @@ impl LiveEngine {
                     "the experts mode needs MediaPipe's models (not loaded)",
                 ))
             }
+            "head" if self.has_experts() && self.has_head() => Mode::Head,
+            "head" => {
+                return Err(js_error(
+                    "the head mode needs MediaPipe's models and a pose-head student (models/default-head.furpe; not loaded)",
+                ))
+            }
             "student" => Mode::Student,
             other => {
                 return Err(js_error(format!(
-                    "unknown mode {other:?} (experts or student)"
+                    "unknown mode {other:?} (experts, head or student)"
                 )))
             }
         };
@@ -645,6 +686,31 @@ async fn infer(
                     let ms = json!({
                         "landmarks": f.times.landmarks,
                         "fit": f.times.fit,
+                        "body": f.times.body,
+                    });
+                    (Some(f.prediction), Some(f.person), ms)
+                }
+                None => (None, None, json!({ "landmarks": now() - t0 })),
+            })
+        }
+        Mode::Head => {
+            let rgb = rgb_of(rgba, width, height)?;
+            let head = inner
+                .head
+                .borrow()
+                .as_ref()
+                .map(|(h, _)| h.clone())
+                .ok_or("the head mode needs a pose-head student")?;
+            let mut tracker = inner.tracker.borrow_mut();
+            let tracker = tracker
+                .as_mut()
+                .ok_or("the head mode needs MediaPipe's models")?;
+            let frame = tracker.head(&rgb, width, height, &head, &now)?;
+            Ok(match frame {
+                Some(f) => {
+                    let ms = json!({
+                        "landmarks": f.times.landmarks,
+                        "head": f.times.fit,
                         "body": f.times.body,
                     });
                     (Some(f.prediction), Some(f.person), ms)
