@@ -107,9 +107,16 @@ async function openCamera() {
   return navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
 }
 
+const MODE_NAMES = {
+  experts: 'experts (MediaPipe → SMPL-X fit)',
+  head: 'pose-head student (MediaPipe embedding → MLP)',
+  student: 'student (FuRPE network)',
+};
+
 // Names of the per-stage times the engine reports, in the readout's order.
 const STAGES = [
   ['find', 'person (MediaPipe)'], ['landmarks', 'landmarks (MediaPipe)'], ['fit', 'SMPL-X fit'],
+  ['head', 'pose head'],
   ['crop', 'crop'], ['student', 'student'], ['body', 'SMPL-X'],
 ];
 
@@ -117,7 +124,7 @@ function readout(s, capture) {
   const ms = s.ms;
   const pad = (t) => t.padEnd(22);
   const lines = [
-    `${pad('mode')}${s.mode === 'experts' ? 'experts (MediaPipe → SMPL-X fit)' : 'student (FuRPE network)'}`,
+    `${pad('mode')}${MODE_NAMES[s.mode] || s.mode}`,
     `${pad('backend')}${s.backend}`,
     `${pad('frame')}${s.frame}   fps ${s.fps.toFixed(1)}`,
     `${pad('capture')}${capture.toFixed(1)} ms`,
@@ -167,11 +174,37 @@ async function loadExperts(engine) {
   }
 }
 
-function setupModes(engine, haveExperts) {
+// The pose-head student (an MLP on the body model's embedding; it needs
+// MediaPipe's models): yours if deployed next to the page
+// (`models/head.furpe`), else the committed default.
+const HEADS = ['models/head.furpe', 'models/default-head.furpe'];
+
+async function loadHead(engine) {
+  for (const url of HEADS) {
+    let bytes;
+    try {
+      const response = await fetch(url);
+      if (!response.ok) continue;
+      bytes = new Uint8Array(await response.arrayBuffer());
+    } catch (_) { continue; }
+    try {
+      const label = engine.load_head(bytes, url);
+      $('head').textContent = label;
+      stats.head = url;
+      return true;
+    } catch (e) {
+      show(`${url} could not be used (${e.message || e}); trying the next one.`, 'error');
+    }
+  }
+  $('head').textContent = 'not loaded';
+  return false;
+}
+
+function setupModes(engine, haveExperts, haveHead) {
   const wanted = query.get('mode') || (haveExperts ? 'experts' : 'student');
   for (const input of document.querySelectorAll('input[name=mode]')) {
-    input.disabled = input.value === 'experts' && !haveExperts;
-    if (input.disabled) $('experts').textContent = 'not loaded';
+    input.disabled = (input.value === 'experts' && !haveExperts) || (input.value === 'head' && !haveHead);
+    if (input.value === 'experts' && !haveExperts) $('experts').textContent = 'not loaded';
     input.checked = input.value === wanted;
     input.addEventListener('change', () => {
       try { engine.set_mode(input.value); stats.mode = engine.mode(); }
@@ -238,7 +271,8 @@ async function main() {
   stats.student = engine.student();
   // `?experts=off`: no MediaPipe models (the student crops around its own
   // last body, as without them).
-  setupModes(engine, query.get('experts') !== 'off' && await loadExperts(engine));
+  const haveExperts = query.get('experts') !== 'off' && await loadExperts(engine);
+  setupModes(engine, haveExperts, haveExperts && await loadHead(engine));
 
   let stream;
   try {
