@@ -42,11 +42,22 @@ fn write_labels(dir: &Path, shuffled: bool) {
         let f = &features[r];
         let mut body_pose = vec![0.0f32; 63];
         // body_pose joint k is SMPL-X joint k + 1.
-        for (joint, axis, k) in [(1, 0, 0), (2, 0, 1), (4, 0, 2), (5, 0, 3), (18, 2, 4), (19, 2, 5)] {
+        for (joint, axis, k) in [
+            (1, 0, 0),
+            (2, 0, 1),
+            (4, 0, 2),
+            (5, 0, 3),
+            (18, 2, 4),
+            (19, 2, 5),
+        ] {
             body_pose[(joint - 1) * 3 + axis] = 0.8 * f[k];
         }
         let global_orient = [std::f32::consts::PI, 0.0, 0.0];
-        let feature = if shuffled { &features[(r * 7 + 3) % ROWS] } else { f };
+        let feature = if shuffled {
+            &features[(r * 7 + 3) % ROWS]
+        } else {
+            f
+        };
         push(
             &mut labels,
             r as u64,
@@ -136,12 +147,18 @@ fn bad_input_is_refused_with_the_file_and_key_named() {
         ]
     };
     let (ok, text) = run_furpe(&args(&dir.join("data")));
-    assert!(!ok && text.contains("'feature_body'") && text.contains("labels"), "{text}");
+    assert!(
+        !ok && text.contains("'feature_body'") && text.contains("labels"),
+        "{text}"
+    );
 
     // An embedding of no known pose model's width needs --pose-model.
     write_labels(&dir.join("good"), false);
     let (ok, text) = run_furpe(&args(&dir.join("good")));
-    assert!(!ok && text.contains("32 values") && text.contains("--pose-model"), "{text}");
+    assert!(
+        !ok && text.contains("32 values") && text.contains("--pose-model"),
+        "{text}"
+    );
 
     // An existing head is not replaced without --overwrite.
     std::fs::create_dir_all(&out).expect("out");
@@ -150,6 +167,9 @@ fn bad_input_is_refused_with_the_file_and_key_named() {
     with_model.extend(["--pose-model".into(), "full".into()]);
     let (ok, text) = run_furpe(&with_model);
     assert!(!ok && text.contains("--overwrite"), "{text}");
-    assert_eq!(std::fs::read(out.join("head.furpe")).expect("read"), b"mine");
+    assert_eq!(
+        std::fs::read(out.join("head.furpe")).expect("read"),
+        b"mine"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -311,7 +311,10 @@ impl BackendJob for HeadTrainArgs {
             "{}: exists; pass --overwrite to replace it",
             head_path.display()
         );
-        anyhow::ensure!(self.steps > 0 && self.batch > 0, "--steps and --batch must be positive");
+        anyhow::ensure!(
+            self.steps > 0 && self.batch > 0,
+            "--steps and --batch must be positive"
+        );
         let (mut train, held) = read_examples(&self.data, self.holdout_every)?;
         let dim = train[0].feature.len();
         println!(
@@ -350,7 +353,11 @@ impl BackendJob for HeadTrainArgs {
         let (shape_zero, rest, _) = layer_ad.rotations_of(SmplxInput::from_params(&zero, &device));
         let rest = rest.slice([0..1, HEAD_ROTATIONS..furpe::smplx::joints::NUM_JOINTS]); // [1, 33, 3, 3]
         if self.joint_weight > 0.0 {
-            set_joints(&SmplxConfig::new().init::<B>(&model, &device)?, &mut train, &device)?;
+            set_joints(
+                &SmplxConfig::new().init::<B>(&model, &device)?,
+                &mut train,
+                &device,
+            )?;
         }
 
         // 2. The head, starting at that constant.
@@ -491,7 +498,10 @@ impl BackendJob for HeadTrainArgs {
             &self.out.join("report.json"),
             format!("{report:#}\n").as_bytes(),
         )?;
-        println!("wrote {}, label_mean.json and report.json", head_path.display());
+        println!(
+            "wrote {}, label_mean.json and report.json",
+            head_path.display()
+        );
         Ok(())
     }
 }

@@ -77,7 +77,11 @@ impl<B: Backend> StudentPredictor<B> {
         )
         .context("the student's prediction could not be read synchronously on this backend")?
         .map_err(anyhow::Error::msg)?;
-        Ok(Prediction::from_shared(p, &self.hands_mean, self.flat_hand_mean))
+        Ok(Prediction::from_shared(
+            p,
+            &self.hands_mean,
+            self.flat_hand_mean,
+        ))
     }
 }
 
@@ -125,11 +129,8 @@ impl<B: Backend> HeadPredictor<B> {
     ) -> anyhow::Result<Self> {
         let bytes = std::fs::read(path)
             .with_context(|| format!("{}: cannot read the pose-head student", path.display()))?;
-        let (head, config, _) = furpe::nets::pose_head::from_bytes::<B>(
-            &bytes,
-            &path.display().to_string(),
-            device,
-        )?;
+        let (head, config, _) =
+            furpe::nets::pose_head::from_bytes::<B>(&bytes, &path.display().to_string(), device)?;
         let root = std::env::current_dir().context("cannot read the current directory")?;
         let package = furpe::mediapipe::package::Package::find(mediapipe, &root)?;
         let holistic = furpe::mediapipe::holistic::Holistic::<B>::new(
@@ -160,7 +161,13 @@ impl<B: Backend> HeadPredictor<B> {
     ) -> anyhow::Result<Option<Prediction>> {
         let found = self
             .holistic
-            .detect_parts(rgb, width, height, 3, furpe::mediapipe::holistic::Parts::BODY)
+            .detect_parts(
+                rgb,
+                width,
+                height,
+                3,
+                furpe::mediapipe::holistic::Parts::BODY,
+            )
             .map_err(|e| anyhow::anyhow!("MediaPipe failed: {e}"))?;
         let person = match person_box {
             Some(b) => crate::label::mediapipe::pick(found, b),
@@ -175,7 +182,8 @@ impl<B: Backend> HeadPredictor<B> {
     }
 }
 
-/// What `furpe infer` runs.
+/// What `furpe infer` runs (one per run: the size difference costs nothing).
+#[allow(clippy::large_enum_variant)]
 enum Predictors<B: Backend> {
     Student(StudentPredictor<B>),
     Head(HeadPredictor<B>),
@@ -258,9 +266,9 @@ impl BackendJob for InferArgs {
     fn run<B: Backend>(self, device: B::Device) -> anyhow::Result<()> {
         let model = crate::body::load_model(self.model.as_deref())?;
         let predictor = match (&self.student, &self.head) {
-            (Some(student), _) => {
-                Predictors::Student(StudentPredictor::<B>::load(student, &model, false, &device)?)
-            }
+            (Some(student), _) => Predictors::Student(StudentPredictor::<B>::load(
+                student, &model, false, &device,
+            )?),
             (None, Some(head)) => Predictors::Head(HeadPredictor::<B>::load(
                 head,
                 self.mediapipe.as_deref(),

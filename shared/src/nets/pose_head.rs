@@ -147,7 +147,7 @@ impl<B: Backend> PoseHead<B> {
         let mean = self.feature_mean.val().detach();
         let std = self.feature_std.val().detach();
         let mut x = (features - mean) / std; // [batch, F]
-        // 2. The MLP.
+                                             // 2. The MLP.
         for layer in &self.hidden {
             x = relu(layer.forward(x));
             x = self.dropout.forward(x);
@@ -206,15 +206,19 @@ impl<B: Backend> PoseHead<B> {
         // A constant value (a dead channel) is divided by 1, not by ~0.
         let std: Vec<f32> = var
             .iter()
-            .map(|v| if v.sqrt() > 1e-6 { v.sqrt() as f32 } else { 1.0 })
+            .map(|v| {
+                if v.sqrt() > 1e-6 {
+                    v.sqrt() as f32
+                } else {
+                    1.0
+                }
+            })
             .collect();
         let mean: Vec<f32> = mean.iter().map(|&m| m as f32).collect();
         let device = self.output.weight.val().device();
         let matrices: Vec<f32> = start.iter().flatten().copied().collect();
-        let matrices = Tensor::<B, 3>::from_data(
-            TensorData::new(matrices, [HEAD_ROTATIONS, 3, 3]),
-            &device,
-        );
+        let matrices =
+            Tensor::<B, 3>::from_data(TensorData::new(matrices, [HEAD_ROTATIONS, 3, 3]), &device);
         let start6d = matrix_to_rot6d(matrices)
             .reshape([1, HEAD_ROTATIONS * 6])
             .detach();
@@ -265,7 +269,9 @@ pub fn from_bytes<B: Backend>(
     let corrupt = |e: String| weights_file::WeightsFileError::Corrupt(name.to_string(), e);
     let config: PoseHeadConfig = serde_json::from_value(header.config.clone())
         .map_err(|e| corrupt(format!("config: {e}")))?;
-    config.check().map_err(|e| corrupt(format!("config: {e}")))?;
+    config
+        .check()
+        .map_err(|e| corrupt(format!("config: {e}")))?;
     let fresh = config.init::<B>(device);
     let head = weights_file::load_weights(fresh, bytes, start, &header, name, device)?;
     Ok((head, config, header))
@@ -285,7 +291,10 @@ mod tests {
         for (bad, what) in [
             (PoseHeadConfig::new(0), "feature_dim"),
             (PoseHeadConfig::new(16).with_hidden(vec![0]), "hidden width"),
-            (PoseHeadConfig::new(16).with_hidden(vec![4; 9]), "hidden layers"),
+            (
+                PoseHeadConfig::new(16).with_hidden(vec![4; 9]),
+                "hidden layers",
+            ),
             (PoseHeadConfig::new(16).with_dropout(1.0), "dropout"),
             (
                 PoseHeadConfig::new(16).with_pose_model("huge".into()),
@@ -317,7 +326,8 @@ mod tests {
             .init::<B>(&device)
             .start_at(&features, &start)
             .expect("start");
-        let input = Tensor::<B, 1>::from_floats(features.concat().as_slice(), &device).reshape([5, 8]);
+        let input =
+            Tensor::<B, 1>::from_floats(features.concat().as_slice(), &device).reshape([5, 8]);
         let out = head.forward(input.clone()); // [5, 22, 3, 3]
         assert_eq!(out.dims(), [5, HEAD_ROTATIONS, 3, 3]);
         let values = out.clone().into_data().to_vec::<f32>().expect("floats");
@@ -339,7 +349,11 @@ mod tests {
             from_bytes::<B>(&bytes, "head.furpe", &device).expect("load");
         assert_eq!(loaded_config.hidden, vec![16]);
         assert_eq!(header.note, "test");
-        let again = loaded.forward(input).into_data().to_vec::<f32>().expect("floats");
+        let again = loaded
+            .forward(input)
+            .into_data()
+            .to_vec::<f32>()
+            .expect("floats");
         for (a, b) in values.iter().zip(&again) {
             assert!((a - b).abs() < 1e-6);
         }
@@ -354,7 +368,9 @@ mod tests {
             .start_at(&[vec![0.0; 3]], &about_x(0.1))
             .expect_err("width");
         assert!(e.contains("3 values"), "{e}");
-        let e = head.start_at(&[vec![0.0; 4]], &about_x(0.1)[..2]).expect_err("rotations");
+        let e = head
+            .start_at(&[vec![0.0; 4]], &about_x(0.1)[..2])
+            .expect_err("rotations");
         assert!(e.contains("2 starting rotations"), "{e}");
     }
 
@@ -362,6 +378,9 @@ mod tests {
     fn a_student_file_is_not_a_head_file() {
         let e = from_bytes::<B>(b"FURPESTU\0\0\0\0{}", "x.furpe", &Default::default())
             .expect_err("wrong kind");
-        assert!(e.to_string().contains("not a FuRPE pose-head student file"), "{e}");
+        assert!(
+            e.to_string().contains("not a FuRPE pose-head student file"),
+            "{e}"
+        );
     }
 }
