@@ -613,9 +613,10 @@ async function realVideo({ dir, mode, report, query = '' }) {
     const stages = Object.fromEntries(['find', 'landmarks', 'fit', 'head', 'crop', 'student', 'body', 'render', 'total'].map((k) => [k, ms(k)]).filter(([, v]) => Number.isFinite(v)));
     report.bench[`real-${mode}${query.replace(/[&=]/g, '-')}-cpu`] = { frames: samples.length, fps, ms: stages, follow: score };
   }
-  if (report.screenshots && mode === 'experts' && !query) {
+  if (report.screenshots && (mode === 'experts' || mode === 'head') && !query) {
     await pauseLive(page);
-    await page.screenshot({ path: path.join(report.screenshots, 'web_live_real.png'), clip: { x: 0, y: 0, width: 1100, height: 640 } });
+    const name = mode === 'experts' ? 'web_live_real.png' : `web_live_real_${mode}.png`;
+    await page.screenshot({ path: path.join(report.screenshots, name), clip: { x: 0, y: 0, width: 1100, height: 640 } });
   }
   // An empty scene: the page says nobody is there and keeps running.
   await page.evaluate(() => { document.getElementById('paused').checked = true; });
