@@ -174,6 +174,16 @@ async function loadExperts(engine) {
   }
 }
 
+// A file next to the page, or null when it is not there (an optional model).
+async function fetchBytes(url) {
+  try {
+    const response = await fetch(url);
+    return response.ok ? new Uint8Array(await response.arrayBuffer()) : null;
+  } catch (_) {
+    return null;
+  }
+}
+
 // The pose-head student (an MLP on the body model's embedding; it needs
 // MediaPipe's models): yours if deployed next to the page
 // (`models/head.furpe`), else the committed default.
@@ -181,12 +191,8 @@ const HEADS = ['models/head.furpe', 'models/default-head.furpe'];
 
 async function loadHead(engine) {
   for (const url of HEADS) {
-    let bytes;
-    try {
-      const response = await fetch(url);
-      if (!response.ok) continue;
-      bytes = new Uint8Array(await response.arrayBuffer());
-    } catch (_) { continue; }
+    const bytes = await fetchBytes(url);
+    if (!bytes) continue;
     try {
       const label = engine.load_head(bytes, url);
       $('head').textContent = label;
@@ -253,12 +259,8 @@ async function main() {
   // untrained network, for comparison.
   if (query.get('student') !== 'random') {
     for (const { url, name } of STUDENTS) {
-      let bytes;
-      try {
-        const response = await fetch(url);
-        if (!response.ok) continue;
-        bytes = new Uint8Array(await response.arrayBuffer());
-      } catch (_) { continue; }
+      const bytes = await fetchBytes(url);
+      if (!bytes) continue;
       try {
         $('student').textContent = engine.load_student(bytes, name);
         stats.studentFile = url;
