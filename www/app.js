@@ -207,7 +207,10 @@ async function loadHead(engine) {
 }
 
 function setupModes(engine, haveExperts, haveHead) {
-  const wanted = query.get('mode') || (haveExperts ? 'experts' : 'student');
+  // The default: the mode that follows a person at the page's frame rate
+  // (the pose head, ~12 fps on a laptop CPU), else the fits (~2-3 fps,
+  // with hands and face), else the student.
+  const wanted = query.get('mode') || (haveHead ? 'head' : haveExperts ? 'experts' : 'student');
   for (const input of document.querySelectorAll('input[name=mode]')) {
     input.disabled = (input.value === 'experts' && !haveExperts) || (input.value === 'head' && !haveHead);
     if (input.value === 'experts' && !haveExperts) $('experts').textContent = 'not loaded';

@@ -624,7 +624,18 @@ async function realVideo({ dir, mode, report, query = '' }) {
   if (mode === 'experts' && !query) {
     await emptyScene(dir);
     await missingModel(dir);
+    await defaultMode(dir);
   }
+}
+
+/** With every model there, the page opens in the head mode (the one that follows at the page's rate). */
+async function defaultMode(dir) {
+  const { page, close } = await launch([...NO_WEBGPU, ...fakeCamera(path.join(dir, 'person.y4m'))]);
+  await page.goto(URL_BASE + 'index.html?backend=cpu');
+  const s = await waitFrames(page, 2);
+  check('without ?mode the page opens in the head mode', s.status === 'running' && s.mode === 'head' && s.frames >= 2,
+    `${s.status}, mode ${s.mode}, ${s.frames} frames, head ${s.head}`);
+  await close();
 }
 
 /** A missing MediaPipe model: the page says so and runs the student mode. */
