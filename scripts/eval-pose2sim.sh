@@ -94,24 +94,6 @@ if [ ! -f "$work/data-lite/labels/.done" ]; then
     touch "$work/data-lite/labels/.done"
 fi
 [ -d "$work/fits-lite/pred" ] || python3 tools/labels_to_pred.py "$work/data-lite" "$work/fits-lite" "$work/mannequin.npz"
-# The pose-head student (www/models/default-head.furpe): MediaPipe finds the
-# person in each view and the head reads its embedding; `furpe infer` writes
-# RECORD.json per record, renamed here to the image names eval reads.
-head=www/models/default-head.furpe
-head_constant=www/models/default-head.label-mean.json
-if [ ! -d "$work/head/pred" ]; then
-    "$furpe" infer "$work/data" --head "$head" --out "$work/head/infer" --backend flex
-    python3 - "$work" <<'PY'
-import json, os, shutil, sys
-work = sys.argv[1]
-os.makedirs(f"{work}/head/pred", exist_ok=True)
-for i, line in enumerate(open(f"{work}/data/annotations.jsonl")):
-    stem = os.path.splitext(os.path.basename(json.loads(line)["image"]))[0]
-    src = f"{work}/head/infer/{i:06}.json"
-    if os.path.exists(src):
-        shutil.copy(src, f"{work}/head/pred/{stem}.json")
-PY
-fi
 
 # 4. Every predictor on every view.
 student=www/models/default-student.furpe
@@ -122,11 +104,16 @@ constant=www/models/default-student.label-mean.json
     --out "$work/eval/fits" --backend flex
 "$furpe" eval --dataset pose2sim --root "$root" --pred "$work/experts/pred" --constant "$constant" \
     --out "$work/eval/experts" --backend flex
-"$furpe" eval --dataset pose2sim --root "$root" --pred "$work/head/pred" --constant "$head_constant" \
+# The pose-head student: MediaPipe finds the person in each view, the head
+# reads its embedding.
+head=www/models/default-head.furpe
+head_constant=www/models/default-head.label-mean.json
+"$furpe" eval --dataset pose2sim --root "$root" --head "$head" --constant "$head_constant" \
     --out "$work/eval/head" --backend flex
 "$furpe" eval --dataset pose2sim --root "$root" --pred "$work/fits-lite/pred" --constant "$head_constant" \
     --out "$work/eval/fits-lite" --backend flex
 
 # 5. 2D: the student's projected joints against each view's own detection.
 "$furpe" infer "$work/data" --student "$student" --out "$work/infer" --backend flex
+"$furpe" infer "$work/data" --head "$head" --out "$work/head/infer" --backend flex
 echo "reports: $work/eval/{student,fits,experts,head,fits-lite}/report.md; 2D: $work/infer/keypoints_2d.json, $work/head/infer/keypoints_2d.json"

@@ -117,7 +117,12 @@ pub struct HeadPredictor<B: Backend> {
     head: furpe::nets::pose_head::PoseHead<B>,
     layer: furpe::smplx::Smplx<B>,
     hands_mean: [Vec<f32>; 2],
+    flat_hand_mean: bool,
     device: B::Device,
+    /// `furpe eval`: samples asked for, and those where nobody was found
+    /// (predicted as the head's best constant and counted in its name).
+    asked: usize,
+    missed: usize,
 }
 
 impl<B: Backend> HeadPredictor<B> {
@@ -125,6 +130,7 @@ impl<B: Backend> HeadPredictor<B> {
         path: &Path,
         mediapipe: Option<&Path>,
         model: &SmplxData,
+        flat_hand_mean: bool,
         device: &B::Device,
     ) -> anyhow::Result<Self> {
         let bytes = std::fs::read(path)
@@ -146,8 +152,34 @@ impl<B: Backend> HeadPredictor<B> {
             // Axis-angle hands: what `head_prediction` poses.
             layer: SmplxConfig::new().init::<B>(model, device)?,
             hands_mean: [model.hands_mean_l.clone(), model.hands_mean_r.clone()],
+            flat_hand_mean,
             device: device.clone(),
+            asked: 0,
+            missed: 0,
         })
+    }
+
+    /// The head's best constant (its training labels' mean) as parameters:
+    /// body only, mean hands, neutral face.
+    fn constant(&self) -> anyhow::Result<SmplxParams> {
+        let m = furpe::readback::floats(self.head.start_rotations())
+            .map_err(|e| anyhow::anyhow!("the head's mean rotations: {e}"))?;
+        let axis_angle: Vec<f32> = m
+            .chunks(9)
+            .flat_map(|r| {
+                let r: [[f64; 3]; 3] =
+                    std::array::from_fn(|i| std::array::from_fn(|k| r[i * 3 + k] as f64));
+                furpe::rotation::host::matrix_to_axis_angle(&r).map(|v| v as f32)
+            })
+            .collect();
+        let mut params = SmplxParams::zeros(1, Default::default());
+        params.global_orient[0] = axis_angle[..3].to_vec();
+        params.body_pose[0] = axis_angle[3..].to_vec();
+        if self.flat_hand_mean {
+            params.left_hand_pose[0] = self.hands_mean[0].clone();
+            params.right_hand_pose[0] = self.hands_mean[1].clone();
+        }
+        Ok(params)
     }
 
     /// The person overlapping `person_box` most in an RGB8 image; `None`
@@ -178,7 +210,39 @@ impl<B: Backend> HeadPredictor<B> {
         };
         let p = furpe::tracking::head_prediction(&self.head, &self.layer, &person, &self.device)
             .map_err(anyhow::Error::msg)?;
-        Ok(Some(Prediction::from_shared(p, &self.hands_mean, false)))
+        Ok(Some(Prediction::from_shared(
+            p,
+            &self.hands_mean,
+            self.flat_hand_mean,
+        )))
+    }
+}
+
+impl<B: Backend> Predictor for HeadPredictor<B> {
+    fn name(&self) -> String {
+        if self.missed == 0 {
+            "pose-head student".into()
+        } else {
+            format!(
+                "pose-head student ({} of {} samples without a person found: its best constant there)",
+                self.missed, self.asked
+            )
+        }
+    }
+
+    fn predict(&mut self, input: &EvalInput) -> anyhow::Result<SmplxParams> {
+        let image = input.load_rgb()?;
+        let (w, h) = image.dimensions();
+        self.asked += 1;
+        match HeadPredictor::predict(self, image.as_raw(), w, h, input.person_box)
+            .with_context(|| format!("sample {}", input.id))?
+        {
+            Some(p) => Ok(p.params),
+            None => {
+                self.missed += 1;
+                self.constant()
+            }
+        }
     }
 }
 
@@ -273,6 +337,7 @@ impl BackendJob for InferArgs {
                 head,
                 self.mediapipe.as_deref(),
                 &model,
+                false,
                 &device,
             )?),
             (None, None) => anyhow::bail!("give --student FILE or --head FILE"),

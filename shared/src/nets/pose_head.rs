@@ -162,6 +162,13 @@ impl<B: Backend> PoseHead<B> {
         ])
     }
 
+    /// What the head adds its output to: the training labels' mean, the
+    /// best constant, as rotation matrices `[22, 3, 3]` (callers predict it
+    /// where there is no embedding to read, and say so).
+    pub fn start_rotations(&self) -> Tensor<B, 3> {
+        rot6d_to_matrix(self.start.val().reshape([HEAD_ROTATIONS, 6]))
+    }
+
     /// The width of the embedding it reads.
     pub fn feature_dim(&self) -> usize {
         self.feature_mean.val().dims()[1]

@@ -37,7 +37,7 @@ pub enum Baseline {
     clap::ArgGroup::new("predictor")
         .required(true)
         .multiple(false)
-        .args(["pred", "baseline", "checkpoint"])
+        .args(["pred", "baseline", "checkpoint", "head"])
 ))]
 pub struct EvalArgs {
     /// Benchmark: ehf, 3dpw, freihand, now, pose2sim (real people, a
@@ -64,6 +64,15 @@ pub struct EvalArgs {
     /// one exported by `furpe export`).
     #[arg(long, value_name = "C")]
     pub checkpoint: Option<PathBuf>,
+    /// A pose-head student (`furpe head train`'s head.furpe): MediaPipe
+    /// finds the person in each image (the one overlapping the sample's
+    /// box) and the head reads its embedding. A sample where nobody is found
+    /// gets the head's best constant, counted in the report.
+    #[arg(long, value_name = "H")]
+    pub head: Option<PathBuf>,
+    /// With --head: the `@mediapipe/holistic` package folder.
+    #[arg(long, value_name = "DIR", requires = "head")]
+    pub mediapipe: Option<PathBuf>,
     /// SMPL-X model (.npz, official layout). Default: the embedded mannequin,
     /// a stand-in (numbers on real benchmarks then mean little).
     #[arg(long)]
@@ -178,7 +187,16 @@ impl BackendJob for EvalArgs {
                 self.flat_hand_mean,
                 &device,
             )?),
-            _ => bail!("give a predictor: --pred DIR, --baseline constant|zero-body or --checkpoint C"),
+            _ => match &self.head {
+                Some(h) => Box::new(crate::infer::HeadPredictor::<B>::load(
+                    h,
+                    self.mediapipe.as_deref(),
+                    &model,
+                    self.flat_hand_mean,
+                    &device,
+                )?),
+                None => bail!("give a predictor: --pred DIR, --baseline constant|zero-body, --checkpoint C or --head H"),
+            },
         };
         let layer = layer_for::<B>(
             &model,
