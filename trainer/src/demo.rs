@@ -4,7 +4,9 @@
 //! runs FuRPE end to end on the synthetic world: part experts trained on
 //! part crops, pseudo labels, the three-step selection, the student
 //! (configs/cpu-small.toml), and its evaluation against the best constant
-//! (the mean of its training labels) on an unseen world. Rerunning resumes the student's training.
+//! (the mean of its training labels) on an unseen world; with MediaPipe's
+//! body expert (the default) also the pose-head student on the same labels'
+//! embeddings. Rerunning resumes the student's training.
 
 use std::path::PathBuf;
 
@@ -152,7 +154,22 @@ impl BackendJob for DemoArgs {
         })?;
         let student = config.out.join("student.furpe");
         let exe = std::env::current_exe()?;
-        for (name, predictor) in [
+
+        // With MediaPipe's body expert the labels hold its pose embedding:
+        // the pose-head student (docs/pose_head.md) trains on them in a
+        // couple of minutes and is scored beside the student.
+        let head = self.out.join("head");
+        let with_head = self.body_expert == crate::pipeline::BodyExpert::Mediapipe;
+        if with_head {
+            let status = std::process::Command::new(&exe)
+                .args(["head", "train", "--overwrite", "--data"])
+                .arg(&prepared.data)
+                .arg("--out")
+                .arg(&head)
+                .status()?;
+            anyhow::ensure!(status.success(), "furpe head train failed");
+        }
+        let mut predictors = vec![
             (
                 "eval_student",
                 vec![
@@ -171,7 +188,19 @@ impl BackendJob for DemoArgs {
                     config.out.join("label_mean.json").display().to_string(),
                 ],
             ),
-        ] {
+        ];
+        if with_head {
+            predictors.push((
+                "eval_head",
+                vec![
+                    "--head".to_string(),
+                    head.join("head.furpe").display().to_string(),
+                    "--constant".to_string(),
+                    head.join("label_mean.json").display().to_string(),
+                ],
+            ));
+        }
+        for (name, predictor) in predictors {
             let status = std::process::Command::new(&exe)
                 .args(["eval", "--dataset", "synthetic", "--root"])
                 .arg(&test)
@@ -191,6 +220,7 @@ impl BackendJob for DemoArgs {
             "train": trained,
             "test_student": read("eval_student")?,
             "test_baseline": read("eval_baseline")?,
+            "test_head": if with_head { Some(read("eval_head")?) } else { None },
         });
         furpe::io::write_bytes_atomic(
             &self.out.join("demo.json"),
@@ -200,7 +230,7 @@ impl BackendJob for DemoArgs {
             "\n== furpe demo: done in {:.0} s ==",
             started.elapsed().as_secs_f64()
         );
-        for name in ["eval_baseline", "eval_student"] {
+        for name in ["eval_baseline", "eval_student", "eval_head"] {
             if let Ok(table) = std::fs::read_to_string(self.out.join(name).join("report.md")) {
                 println!("{table}");
             }
