@@ -654,31 +654,35 @@ fn clear_errors() {
 /// before its low-lr phase 0.92×); a student that ignores its input scores
 /// ≥ 1.0× (the constant is the best one there is), the default before
 /// 2026-12-07 0.98×.
-#[test]
-fn the_default_student_beats_its_best_constant_on_an_unseen_world() {
-    let dir = scratch("eval-default-student");
+/// A committed predictor (`flag` FILE, e.g. `--checkpoint` or `--head`)
+/// and its committed best constant on 40 images of the unseen world (seed
+/// 999): its PA-MPJPE, the constant's and the report.
+fn committed_against_its_constant(
+    name: &str,
+    flag: &str,
+    file: &str,
+    constant: &str,
+) -> (f64, f64, Value) {
+    let dir = scratch(name);
     let world = synth_world(&dir, 40, 256, 999);
     let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/models");
-    let out = dir.join("student");
+    let out = dir.join("eval");
     let (ok, text, report) = eval(&[
         "--dataset",
         "synthetic",
         "--root",
         world.to_str().unwrap(),
-        "--checkpoint",
-        models.join("default-student.furpe").to_str().unwrap(),
+        flag,
+        models.join(file).to_str().unwrap(),
         "--constant",
-        models
-            .join("default-student.label-mean.json")
-            .to_str()
-            .unwrap(),
+        models.join(constant).to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ]);
     assert!(ok, "{text}");
     let report = report.unwrap();
-    let student = mean(&report, "pa_mpjpe_mm").unwrap();
-    let constant = report["constants"][0]["mean"]["pa_mpjpe_mm"]
+    let predictor = mean(&report, "pa_mpjpe_mm").unwrap();
+    let best = report["constants"][0]["mean"]["pa_mpjpe_mm"]
         .as_f64()
         .unwrap();
     assert!(
@@ -688,6 +692,18 @@ fn the_default_student_beats_its_best_constant_on_an_unseen_world() {
             .starts_with("best constant"),
         "{report}"
     );
+    let _ = std::fs::remove_dir_all(dir);
+    (predictor, best, report)
+}
+
+#[test]
+fn the_default_student_beats_its_best_constant_on_an_unseen_world() {
+    let (student, constant, _) = committed_against_its_constant(
+        "eval-default-student",
+        "--checkpoint",
+        "default-student.furpe",
+        "default-student.label-mean.json",
+    );
     eprintln!(
         "default student: PA-MPJPE {student:.1} mm, best constant {constant:.1} mm ({:.3}×)",
         student / constant
@@ -696,7 +712,6 @@ fn the_default_student_beats_its_best_constant_on_an_unseen_world() {
         student <= 0.96 * constant,
         "the default student ({student:.1} mm) does not beat its best constant ({constant:.1} mm) by 4 %"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The committed pose-head student (www/models/default-head.furpe) on the
@@ -708,31 +723,12 @@ fn the_default_student_beats_its_best_constant_on_an_unseen_world() {
 /// trained for one step (its constant, in effect) scores 1.01× on the 200.
 #[test]
 fn the_pose_head_student_beats_its_best_constant_on_an_unseen_world() {
-    let dir = scratch("eval-default-head");
-    let world = synth_world(&dir, 40, 256, 999);
-    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("../www/models");
-    let out = dir.join("head");
-    let (ok, text, report) = eval(&[
-        "--dataset",
-        "synthetic",
-        "--root",
-        world.to_str().unwrap(),
+    let (head, constant, report) = committed_against_its_constant(
+        "eval-default-head",
         "--head",
-        models.join("default-head.furpe").to_str().unwrap(),
-        "--constant",
-        models
-            .join("default-head.label-mean.json")
-            .to_str()
-            .unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    assert!(ok, "{text}");
-    let report = report.unwrap();
-    let head = mean(&report, "pa_mpjpe_mm").unwrap();
-    let constant = report["constants"][0]["mean"]["pa_mpjpe_mm"]
-        .as_f64()
-        .unwrap();
+        "default-head.furpe",
+        "default-head.label-mean.json",
+    );
     eprintln!(
         "pose-head student ({}): PA-MPJPE {head:.1} mm, best constant {constant:.1} mm ({:.3}×)",
         report["method"],
@@ -742,5 +738,4 @@ fn the_pose_head_student_beats_its_best_constant_on_an_unseen_world() {
         head <= 0.85 * constant,
         "the pose-head student ({head:.1} mm) does not beat its best constant ({constant:.1} mm) by 15 %"
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
