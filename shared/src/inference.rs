@@ -15,7 +15,7 @@ use burn::tensor::Tensor;
 
 use crate::crop::CropTransform;
 use crate::nets::{Student, StudentConfig};
-use crate::rotation::host::matrix_to_axis_angle;
+use crate::rotation::host::flat_matrices_to_axis_angles;
 use crate::smplx::joints::{NUM_BODY_JOINTS, NUM_JOINTS};
 use crate::smplx::Smplx;
 use crate::smplx::{ParamWidths, SmplxParams};
@@ -271,14 +271,9 @@ pub fn readout_to_params(
         },
     );
     for b in 0..n {
-        let aa: Vec<f32> = (0..NUM_JOINTS)
-            .flat_map(|j| {
-                let k = b * NUM_JOINTS + j;
-                let m = &readout.rotations[k * 9..(k + 1) * 9];
-                let m = [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[r * 3 + c] as f64));
-                matrix_to_axis_angle(&m).map(|v| v as f32)
-            })
-            .collect();
+        let aa = flat_matrices_to_axis_angles(
+            &readout.rotations[b * NUM_JOINTS * 9..(b + 1) * NUM_JOINTS * 9],
+        );
         params.set_full_pose(b, &aa, |values, left| {
             let mean = hands_mean[if left { 0 } else { 1 }];
             values

@@ -156,6 +156,29 @@ pub mod host {
         [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[c][r]))
     }
 
+    /// Rotation matrices stored flat, row-major, 9 values each (what a
+    /// network's readback holds) → axis-angles, 3 values each.
+    pub fn flat_matrices_to_axis_angles(matrices: &[f32]) -> Vec<f32> {
+        matrices
+            .chunks_exact(9)
+            .flat_map(|m| {
+                let m = [0, 1, 2].map(|r| [0, 1, 2].map(|c| m[r * 3 + c] as f64));
+                matrix_to_axis_angle(&m).map(|v| v as f32)
+            })
+            .collect()
+    }
+
+    /// Axis-angles, 3 values each → rotation matrices, row-major, flat.
+    pub fn axis_angles_to_flat_matrices(axis_angles: &[f32]) -> Vec<[f32; 9]> {
+        axis_angles
+            .chunks_exact(3)
+            .map(|r| {
+                let m = axis_angle_to_matrix([r[0] as f64, r[1] as f64, r[2] as f64]);
+                std::array::from_fn(|k| m[k / 3][k % 3] as f32)
+            })
+            .collect()
+    }
+
     pub fn axis_angle_to_matrix(r: [f64; 3]) -> Mat3 {
         let t2 = r[0] * r[0] + r[1] * r[1] + r[2] * r[2];
         let (a, b) = if t2 < 1e-12 {
@@ -349,6 +372,17 @@ mod tests {
         assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
         // d(sum R)/dr at 0: the off-diagonal a·K terms give ±1 per component.
         assert!(g.iter().all(|v| v.abs() < 1e-5), "{g:?}");
+    }
+
+    #[test]
+    fn flat_matrices_round_trip_through_axis_angles() {
+        let aa = [0.3f32, -0.2, 0.1, 0.0, 0.0, 0.0, 1.0, 2.0, -0.5];
+        let m = host::axis_angles_to_flat_matrices(&aa);
+        assert_eq!(m.len(), 3);
+        let back = host::flat_matrices_to_axis_angles(m.as_flattened());
+        for (a, b) in aa.iter().zip(&back) {
+            assert!((a - b).abs() < 1e-5, "{aa:?} vs {back:?}");
+        }
     }
 
     #[test]

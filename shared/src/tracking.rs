@@ -29,7 +29,7 @@ use crate::fit::person::place_bodies;
 use crate::fit::{fit_people, BodyFit, PersonFit, PersonFitConfig};
 use crate::inference::{body_window, Prediction, StageTimes};
 use crate::mediapipe::holistic::{Holistic, Parts, Person};
-use crate::nets::pose_head::{PoseHead, HEAD_ROTATIONS};
+use crate::nets::pose_head::PoseHead;
 use crate::smplx::{Smplx, SmplxConfig, SmplxData, SmplxInput};
 
 /// Milliseconds spent in each stage of [`Tracker::experts`] and
@@ -42,6 +42,18 @@ pub struct ExpertTimes {
     pub fit: f64,
     /// Posing SMPL-X and reading vertices and joints back.
     pub body: f64,
+}
+
+impl ExpertTimes {
+    /// The stages between four clock readings: before the models, after
+    /// them, after the fit (or head), after posing.
+    fn between([t0, t1, t2, t3]: [f64; 4]) -> Self {
+        Self {
+            landmarks: t1 - t0,
+            fit: t2 - t1,
+            body: t3 - t2,
+        }
+    }
 }
 
 /// One frame of the experts path.
@@ -106,14 +118,10 @@ impl<A: AutodiffBackend> Tracker<A> {
         width: u32,
         height: u32,
     ) -> Result<Option<(Person, CropTransform)>, String> {
-        self.people = self
-            .holistic
-            .track_parts(rgb, width, height, 1, &self.people, Parts::BODY)
-            .map_err(|e| e.to_string())?;
         self.fit = None;
-        Ok(self.people.first().map(|p| {
-            let crop = body_window(Some(landmark_box(p)), None, width, height);
-            (p.clone(), crop)
+        Ok(self.track(rgb, width, height, Parts::BODY)?.map(|p| {
+            let crop = body_window(Some(landmark_box(&p)), None, width, height);
+            (p, crop)
         }))
     }
 
@@ -135,11 +143,7 @@ impl<A: AutodiffBackend> Tracker<A> {
             face: config.face.is_some(),
             refine: false,
         };
-        self.people = self
-            .holistic
-            .track_parts(rgb, width, height, 1, &self.people, parts)
-            .map_err(|e| e.to_string())?;
-        let Some(person) = self.people.first().cloned() else {
+        let Some(person) = self.track(rgb, width, height, parts)? else {
             self.fit = None;
             return Ok(None);
         };
@@ -163,11 +167,7 @@ impl<A: AutodiffBackend> Tracker<A> {
             person,
             fit,
             prediction,
-            times: ExpertTimes {
-                landmarks: t1 - t0,
-                fit: t2 - t1,
-                body: t3 - t2,
-            },
+            times: ExpertTimes::between([t0, t1, t2, t3]),
         }))
     }
 
@@ -184,12 +184,8 @@ impl<A: AutodiffBackend> Tracker<A> {
         now: &dyn Fn() -> f64,
     ) -> Result<Option<ExpertsFrame>, String> {
         let t0 = now();
-        self.people = self
-            .holistic
-            .track_parts(rgb, width, height, 1, &self.people, Parts::BODY)
-            .map_err(|e| e.to_string())?;
         self.fit = None;
-        let Some(person) = self.people.first().cloned() else {
+        let Some(person) = self.track(rgb, width, height, Parts::BODY)? else {
             return Ok(None);
         };
         let t1 = now();
@@ -201,12 +197,25 @@ impl<A: AutodiffBackend> Tracker<A> {
             person,
             fit,
             prediction,
-            times: ExpertTimes {
-                landmarks: t1 - t0,
-                fit: t2 - t1,
-                body: t3 - t2,
-            },
+            times: ExpertTimes::between([t0, t1, t2, t3]),
         }))
+    }
+
+    /// MediaPipe's models on this frame (RGB8), starting from the previous
+    /// frame's regions (the detector when there are none): the person, if
+    /// anyone is in view.
+    fn track(
+        &mut self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        parts: Parts,
+    ) -> Result<Option<Person>, String> {
+        self.people = self
+            .holistic
+            .track_parts(rgb, width, height, 1, &self.people, parts)
+            .map_err(|e| e.to_string())?;
+        Ok(self.people.first().cloned())
     }
 }
 
@@ -275,13 +284,7 @@ pub fn head_fit<B: Backend>(
     let features = Tensor::<B, 1>::from_floats(person.feature.as_slice(), device).reshape([1, dim]);
     let rotations = head.forward(features); // [1, 22, 3, 3]
     let m = crate::readback::floats(rotations).map_err(|e| format!("the head's rotations: {e}"))?;
-    let axis_angle: Vec<f32> = (0..HEAD_ROTATIONS)
-        .flat_map(|j| {
-            let r: [[f64; 3]; 3] =
-                std::array::from_fn(|i| std::array::from_fn(|k| m[j * 9 + i * 3 + k] as f64));
-            crate::rotation::host::matrix_to_axis_angle(&r).map(|v| v as f32)
-        })
-        .collect();
+    let axis_angle = crate::rotation::host::flat_matrices_to_axis_angles(&m);
     let body = BodyFit {
         global_orient: [axis_angle[0], axis_angle[1], axis_angle[2]],
         body_pose: axis_angle[3..].to_vec(),

@@ -20,7 +20,7 @@ use burn::tensor::{ElementConversion, Tensor, TensorData};
 use furpe::metrics::Point;
 use furpe::nets::pose_head::{self, PoseHead, PoseHeadConfig, HEAD_ROTATIONS};
 use furpe::nets::weights_file::Precision;
-use furpe::rotation::host::{axis_angle_to_matrix, matrix_to_axis_angle};
+use furpe::rotation::host::{axis_angles_to_flat_matrices, flat_matrices_to_axis_angles};
 use furpe::selection::Decision;
 use furpe::smplx::{Smplx, SmplxConfig, SmplxInput, SmplxParams};
 use serde_json::json;
@@ -125,25 +125,28 @@ fn read_examples(
         }
         width = Some((w, dir));
         let selection = dir.join("selection.json");
-        let decisions: Option<Vec<Decision>> = if selection.is_file() {
+        // Record → whether its body label was kept.
+        let kept_body: Option<std::collections::HashMap<u64, bool>> = if selection.is_file() {
             let text = std::fs::read_to_string(&selection)
                 .with_context(|| format!("{}: cannot read", selection.display()))?;
             let value: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not JSON", selection.display()))?;
+            let decisions: Vec<Decision> = serde_json::from_value(value["decisions"].clone())
+                .with_context(|| format!("{}: key 'decisions'", selection.display()))?;
             Some(
-                serde_json::from_value(value["decisions"].clone())
-                    .with_context(|| format!("{}: key 'decisions'", selection.display()))?,
+                decisions
+                    .iter()
+                    .map(|d| (d.index, d.kept && d.parts[0]))
+                    .collect(),
             )
         } else {
             None
         };
         for row in 0..labels.len() {
             let index = labels.index[row];
-            let kept = decisions.as_ref().is_none_or(|d| {
-                d.iter()
-                    .find(|d| d.index == index)
-                    .is_some_and(|d| d.kept && d.parts[0])
-            });
+            let kept = kept_body
+                .as_ref()
+                .is_none_or(|k| k.get(&index).copied().unwrap_or(false));
             let field = |name: &str| {
                 labels
                     .get(name, row)
@@ -159,14 +162,7 @@ fn read_examples(
             if !kept {
                 continue;
             }
-            let rotations = orient
-                .chunks(3)
-                .chain(pose.chunks(3))
-                .map(|r| {
-                    let m = axis_angle_to_matrix([r[0] as f64, r[1] as f64, r[2] as f64]);
-                    std::array::from_fn(|k| m[k / 3][k % 3] as f32)
-                })
-                .collect::<Vec<[f32; 9]>>();
+            let rotations = axis_angles_to_flat_matrices(&[orient, pose].concat());
             anyhow::ensure!(
                 rotations.len() == HEAD_ROTATIONS,
                 "{}: row {row} has {} body rotations, {HEAD_ROTATIONS} expected",
@@ -197,14 +193,7 @@ fn read_examples(
 fn as_params(bodies: &[Vec<[f32; 9]>]) -> SmplxParams {
     let mut params = SmplxParams::zeros(bodies.len(), Default::default());
     for (k, body) in bodies.iter().enumerate() {
-        let aa: Vec<f32> = body
-            .iter()
-            .flat_map(|m| {
-                let r: [[f64; 3]; 3] =
-                    std::array::from_fn(|i| std::array::from_fn(|j| m[i * 3 + j] as f64));
-                matrix_to_axis_angle(&r).map(|v| v as f32)
-            })
-            .collect();
+        let aa = flat_matrices_to_axis_angles(body.as_flattened());
         params.global_orient[k] = aa[..3].to_vec();
         params.body_pose[k] = aa[3..].to_vec();
     }
@@ -337,21 +326,21 @@ impl BackendJob for HeadTrainArgs {
         let labels: Vec<Vec<[f32; 9]>> = train.iter().map(|e| e.rotations.clone()).collect();
         let mean = furpe::baseline::mean_params(&as_params(&labels), None)
             .map_err(|e| anyhow::anyhow!("averaging the training labels: {e}"))?;
-        let mean_rotations: Vec<[f32; 9]> = mean.global_orient[0]
-            .chunks(3)
-            .chain(mean.body_pose[0].chunks(3))
-            .map(|r| {
-                let m = axis_angle_to_matrix([r[0] as f64, r[1] as f64, r[2] as f64]);
-                std::array::from_fn(|k| m[k / 3][k % 3] as f32)
-            })
-            .collect();
+        let mean_rotations = axis_angles_to_flat_matrices(
+            &[&mean.global_orient[0][..], &mean.body_pose[0]].concat(),
+        );
 
         // The joint term's body model, the rotations it poses the rest of
         // the body with (the zero pose's), and the labels' joints.
         let layer_ad = SmplxConfig::new().init::<AD<B>>(&model, &device)?;
         let zero = SmplxParams::zeros(1, Default::default());
         let (shape_zero, rest, _) = layer_ad.rotations_of(SmplxInput::from_params(&zero, &device));
-        let rest = rest.slice([0..1, HEAD_ROTATIONS..furpe::smplx::joints::NUM_JOINTS]); // [1, 33, 3, 3]
+        // Built once for a whole batch: [batch, 33, 3, 3], [batch, β+ψ], [batch, 3].
+        let rest = rest
+            .slice([0..1, HEAD_ROTATIONS..furpe::smplx::joints::NUM_JOINTS])
+            .repeat_dim(0, self.batch);
+        let shape_zero = shape_zero.repeat_dim(0, self.batch);
+        let transl_zero = Tensor::<AD<B>, 2>::zeros([self.batch, 3], &device);
         if self.joint_weight > 0.0 {
             set_joints(
                 &SmplxConfig::new().init::<B>(&model, &device)?,
@@ -393,10 +382,9 @@ impl BackendJob for HeadTrainArgs {
                 .div_scalar(self.batch as f32);
             if self.joint_weight > 0.0 {
                 let b = self.batch;
-                let full = Tensor::cat(vec![predicted, rest.clone().repeat_dim(0, b)], 1);
-                let shape = shape_zero.clone().repeat_dim(0, b);
+                let full = Tensor::cat(vec![predicted, rest.clone()], 1);
                 let joints = layer_ad
-                    .forward_joints(shape, full, Tensor::zeros([b, 3], &device))
+                    .forward_joints(shape_zero.clone(), full, transl_zero.clone())
                     .slice([0..b, 0..HEAD_ROTATIONS]); // [b, 22, 3]
                 let root = joints.clone().slice([0..b, 0..1]);
                 let joints = joints - root;

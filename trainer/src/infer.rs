@@ -164,14 +164,7 @@ impl<B: Backend> HeadPredictor<B> {
     fn constant(&self) -> anyhow::Result<SmplxParams> {
         let m = furpe::readback::floats(self.head.start_rotations())
             .map_err(|e| anyhow::anyhow!("the head's mean rotations: {e}"))?;
-        let axis_angle: Vec<f32> = m
-            .chunks(9)
-            .flat_map(|r| {
-                let r: [[f64; 3]; 3] =
-                    std::array::from_fn(|i| std::array::from_fn(|k| r[i * 3 + k] as f64));
-                furpe::rotation::host::matrix_to_axis_angle(&r).map(|v| v as f32)
-            })
-            .collect();
+        let axis_angle = furpe::rotation::host::flat_matrices_to_axis_angles(&m);
         let mut params = SmplxParams::zeros(1, Default::default());
         params.global_orient[0] = axis_angle[..3].to_vec();
         params.body_pose[0] = axis_angle[3..].to_vec();
