@@ -144,6 +144,47 @@ mod tests {
         assert!(err.to_string().contains("expects"), "{err}");
     }
 
+    /// `bytes` with its header's network replaced by `other` (the checksum
+    /// still matches: only the weights are covered by it).
+    fn with_config(bytes: &[u8], other: &StudentConfig) -> Vec<u8> {
+        let (mut header, start) = read_header(bytes, "b").unwrap();
+        header.config = serde_json::to_value(other).unwrap();
+        let text = serde_json::to_vec(&header).unwrap();
+        let mut out = bytes[..8].to_vec();
+        out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        out.extend_from_slice(&text);
+        out.extend_from_slice(&bytes[start..]);
+        out
+    }
+
+    #[test]
+    fn a_header_describing_another_layer_count_is_refused_not_a_crash() {
+        let device = Default::default();
+        let cfg = config(4);
+        let bytes = to_bytes(&cfg.init::<B>(&device), &cfg, Precision::F32, "").unwrap();
+        // More residual blocks than the weights hold: Burn's record loader
+        // asserts on this; the file is refused as corrupt.
+        let deeper = cfg
+            .clone()
+            .with_backbone(ResNetConfig::new(BlockKind::Basic, [2, 1, 1, 1]).with_base_width(4));
+        let err = from_bytes::<B>(&with_config(&bytes, &deeper), "deep.furpe", &device)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("deep.furpe") && err.contains("layers"),
+            "{err}"
+        );
+        // A two-stage header over one-stage weights: the refinement branch
+        // is absent from the record and must not silently vanish.
+        let two = cfg.clone().with_kind(crate::nets::StudentKind::TwoStage);
+        let err = from_bytes::<B>(&with_config(&bytes, &two), "two.furpe", &device)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("two.furpe"), "{err}");
+    }
+
     #[test]
     fn a_flipped_bit_in_any_weight_byte_is_refused() {
         let device = Default::default();

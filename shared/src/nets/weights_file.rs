@@ -178,9 +178,31 @@ pub fn load_weights<B: Backend, M: Module<B>>(
         }
     }
     .map_err(|e| WeightsFileError::Corrupt(name.to_string(), format!("weights: {e}")))?;
-    let module = fresh.load_record(record);
-    // A record from another network would load silently with wrong shapes.
-    for ((path, got), (_, want)) in shapes(&module).into_iter().zip(expected) {
+    // Burn 0.21's `load_record` asserts (panics) when a record holds another
+    // number of layers than the network (a header edited to more blocks than
+    // its weights were saved with); such a file is corrupt, not a crash.
+    let module =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fresh.load_record(record)))
+            .map_err(|_| {
+                WeightsFileError::Corrupt(
+                    name.to_string(),
+                    "the weights hold another number of layers than the header's network".into(),
+                )
+            })?;
+    // A record from another network would load silently with wrong shapes,
+    // and an optional part missing from the record would silently vanish.
+    let got = shapes(&module);
+    if got.len() != expected.len() {
+        return Err(WeightsFileError::Corrupt(
+            name.to_string(),
+            format!(
+                "the weights hold {} parameters, the header's network {}",
+                got.len(),
+                expected.len()
+            ),
+        ));
+    }
+    for ((path, got), (_, want)) in got.into_iter().zip(expected) {
         if got != want {
             return Err(WeightsFileError::Shape(name.to_string(), path, got, want));
         }
