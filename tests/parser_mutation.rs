@@ -17,7 +17,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use burn::backend::Flex;
 use furpe::nets::{
-    part_expert, pose_head, student_file, BlockKind, ExpertConfig, Part, ResNetConfig,
+    part_expert, pose_head, student_file, BlockKind, ExpertConfig, ExpertKind, ResNetConfig,
     StudentConfig,
 };
 use furpe::npz::{parse_npy, write_npy, write_npz, NpyArray, NpzArchive};
@@ -259,7 +259,7 @@ fn network_files_survive_mutated_input() {
         );
     }
     // An expert file of each part.
-    for part in Part::ALL {
+    for part in ExpertKind::ALL {
         let config = ExpertConfig::small(part, 2, 32);
         let bytes = part_expert::to_bytes(&config.init::<Flex>(&device), &config, "").unwrap();
         survive(part.name(), &bytes, 0..bytes.len(), 200, |b| {

@@ -27,7 +27,7 @@ use furpe::experts::{
     ExpertTarget, ExpressionGeometry, HeldOutReport, PartMesh, BODY_JOINTS,
 };
 use furpe::keypoints::{openpose137_to_smplx, NUM_BODY25};
-use furpe::nets::part_expert::{self, Expert, ExpertConfig, Part};
+use furpe::nets::part_expert::{self, Expert, ExpertConfig, ExpertKind};
 use furpe::rotation::host::{matmul, Mat3};
 use furpe::smplx::joints::idx;
 use furpe::smplx::{ParamWidths, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
@@ -58,7 +58,7 @@ pub fn run(command: ExpertCommand) -> anyhow::Result<()> {
     }
 }
 
-fn parse_part(s: &str) -> Result<Part, String> {
+fn parse_part(s: &str) -> Result<ExpertKind, String> {
     s.parse()
 }
 
@@ -66,7 +66,7 @@ fn parse_part(s: &str) -> Result<Part, String> {
 pub struct ExpertTrainArgs {
     /// body (SPIN), face (DECA coarse encoder) or hand (FrankMocap).
     #[arg(long, value_parser = parse_part)]
-    pub part: Part,
+    pub part: ExpertKind,
     /// Dataset with ground truth (annotations.jsonl, images/), e.g. from `furpe synth`.
     #[arg(long)]
     pub data: PathBuf,
@@ -121,7 +121,7 @@ pub struct ExpertTrainArgs {
 pub struct ExpertEvalArgs {
     /// body (SPIN), face (DECA coarse encoder) or hand (FrankMocap).
     #[arg(long, value_parser = parse_part)]
-    pub part: Part,
+    pub part: ExpertKind,
     /// The expert: a `furpe expert train` file or the published checkpoint.
     #[arg(long)]
     pub expert: PathBuf,
@@ -175,7 +175,7 @@ impl BackendJob for ExpertEvalArgs {
                 self.part.name()
             )
         })?;
-        let geometry = (self.part == Part::Face)
+        let geometry = (self.part == ExpertKind::Face)
             .then(|| ExpressionGeometry::new(&model))
             .flatten();
         let mesh = PartMesh::<B>::new(&model, &device).ok();
@@ -210,7 +210,7 @@ impl BackendJob for ExpertEvalArgs {
 
 /// What scoring needs to know of the expert.
 struct Scoring {
-    part: Part,
+    part: ExpertKind,
     crop: usize,
     batch: usize,
 }
@@ -441,7 +441,7 @@ impl BackendJob for ExpertTrainArgs {
         let baseline = mean_target(&train_targets).context("no training targets")?;
         // Each loss group counts as much as any other at the baseline.
         // The face's expression is scored on the mesh it makes.
-        let geometry = (self.part == Part::Face)
+        let geometry = (self.part == ExpertKind::Face)
             .then(|| ExpressionGeometry::new(&model))
             .flatten();
         let weights = loss_weights(self.part, &train_targets, &baseline, geometry.as_ref());
@@ -457,7 +457,7 @@ impl BackendJob for ExpertTrainArgs {
         // SPIN's 2D and 3D keypoint losses through the body model (body
         // expert, on request), each weighted to count 1 at the start (the
         // mean-parameter network) as every other group does: read once.
-        let skeleton = (self.part == Part::Body && (self.keypoint_loss || self.joint_loss))
+        let skeleton = (self.part == ExpertKind::Body && (self.keypoint_loss || self.joint_loss))
             .then(|| SmplxConfig::new().init::<AD<B>>(&model, &device))
             .transpose()?;
         let mut maths = ExpertStep {
@@ -625,7 +625,7 @@ struct ExpertBatch {
 /// 1 at the baseline), SPIN's keypoint terms (each weighted to count 1 at
 /// its first value), the NaN stop, Adam. No files, no printing.
 struct ExpertStep<'a, B: AutodiffBackend> {
-    part: Part,
+    part: ExpertKind,
     crop: usize,
     weights: Vec<f32>,
     geometry: Option<&'a ExpressionGeometry>,
@@ -812,7 +812,7 @@ pub fn report_path(out: &Path) -> PathBuf {
 
 /// Crops and targets of `part` for every annotation with ground truth.
 fn samples<B: Backend>(
-    part: Part,
+    part: ExpertKind,
     annotations: &[Annotation],
     model: &SmplxData,
     data: &Path,
@@ -837,7 +837,7 @@ fn samples<B: Backend>(
     };
     // Body targets need the ground-truth joints (the camera fit).
     let mut joints: Vec<Vec<[f32; 3]>> = Vec::new();
-    if part == Part::Body {
+    if part == ExpertKind::Body {
         let layer = SmplxConfig::new()
             .with_flat_hand_mean(true)
             .init::<B>(model, device)?;
@@ -870,7 +870,7 @@ fn samples<B: Backend>(
         let global = camera_frame_orientation(camera, &row(&p.global_orient, 3));
         let body_pose = row(&p.body_pose, 63);
         match part {
-            Part::Body => {
+            ExpertKind::Body => {
                 let (rel, projected) = camera_view(&joints[i], camera, &row(&p.transl, 3));
                 let (mut xy, mut pixels) = (Vec::new(), Vec::new());
                 for j in map.iter().take(NUM_BODY25).flatten() {
@@ -894,7 +894,7 @@ fn samples<B: Backend>(
                     },
                 });
             }
-            Part::Face => {
+            ExpertKind::Face => {
                 if let Some(crop) = crops.face {
                     out.push(Sample {
                         image: i,
@@ -906,7 +906,7 @@ fn samples<B: Backend>(
                     });
                 }
             }
-            Part::Hand => {
+            ExpertKind::Hand => {
                 for (crop, pose, mean, wrist) in [
                     (
                         crops.left_hand,

@@ -17,7 +17,7 @@ use burn::module::AutodiffModule;
 use burn::optim::{AdamConfig, GradientsParams, Optimizer};
 use burn::tensor::backend::Backend;
 use burn::tensor::{ElementConversion, Tensor, TensorData};
-use furpe::metrics::Point;
+use furpe::metrics::{Part, Point};
 use furpe::nets::pose_head::{self, PoseHead, PoseHeadConfig, HEAD_ROTATIONS};
 use furpe::nets::weights_file::Precision;
 use furpe::rotation::host::{axis_angles_to_flat_matrices, flat_matrices_to_axis_angles};
@@ -109,9 +109,10 @@ fn read_examples(
     for dir in dirs {
         let labels = furpe::pseudo::load_dir(&dir.join("labels"))
             .with_context(|| "label it first: `furpe label --experts mediapipe`")?;
-        let Some(w) = labels.width("feature_body") else {
+        let key = Part::Body.feature_field();
+        let Some(w) = labels.width(key) else {
             anyhow::bail!(
-                "{}: no 'feature_body' in the labels; label with `furpe label --experts mediapipe`, which stores MediaPipe's pose embedding there",
+                "{}: no '{key}' in the labels; label with `furpe label --experts mediapipe`, which stores MediaPipe's pose embedding there",
                 dir.join("labels").display()
             );
         };
@@ -153,7 +154,7 @@ fn read_examples(
                     .filter(|v| v.iter().all(|x| x.is_finite()))
             };
             let (Some(feature), Some(orient), Some(pose)) = (
-                field("feature_body"),
+                field(Part::Body.feature_field()),
                 field("global_orient"),
                 field("body_pose"),
             ) else {

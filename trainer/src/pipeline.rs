@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::Context;
 use furpe::dataset::read_annotations;
 use furpe::experts::{body_label_error_deg, camera_frame_orientation};
-use furpe::nets::Part;
+use furpe::nets::ExpertKind;
 use furpe::selection::{Decision, Summary};
 use serde::{Deserialize, Serialize};
 
@@ -124,8 +124,8 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
     timings.push(("synth".to_string(), t.elapsed().as_secs_f64()));
 
     let mut experts = Vec::new();
-    for part in Part::ALL {
-        if part == Part::Body && args.body_expert == BodyExpert::Mediapipe {
+    for part in ExpertKind::ALL {
+        if part == ExpertKind::Body && args.body_expert == BodyExpert::Mediapipe {
             continue;
         }
         if let Some(dir) = &args.experts {
@@ -143,12 +143,12 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
             part,
             data: data.clone(),
             out,
-            epochs: if part == Part::Hand {
+            epochs: if part == ExpertKind::Hand {
                 args.hand_epochs
             } else {
                 args.epochs
             },
-            crop: if part == Part::Hand {
+            crop: if part == ExpertKind::Hand {
                 args.hand_crop
             } else {
                 args.crop
@@ -169,7 +169,7 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
     }
 
     let t = Instant::now();
-    let file_of = |part: Part| {
+    let file_of = |part: ExpertKind| {
         experts
             .iter()
             .find(|e| e.report.part == part)
@@ -190,9 +190,9 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
         no_face: true,
         model: None,
         mediapipe: None,
-        body: file_of(Part::Body),
-        face: file_of(Part::Face),
-        hand: file_of(Part::Hand),
+        body: file_of(ExpertKind::Body),
+        face: file_of(ExpertKind::Face),
+        hand: file_of(ExpertKind::Hand),
         hand_mean: None,
         shard: "0/1".into(),
         batch: 32,

@@ -4,13 +4,13 @@
 use burn::tensor::{backend::Backend, Tensor};
 
 use super::{ExpertTarget, ExpressionGeometry};
-use crate::nets::{ExpertPrediction, Part};
+use crate::nets::{ExpertKind, ExpertPrediction};
 
 /// The groups the loss is taken over, in [`expert_loss`]'s order: the
 /// reported rotation groups, the rotations outside them (SPIN's SMPL hand
 /// joints) as one more group when there are any, then the other values'
 /// groups. `(rotations?, range)`.
-fn loss_groups(part: Part) -> Vec<(bool, std::ops::Range<usize>)> {
+fn loss_groups(part: ExpertKind) -> Vec<(bool, std::ops::Range<usize>)> {
     let mut groups: Vec<(bool, std::ops::Range<usize>)> = part
         .rotation_groups()
         .into_iter()
@@ -32,7 +32,7 @@ fn loss_groups(part: Part) -> Vec<(bool, std::ops::Range<usize>)> {
 /// the network then memorises β and never learns the pose. A group without
 /// spread (SPIN's hand joints, always identity) keeps weight 1.
 pub fn loss_weights(
-    part: Part,
+    part: ExpertKind,
     targets: &[ExpertTarget],
     mean: &ExpertTarget,
     geometry: Option<&ExpressionGeometry>,
@@ -42,7 +42,7 @@ pub fn loss_weights(
         .into_iter()
         .map(|(rotations, range)| {
             let mut sum = 0.0;
-            if let Some(g) = geometry.filter(|_| part == Part::Face && !rotations) {
+            if let Some(g) = geometry.filter(|_| part == ExpertKind::Face && !rotations) {
                 for t in targets {
                     let d: Vec<f64> = range
                         .clone()
@@ -82,14 +82,14 @@ pub fn loss_weights(
 }
 
 /// MSE between rotation matrices plus MSE on the other supervised values,
-/// per group (the reported [`Part::rotation_groups`] and
-/// [`Part::rest_groups`], SPIN's hand joints as one more), each times its
+/// per group (the reported [`ExpertKind::rotation_groups`] and
+/// [`ExpertKind::rest_groups`], SPIN's hand joints as one more), each times its
 /// weight ([`loss_weights`]; all 1 for the plain sum) and summed: a plain
 /// mean over all values would give SPIN's global orientation 1/24 of the
 /// rotation term. With `geometry`, the face's expression term is the mean
 /// squared vertex displacement of the coefficient error.
 pub fn expert_loss<B: Backend>(
-    part: Part,
+    part: ExpertKind,
     prediction: &ExpertPrediction<B>,
     rotations: Tensor<B, 4>,
     rest: Option<Tensor<B, 2>>,
@@ -101,7 +101,7 @@ pub fn expert_loss<B: Backend>(
     let rest_diff = match (&prediction.rest, rest) {
         (Some(p), Some(t)) => {
             let d = p.clone() - t; // [batch, K]
-            match geometry.filter(|_| part == Part::Face) {
+            match geometry.filter(|_| part == ExpertKind::Face) {
                 // dᵀ·G·d per row, spread over its K columns so `mean` below gives it.
                 Some(g) => {
                     let k = d.dims()[1];

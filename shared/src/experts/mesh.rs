@@ -4,7 +4,7 @@
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
 use super::{flat, ExpertTarget, GroupError};
-use crate::nets::Part;
+use crate::nets::ExpertKind;
 use crate::rotation::host::{axis_angle_to_matrix, IDENTITY};
 use crate::smplx::SmplxData;
 
@@ -55,7 +55,7 @@ impl<B: Backend> PartMesh<B> {
     /// `baseline` against `targets`.
     pub fn error(
         &self,
-        part: Part,
+        part: ExpertKind,
         predictions: &[ExpertTarget],
         targets: &[ExpertTarget],
         baseline: &ExpertTarget,
@@ -72,7 +72,7 @@ impl<B: Backend> PartMesh<B> {
             Some(1000.0 * sum / truth.len().max(1) as f64)
         };
         let name = match part {
-            Part::Face => "face PA-V2V",
+            ExpertKind::Face => "face PA-V2V",
             _ => "joints PA-MPJPE",
         };
         Some(GroupError {
@@ -85,7 +85,7 @@ impl<B: Backend> PartMesh<B> {
     }
 
     /// The part's points for each row, posed from the row's values.
-    fn points(&self, part: Part, rows: &[ExpertTarget]) -> Option<Vec<Vec<[f64; 3]>>> {
+    fn points(&self, part: ExpertKind, rows: &[ExpertTarget]) -> Option<Vec<Vec<[f64; 3]>>> {
         use crate::smplx::joints::{idx, NUM_JOINTS};
         let n = rows.len();
         if n == 0 {
@@ -97,15 +97,15 @@ impl<B: Backend> PartMesh<B> {
         for (r, row) in rows.iter().enumerate() {
             let pose = &mut rotations[r * NUM_JOINTS..(r + 1) * NUM_JOINTS];
             match part {
-                Part::Body => {
+                ExpertKind::Body => {
                     pose[1..22].copy_from_slice(row.rotations.get(1..22)?);
                     coeffs[r * 20..r * 20 + 10].copy_from_slice(row.rest.get(0..10)?);
                 }
-                Part::Face => {
+                ExpertKind::Face => {
                     pose[idx::JAW] = *row.rotations.first()?;
                     coeffs[r * 20 + 10..r * 20 + 20].copy_from_slice(row.rest.get(0..10)?);
                 }
-                Part::Hand => {
+                ExpertKind::Hand => {
                     for j in 0..15 {
                         let m = row.rotations.get(1 + j)?;
                         let rel = crate::rotation::host::matrix_to_axis_angle(&[
@@ -133,18 +133,18 @@ impl<B: Backend> PartMesh<B> {
         let transl = Tensor::zeros([n, 3], device);
         // Body and hand are scored on joints (no mesh needed), the face on its vertices.
         let (source, chosen): (Tensor<B, 3>, Vec<usize>) = match part {
-            Part::Body => (
+            ExpertKind::Body => (
                 self.layer.forward_joints(coeffs, rotations, transl),
                 (0..22).collect(),
             ),
-            Part::Hand => (
+            ExpertKind::Hand => (
                 self.layer.forward_joints(coeffs, rotations, transl),
                 std::iter::once(idx::RIGHT_WRIST)
                     .chain(40..55)
                     .chain(71..76)
                     .collect(),
             ),
-            Part::Face => (
+            ExpertKind::Face => (
                 self.layer
                     .forward_rotations(coeffs, rotations, transl)
                     .vertices,

@@ -6,7 +6,7 @@ use nalgebra::Matrix3;
 use serde::{Deserialize, Serialize};
 
 use super::{aa, flat, ExpertTarget, ExpressionGeometry};
-use crate::nets::{ExpertPrediction, Part};
+use crate::nets::{ExpertKind, ExpertPrediction};
 use crate::rotation::host::Mat3;
 
 /// The prediction on the host, in the target layout, one per batch row.
@@ -88,7 +88,7 @@ pub struct GroupError {
 /// Held-out errors of one expert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HeldOutReport {
-    pub part: Part,
+    pub part: ExpertKind,
     pub crops: usize,
     pub groups: Vec<GroupError>,
     /// Mean over groups of expert / baseline (< 1: better than the mean).
@@ -103,7 +103,7 @@ pub struct HeldOutReport {
 impl HeldOutReport {
     /// Errors of `predictions` and of the constant `baseline` against `targets`.
     pub fn new(
-        part: Part,
+        part: ExpertKind,
         predictions: &[ExpertTarget],
         targets: &[ExpertTarget],
         baseline: &ExpertTarget,
@@ -130,7 +130,7 @@ impl HeldOutReport {
             });
         }
         for (name, range) in part.rest_groups() {
-            if let Some(g) = geometry.filter(|_| part == Part::Face) {
+            if let Some(g) = geometry.filter(|_| part == ExpertKind::Face) {
                 let err = |pred: &dyn Fn(usize) -> Vec<f32>| {
                     let mut sum = 0.0;
                     for (i, t) in targets.iter().enumerate() {

@@ -9,9 +9,9 @@ use crate::rotation::host::{Mat3, IDENTITY};
 /// What an expert should predict for one crop (or what it did predict).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExpertTarget {
-    /// Row-major rotation matrices, [`Part::num_rotations`](crate::nets::Part::num_rotations) of them.
+    /// Row-major rotation matrices, [`ExpertKind::num_rotations`](crate::nets::ExpertKind::num_rotations) of them.
     pub rotations: Vec<[f32; 9]>,
-    /// [`Part::num_rest`](crate::nets::Part::num_rest) values.
+    /// [`ExpertKind::num_rest`](crate::nets::ExpertKind::num_rest) values.
     pub rest: Vec<f32>,
 }
 

@@ -2,7 +2,7 @@
 //! the mannequin body model.
 
 use super::*;
-use crate::nets::{ExpertPrediction, Part};
+use crate::nets::{ExpertKind, ExpertPrediction};
 use crate::rotation::host::IDENTITY;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
@@ -59,7 +59,7 @@ fn chordal_mean_and_angles() {
         (rotation_angle_deg(&a.rotations[0], &b.rotations[0]) - 0.2f64.to_degrees()).abs() < 1e-3
     );
     let report = HeldOutReport::new(
-        Part::Face,
+        ExpertKind::Face,
         std::slice::from_ref(&a),
         std::slice::from_ref(&a),
         &mean,
@@ -125,7 +125,7 @@ fn loss_weights_equalise_the_groups() {
         .map(|i| face_target(&[0.1 * i as f32, 0.0, 0.0], &[3.0 * i as f32; 10]))
         .collect();
     let mean = mean_target(&targets).unwrap();
-    let w = loss_weights(Part::Face, &targets, &mean, None);
+    let w = loss_weights(ExpertKind::Face, &targets, &mean, None);
     assert_eq!(w.len(), 2);
     // Expression: values 0, 3, 6, 9 about 4.5: mean square 11.25.
     assert!((w[1] - 1.0 / 11.25).abs() < 1e-5, "{w:?}");
@@ -137,15 +137,29 @@ fn loss_weights_equalise_the_groups() {
     let means = vec![&mean; 4];
     let (mrot, mrest) = target_tensors::<B>(&means, &device);
     let prediction = prediction_of(mrot, mrest);
-    let loss: f32 =
-        expert_loss(Part::Face, &prediction, rot.clone(), rest.clone(), &w, None).into_scalar();
+    let loss: f32 = expert_loss(
+        ExpertKind::Face,
+        &prediction,
+        rot.clone(),
+        rest.clone(),
+        &w,
+        None,
+    )
+    .into_scalar();
     assert!((loss - 2.0).abs() < 1e-3, "{loss}");
     // Scored on the face, the baseline's weighted loss is 1 per group too.
     let model = crate::smplx::mannequin::mannequin();
     let geometry = ExpressionGeometry::new(&model).unwrap();
-    let w = loss_weights(Part::Face, &targets, &mean, Some(&geometry));
-    let loss: f32 =
-        expert_loss(Part::Face, &prediction, rot, rest, &w, Some(&geometry)).into_scalar();
+    let w = loss_weights(ExpertKind::Face, &targets, &mean, Some(&geometry));
+    let loss: f32 = expert_loss(
+        ExpertKind::Face,
+        &prediction,
+        rot,
+        rest,
+        &w,
+        Some(&geometry),
+    )
+    .into_scalar();
     assert!((loss - 2.0).abs() < 1e-3, "{loss}");
     // SPIN's hand joints (always identity) keep weight 1.
     let body: Vec<ExpertTarget> = (0..3)
@@ -158,7 +172,7 @@ fn loss_weights_equalise_the_groups() {
             )
         })
         .collect();
-    let w = loss_weights(Part::Body, &body, &mean_target(&body).unwrap(), None);
+    let w = loss_weights(ExpertKind::Body, &body, &mean_target(&body).unwrap(), None);
     assert_eq!(w.len(), 5);
     assert_eq!(w[2], 1.0);
 }

@@ -44,6 +44,11 @@ impl Part {
         }
     }
 
+    /// The label shards' column holding this part's expert feature.
+    pub const fn feature_field(self) -> &'static str {
+        crate::pseudo::FEATURE_FIELDS[self.label_slot()]
+    }
+
     /// JSON key.
     pub fn key(self) -> &'static str {
         match self {

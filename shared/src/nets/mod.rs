@@ -22,7 +22,9 @@ pub mod weights_file;
 
 pub use deca::{DecaConfig, DecaEncoder, DecaOutput, SmplxFacePart};
 pub use frankmocap::{FrankMocapHand, FrankMocapHandConfig, HandOutput, HandSide, SmplxHandPart};
-pub use part_expert::{Expert, ExpertConfig, ExpertNet, ExpertPrediction, Part, RawPrediction};
+pub use part_expert::{
+    Expert, ExpertConfig, ExpertKind, ExpertNet, ExpertPrediction, RawPrediction,
+};
 pub use regressor::{IterativeRegressor, IterativeRegressorConfig, RegressorOutput};
 pub use resnet::{BlockKind, ResNet, ResNetConfig, ResNetFeatures};
 pub use spin::{SmplxBodyPart, Spin, SpinConfig, SpinOutput};

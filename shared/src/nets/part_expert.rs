@@ -24,10 +24,12 @@ pub const KIND: FileKind = FileKind {
     hint: "train one with `furpe expert train`, or pass a published checkpoint (.pt/.pth/.tar)",
 };
 
-/// The body part an expert reconstructs.
+/// Which of the three part experts: body, face or hand. One hand expert
+/// serves both hands, so this is not [`crate::metrics::Part`] (the body's
+/// four regions); [`ExpertKind::parts`] maps one to the other.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Part {
+pub enum ExpertKind {
     /// SPIN on the body crop: global + body rotations, shape, camera.
     Body,
     /// DECA on the face crop: jaw and expression.
@@ -36,14 +38,24 @@ pub enum Part {
     Hand,
 }
 
-impl Part {
-    pub const ALL: [Part; 3] = [Part::Body, Part::Face, Part::Hand];
+impl ExpertKind {
+    pub const ALL: [ExpertKind; 3] = [ExpertKind::Body, ExpertKind::Face, ExpertKind::Hand];
+
+    /// The body regions this expert labels.
+    pub fn parts(self) -> &'static [crate::metrics::Part] {
+        use crate::metrics::Part;
+        match self {
+            ExpertKind::Body => &[Part::Body],
+            ExpertKind::Face => &[Part::Face],
+            ExpertKind::Hand => &[Part::LeftHand, Part::RightHand],
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
-            Part::Body => "body",
-            Part::Face => "face",
-            Part::Hand => "hand",
+            ExpertKind::Body => "body",
+            ExpertKind::Face => "face",
+            ExpertKind::Hand => "hand",
         }
     }
 
@@ -52,9 +64,9 @@ impl Part {
     /// face 1 (jaw), hand 16 (wrist + 15 finger joints).
     pub fn num_rotations(self) -> usize {
         match self {
-            Part::Body => super::spin::SPIN_JOINTS,
-            Part::Face => 1,
-            Part::Hand => HAND_POSE / 3,
+            ExpertKind::Body => super::spin::SPIN_JOINTS,
+            ExpertKind::Face => 1,
+            ExpertKind::Hand => HAND_POSE / 3,
         }
     }
 
@@ -62,9 +74,9 @@ impl Part {
     /// body β 10 + camera 3, face expression 10, hand none.
     pub fn num_rest(self) -> usize {
         match self {
-            Part::Body => SPIN_BETAS + SPIN_CAMERA,
-            Part::Face => SMPLX_EXPRESSION,
-            Part::Hand => 0,
+            ExpertKind::Body => SPIN_BETAS + SPIN_CAMERA,
+            ExpertKind::Face => SMPLX_EXPRESSION,
+            ExpertKind::Hand => 0,
         }
     }
 
@@ -73,29 +85,29 @@ impl Part {
     /// but not reported, SMPL-X takes them from the hand expert.
     pub fn rotation_groups(self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         match self {
-            Part::Body => vec![("global", 0..1), ("body", 1..22)],
-            Part::Face => vec![("jaw", 0..1)],
-            Part::Hand => vec![("wrist", 0..1), ("fingers", 1..16)],
+            ExpertKind::Body => vec![("global", 0..1), ("body", 1..22)],
+            ExpertKind::Face => vec![("jaw", 0..1)],
+            ExpertKind::Hand => vec![("wrist", 0..1), ("fingers", 1..16)],
         }
     }
 
     /// Named groups of the other supervised values.
     pub fn rest_groups(self) -> Vec<(&'static str, std::ops::Range<usize>)> {
         match self {
-            Part::Body => vec![("betas", 0..10), ("camera", 10..13)],
-            Part::Face => vec![("expression", 0..10)],
-            Part::Hand => vec![],
+            ExpertKind::Body => vec![("betas", 0..10), ("camera", 10..13)],
+            ExpertKind::Face => vec![("expression", 0..10)],
+            ExpertKind::Hand => vec![],
         }
     }
 }
 
-impl std::str::FromStr for Part {
+impl std::str::FromStr for ExpertKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
-            "body" => Ok(Part::Body),
-            "face" => Ok(Part::Face),
-            "hand" => Ok(Part::Hand),
+            "body" => Ok(ExpertKind::Body),
+            "face" => Ok(ExpertKind::Face),
+            "hand" => Ok(ExpertKind::Hand),
             other => Err(format!("unknown part '{other}' (body, face or hand)")),
         }
     }
@@ -121,23 +133,23 @@ pub struct ExpertConfig {
 impl ExpertConfig {
     /// A small expert that trains on a CPU: basic-block ResNet [1, 1, 1, 1]
     /// of base width `width`, regressor widths `16 · width`.
-    pub fn small(part: Part, width: usize, crop_size: usize) -> Self {
+    pub fn small(part: ExpertKind, width: usize, crop_size: usize) -> Self {
         let backbone = ResNetConfig::new(BlockKind::Basic, [1, 1, 1, 1]).with_base_width(width);
         let hidden = 16 * width;
         let net = match part {
-            Part::Body => ExpertNet::Body(
+            ExpertKind::Body => ExpertNet::Body(
                 SpinConfig::new()
                     .with_backbone(backbone)
                     .with_hidden(vec![hidden, hidden])
                     // Little data, few epochs: dropout would only slow it down.
                     .with_dropout(0.0),
             ),
-            Part::Face => ExpertNet::Face(
+            ExpertKind::Face => ExpertNet::Face(
                 DecaConfig::new()
                     .with_backbone(backbone)
                     .with_hidden(hidden),
             ),
-            Part::Hand => ExpertNet::Hand(
+            ExpertKind::Hand => ExpertNet::Hand(
                 FrankMocapHandConfig::new()
                     .with_backbone(backbone)
                     .with_feature_dim(hidden),
@@ -147,20 +159,20 @@ impl ExpertConfig {
     }
 
     /// The published expert's architecture (ResNet-50, 224 px crops).
-    pub fn published(part: Part) -> Self {
+    pub fn published(part: ExpertKind) -> Self {
         let net = match part {
-            Part::Body => ExpertNet::Body(SpinConfig::new()),
-            Part::Face => ExpertNet::Face(DecaConfig::new()),
-            Part::Hand => ExpertNet::Hand(FrankMocapHandConfig::new()),
+            ExpertKind::Body => ExpertNet::Body(SpinConfig::new()),
+            ExpertKind::Face => ExpertNet::Face(DecaConfig::new()),
+            ExpertKind::Hand => ExpertNet::Hand(FrankMocapHandConfig::new()),
         };
         Self::new(net, 224)
     }
 
-    pub fn part(&self) -> Part {
+    pub fn part(&self) -> ExpertKind {
         match self.net {
-            ExpertNet::Body(_) => Part::Body,
-            ExpertNet::Face(_) => Part::Face,
-            ExpertNet::Hand(_) => Part::Hand,
+            ExpertNet::Body(_) => ExpertKind::Body,
+            ExpertNet::Face(_) => ExpertKind::Face,
+            ExpertNet::Hand(_) => ExpertKind::Hand,
         }
     }
 
@@ -233,9 +245,9 @@ pub enum RawPrediction<B: Backend> {
 /// What an expert predicts, in the layout its supervision uses.
 #[derive(Debug, Clone)]
 pub struct ExpertPrediction<B: Backend> {
-    /// Supervised rotations `[batch, R, 3, 3]` ([`Part::num_rotations`]).
+    /// Supervised rotations `[batch, R, 3, 3]` ([`ExpertKind::num_rotations`]).
     pub rotations: Tensor<B, 4>,
-    /// Other supervised values `[batch, K]` ([`Part::num_rest`]); `None` for hands.
+    /// Other supervised values `[batch, K]` ([`ExpertKind::num_rest`]); `None` for hands.
     pub rest: Option<Tensor<B, 2>>,
     /// The expert feature `[batch, F]` (the pseudo feature for distillation).
     pub feature: Tensor<B, 2>,
@@ -243,11 +255,11 @@ pub struct ExpertPrediction<B: Backend> {
 }
 
 impl<B: Backend> Expert<B> {
-    pub fn part(&self) -> Part {
+    pub fn part(&self) -> ExpertKind {
         match self {
-            Expert::Body(_) => Part::Body,
-            Expert::Face(_) => Part::Face,
-            Expert::Hand(_) => Part::Hand,
+            Expert::Body(_) => ExpertKind::Body,
+            Expert::Face(_) => ExpertKind::Face,
+            Expert::Hand(_) => ExpertKind::Hand,
         }
     }
 
@@ -297,7 +309,7 @@ impl<B: Backend> Expert<B> {
 impl<B: Backend> Expert<B> {
     /// Starts an untrained expert at given mean values, as SPIN and HMR
     /// start from the dataset's mean parameters: `rotations` (row-major
-    /// matrices, [`Part::num_rotations`]) and `rest` ([`Part::num_rest`]) go
+    /// matrices, [`ExpertKind::num_rotations`]) and `rest` ([`ExpertKind::num_rest`]) go
     /// into SPIN's `init_pose`/`init_shape`/`init_cam`, FrankMocap's
     /// `mean_params` (camera kept) or the biases of DECA's jaw and
     /// expression codes, and the output layers' weights and biases are
@@ -434,7 +446,7 @@ pub fn from_bytes<B: Backend>(
 /// `pose_shape_best.pth`).
 #[cfg(feature = "import")]
 pub fn load_published<B: Backend>(
-    part: Part,
+    part: ExpertKind,
     path: &std::path::Path,
     device: &B::Device,
 ) -> Result<(Expert<B>, ExpertConfig), super::import::ImportError> {
@@ -451,11 +463,29 @@ pub fn load_published<B: Backend>(
 mod tests {
     use super::*;
     use burn::backend::Flex;
+
+    #[test]
+    fn the_experts_label_every_body_region_once() {
+        let labelled: Vec<_> = ExpertKind::ALL
+            .iter()
+            .flat_map(|kind| kind.parts().iter().copied())
+            .collect();
+        for part in crate::metrics::Part::ALL {
+            let n = labelled.iter().filter(|&&p| p == part).count();
+            assert_eq!(n, 1, "{part:?} labelled {n} times");
+        }
+        assert_eq!(labelled.len(), crate::metrics::Part::ALL.len());
+        // Each region's feature column is its own.
+        let mut fields: Vec<_> = labelled.iter().map(|p| p.feature_field()).collect();
+        fields.sort();
+        fields.dedup();
+        assert_eq!(fields.len(), 4);
+    }
     type B = Flex;
 
     #[test]
     fn check_refuses_settings_no_expert_can_have() {
-        for part in Part::ALL {
+        for part in ExpertKind::ALL {
             assert_eq!(ExpertConfig::small(part, 4, 64).check(), Ok(()));
             assert_eq!(ExpertConfig::published(part).check(), Ok(()));
             let e = ExpertConfig::small(part, 4, 0).check().expect_err("crop");
@@ -483,7 +513,7 @@ mod tests {
     fn every_part_round_trips_through_its_file() {
         let device = Default::default();
         let images = Tensor::<B, 4>::ones([2, 3, 32, 32], &device).mul_scalar(0.3);
-        for part in Part::ALL {
+        for part in ExpertKind::ALL {
             let config = ExpertConfig::small(part, 2, 32);
             let expert = config.init::<B>(&device);
             let out = expert.forward(images.clone());
@@ -530,7 +560,7 @@ mod tests {
             }
             o
         };
-        for part in Part::ALL {
+        for part in ExpertKind::ALL {
             let rotations: Vec<[f32; 9]> = (0..part.num_rotations())
                 .map(|j| rot([0.3, -0.1 * j as f64, 2.5 * (j == 0) as u8 as f64]))
                 .collect();

@@ -30,7 +30,8 @@ use anyhow::Context;
 use burn::tensor::{backend::Backend, Tensor};
 use furpe::crop::{CropTransform, PartCrops};
 use furpe::dataset::{read_annotations, Annotation};
-use furpe::nets::part_expert::{self, Expert, ExpertConfig, Part};
+use furpe::metrics::Part;
+use furpe::nets::part_expert::{self, Expert, ExpertConfig, ExpertKind};
 use furpe::nets::{HandSide, RawPrediction};
 use furpe::pseudo::{PseudoLabels, PARAM_FIELDS};
 use serde::{Deserialize, Serialize};
@@ -172,7 +173,7 @@ pub(crate) struct Loaded<B: Backend> {
 /// A `furpe expert train` file or a published checkpoint (`hand_mean`:
 /// FrankMocap's `mean_mano_params.pkl` for the latter) as the `part` expert.
 pub(crate) fn load_expert<B: Backend>(
-    part: Part,
+    part: ExpertKind,
     path: &Path,
     hand_mean: Option<&Path>,
     device: &B::Device,
@@ -264,15 +265,18 @@ impl BackendJob for LabelArgs {
                     self.data.display()
                 )
             })?;
-        let mut experts: Vec<(Part, Loaded<B>)> = Vec::new();
+        let mut experts: Vec<(ExpertKind, Loaded<B>)> = Vec::new();
         let mut manifest_experts = Vec::new();
         for (part, path) in [
-            (Part::Body, &self.body),
-            (Part::Face, &self.face),
-            (Part::Hand, &self.hand),
+            (ExpertKind::Body, &self.body),
+            (ExpertKind::Face, &self.face),
+            (ExpertKind::Hand, &self.hand),
         ] {
             if let Some(path) = path {
-                let hand_mean = self.hand_mean.as_deref().filter(|_| part == Part::Hand);
+                let hand_mean = self
+                    .hand_mean
+                    .as_deref()
+                    .filter(|_| part == ExpertKind::Hand);
                 experts.push((part, load_expert::<B>(part, path, hand_mean, &device)?));
                 let (len, hash) = fnv1a(path)?;
                 manifest_experts.push((
@@ -431,7 +435,7 @@ impl BackendJob for LabelArgs {
 
 /// Labels for the images `ids`.
 fn label_chunk<B: Backend>(
-    experts: &[(Part, Loaded<B>)],
+    experts: &[(ExpertKind, Loaded<B>)],
     mediapipe: Option<&MediaPipeExperts<B>>,
     annotations: &[Annotation],
     ids: &[usize],
@@ -470,17 +474,17 @@ fn label_chunk<B: Backend>(
         let width = loaded.config.feature_dim();
         // (row, crop, hand side) jobs for this expert.
         let jobs: Vec<(usize, CropTransform, HandSide)> = match part {
-            Part::Body => crops
+            ExpertKind::Body => crops
                 .iter()
                 .enumerate()
                 .map(|(r, c)| (r, c.body, HandSide::Right))
                 .collect(),
-            Part::Face => crops
+            ExpertKind::Face => crops
                 .iter()
                 .enumerate()
                 .filter_map(|(r, c)| c.face.map(|f| (r, f, HandSide::Right)))
                 .collect(),
-            Part::Hand => crops
+            ExpertKind::Hand => crops
                 .iter()
                 .enumerate()
                 .flat_map(|(r, c)| {
@@ -494,8 +498,8 @@ fn label_chunk<B: Backend>(
         };
         // Missing parts keep NaN features of the right width.
         for r in 0..crops.len() {
-            for key in feature_keys(*part) {
-                set(r, key, vec![f32::NAN; width]);
+            for region in part.parts() {
+                set(r, region.feature_field(), vec![f32::NAN; width]);
             }
         }
         let size = loaded.config.crop_size;
@@ -523,7 +527,7 @@ fn label_chunk<B: Backend>(
                         set(*r, "body_pose", body[k].clone());
                         set(*r, "smpl_betas", betas[k].clone());
                         set(*r, "body_camera", camera[k].clone());
-                        set(*r, "feature_body", feature[k].clone());
+                        set(*r, Part::Body.feature_field(), feature[k].clone());
                     }
                 }
                 RawPrediction::Face(out) => {
@@ -533,7 +537,7 @@ fn label_chunk<B: Backend>(
                     for (k, (r, _, _)) in group.iter().enumerate() {
                         set(*r, "jaw_pose", jaw[k].clone());
                         set(*r, "expression", expression[k].clone());
-                        set(*r, "feature_face", feature[k].clone());
+                        set(*r, Part::Face.feature_field(), feature[k].clone());
                     }
                 }
                 RawPrediction::Hand(out) => {
@@ -544,11 +548,11 @@ fn label_chunk<B: Backend>(
                         match side {
                             HandSide::Left => {
                                 set(*r, "left_hand_pose", left[k].clone());
-                                set(*r, "feature_left_hand", feature[k].clone());
+                                set(*r, Part::LeftHand.feature_field(), feature[k].clone());
                             }
                             HandSide::Right => {
                                 set(*r, "right_hand_pose", right[k].clone());
-                                set(*r, "feature_right_hand", feature[k].clone());
+                                set(*r, Part::RightHand.feature_field(), feature[k].clone());
                             }
                         }
                     }
@@ -560,7 +564,7 @@ fn label_chunk<B: Backend>(
         // Rows where nobody is found keep NaN features of the right width.
         if let Some(width) = mediapipe.holistic.body_feature_len() {
             for r in 0..ids.len() {
-                set(r, "feature_body", vec![f32::NAN; width]);
+                set(r, Part::Body.feature_field(), vec![f32::NAN; width]);
             }
         }
         let chunk: Vec<&Annotation> = ids.iter().map(|&i| &annotations[i]).collect();
@@ -581,7 +585,7 @@ fn label_chunk<B: Backend>(
                 expression,
             } = label;
             if let Some(v) = feature_body {
-                set(r, "feature_body", v);
+                set(r, Part::Body.feature_field(), v);
             }
             if let Some(v) = jaw_pose {
                 set(r, "jaw_pose", v.to_vec());
@@ -615,14 +619,6 @@ fn label_chunk<B: Backend>(
         labels.push(i as u64, &refs).map_err(anyhow::Error::msg)?;
     }
     Ok(labels)
-}
-
-fn feature_keys(part: Part) -> &'static [&'static str] {
-    match part {
-        Part::Body => &["feature_body"],
-        Part::Face => &["feature_face"],
-        Part::Hand => &["feature_left_hand", "feature_right_hand"],
-    }
 }
 
 /// `[N, W]` → N host rows.

@@ -47,7 +47,7 @@ impl Digit {
 }
 
 /// Which body segment a vertex was generated for (not `metrics::Part`,
-/// the scoring split, nor `part_expert::Part`); the rig uses it to choose
+/// the scoring split, nor `part_expert::ExpertKind`); the rig uses it to choose
 /// the joints that may move the vertex.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Segment {
