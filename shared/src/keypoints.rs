@@ -79,13 +79,18 @@ pub const EXPOSE_SOURCE: [usize; 133] = [
 /// The SMPLify-X OpenPose array (body 25, hands, face landmarks, optionally
 /// the contour) as indices into the 144 SMPL-X output joints.
 pub fn smplifyx_indices(with_contour: bool) -> Vec<usize> {
-    let face_end = if with_contour { 144 } else { 127 };
+    use crate::smplx::joints::output::{CONTOUR, FACE_LANDMARKS};
+    let face_end = if with_contour {
+        CONTOUR.end
+    } else {
+        FACE_LANDMARKS.end
+    };
     SMPLIFYX_BODY25
         .iter()
         .chain(&SMPLIFYX_LHAND)
         .chain(&SMPLIFYX_RHAND)
         .copied()
-        .chain(76..face_end)
+        .chain(FACE_LANDMARKS.start..face_end)
         .collect()
 }
 

@@ -6,6 +6,8 @@ use burn::tensor::{backend::Backend, Tensor, TensorData};
 use super::{flat, ExpertTarget, GroupError};
 use crate::nets::ExpertKind;
 use crate::rotation::host::{axis_angle_to_matrix, IDENTITY};
+use crate::smplx::joints::output;
+use crate::smplx::joints::pose::{BODY, RIGHT_HAND};
 use crate::smplx::SmplxData;
 
 /// Each expert's standard error, measured on the mesh its prediction makes
@@ -98,7 +100,7 @@ impl<B: Backend> PartMesh<B> {
             let pose = &mut rotations[r * NUM_JOINTS..(r + 1) * NUM_JOINTS];
             match part {
                 ExpertKind::Body => {
-                    pose[1..22].copy_from_slice(row.rotations.get(1..22)?);
+                    pose[BODY].copy_from_slice(row.rotations.get(BODY)?);
                     coeffs[r * 20..r * 20 + 10].copy_from_slice(row.rest.get(0..10)?);
                 }
                 ExpertKind::Face => {
@@ -115,7 +117,7 @@ impl<B: Backend> PartMesh<B> {
                         ]);
                         let mean = self.hands_mean_r.get(j * 3..j * 3 + 3)?;
                         let full = [0, 1, 2].map(|k| rel[k] + mean[k] as f64);
-                        pose[40 + j] = flat(&axis_angle_to_matrix(full));
+                        pose[RIGHT_HAND.start + j] = flat(&axis_angle_to_matrix(full));
                     }
                 }
             }
@@ -135,13 +137,13 @@ impl<B: Backend> PartMesh<B> {
         let (source, chosen): (Tensor<B, 3>, Vec<usize>) = match part {
             ExpertKind::Body => (
                 self.layer.forward_joints(coeffs, rotations, transl),
-                (0..22).collect(),
+                (0..BODY.end).collect(),
             ),
             ExpertKind::Hand => (
                 self.layer.forward_joints(coeffs, rotations, transl),
                 std::iter::once(idx::RIGHT_WRIST)
-                    .chain(40..55)
-                    .chain(71..76)
+                    .chain(RIGHT_HAND)
+                    .chain(output::RIGHT_FINGERTIPS)
                     .collect(),
             ),
             ExpertKind::Face => (

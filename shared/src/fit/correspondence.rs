@@ -356,7 +356,7 @@ pub(super) fn hand_anchors(side: Side) -> Vec<Site> {
 }
 
 /// First of the 51 face landmarks (iBUG 17–67) among SMPL-X's output joints.
-pub(super) const FIRST_FACE_LANDMARK: usize = 76;
+pub(super) const FIRST_FACE_LANDMARK: usize = crate::smplx::joints::output::FACE_LANDMARKS.start;
 /// iBUG's 68 points start with 17 on the jaw line; SMPL-X's 51 follow them.
 const IBUG_INNER_START: usize = 17;
 

@@ -100,7 +100,7 @@ const RIGHT_HAND_POINTS: [usize; 21] = [
     21, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 71, 72, 73, 74, 75,
 ];
 /// The 51 face landmarks.
-const FACE_POINTS: std::ops::Range<usize> = 76..127;
+const FACE_POINTS: std::ops::Range<usize> = crate::smplx::joints::output::FACE_LANDMARKS;
 
 #[derive(Config, Debug, Copy, PartialEq, Eq)]
 pub enum StudentKind {

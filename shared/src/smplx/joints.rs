@@ -56,6 +56,50 @@ pub mod pose {
     }
 }
 
+/// Where each group sits among the 144 output joints (the 55 skeleton
+/// joints, then [`VERTEX_JOINT_IDS`]' 21, the 51 face landmarks and the 17
+/// contour points), in the reference package's order.
+pub mod output {
+    use std::ops::Range;
+
+    pub const SKELETON: Range<usize> = 0..55;
+    /// Nose, eyes, ears, toes and heels.
+    pub const HEAD_AND_FEET: Range<usize> = 55..66;
+    /// Thumb, index, middle, ring and pinky tips.
+    pub const LEFT_FINGERTIPS: Range<usize> = 66..71;
+    pub const RIGHT_FINGERTIPS: Range<usize> = 71..76;
+    /// The static face landmarks (iBUG points 17–67).
+    pub const FACE_LANDMARKS: Range<usize> = 76..127;
+    /// The dynamic face contour (iBUG points 0–16).
+    pub const CONTOUR: Range<usize> = 127..144;
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+        use crate::smplx::joints::{
+            NUM_JOINTS, NUM_OUTPUT_JOINTS, NUM_OUTPUT_JOINTS_NO_CONTOUR, VERTEX_JOINT_IDS,
+        };
+
+        #[test]
+        fn the_output_groups_tile_the_144_joints_in_order() {
+            let groups = [
+                SKELETON,
+                HEAD_AND_FEET,
+                LEFT_FINGERTIPS,
+                RIGHT_FINGERTIPS,
+                FACE_LANDMARKS,
+                CONTOUR,
+            ];
+            assert_eq!(groups[0].start, 0);
+            assert!(groups.windows(2).all(|w| w[0].end == w[1].start));
+            assert_eq!(SKELETON.end, NUM_JOINTS);
+            assert_eq!(RIGHT_FINGERTIPS.end - SKELETON.end, VERTEX_JOINT_IDS.len());
+            assert_eq!(FACE_LANDMARKS.end, NUM_OUTPUT_JOINTS_NO_CONTOUR);
+            assert_eq!(CONTOUR.end, NUM_OUTPUT_JOINTS);
+        }
+    }
+}
+
 /// Parent of each skeleton joint; the root's is -1.
 pub const PARENTS: [i64; NUM_JOINTS] = [
     -1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 15, 15, 15, 20, 25,

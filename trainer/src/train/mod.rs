@@ -37,6 +37,7 @@ use furpe::losses::{self, Targets};
 use furpe::metrics::Part;
 use furpe::nets::{PartFeatures, Student, StudentConfig, StudentInput, StudentOutput};
 use furpe::rotation::axis_angle_to_matrix;
+use furpe::smplx::joints::NUM_JOINTS;
 use furpe::smplx::{Smplx, SmplxConfig, SmplxData, SmplxInput};
 
 use crate::backend::{with_devices, BackendKind, DevicesJob};
@@ -821,8 +822,10 @@ impl<B: AutodiffBackend> Trainer<B> {
             TensorData::new(flat(&|s| &s.keypoints), [n, data::KEYPOINTS, 3]),
             d,
         );
-        let rotations = axis_angle_to_matrix(t2(flat(&|s| &s.pose), 165).reshape([n * 55, 3]))
-            .reshape([n, 55, 3, 3]);
+        let rotations = axis_angle_to_matrix(
+            t2(flat(&|s| &s.pose), NUM_JOINTS * 3).reshape([n * NUM_JOINTS, 3]),
+        )
+        .reshape([n, NUM_JOINTS, 3, 3]);
         let parts: Vec<f32> = samples.iter().flat_map(|s| s.parts).collect();
         let features = self.config.distill.then(|| {
             let feat = |p: Part| {
