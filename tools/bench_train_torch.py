@@ -9,8 +9,10 @@ projection of its joints, L1 keypoint + rotation MSE losses, backward, Adam.
 
     furpe body mannequin --out /tmp/mannequin.npz
     python3 tools/bench_train_torch.py --model /tmp/mannequin.npz [--batch 16 --crop 64 --width 16]
+        [--device cuda --json out.json]
 """
 import argparse
+import json
 import time
 
 import torch
@@ -72,15 +74,18 @@ def main():
     ap.add_argument("--width", type=int, default=16)
     ap.add_argument("--steps", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--json")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    dev = torch.device(a.device)
     n = a.batch
-    body = smplx.SMPLX(a.model, ext="npz", use_pca=False, num_betas=10, num_expression_coeffs=10, use_face_contour=True, batch_size=n)
-    net = Student(a.width)
+    body = smplx.SMPLX(a.model, ext="npz", use_pca=False, num_betas=10, num_expression_coeffs=10, use_face_contour=True, batch_size=n).to(dev)
+    net = Student(a.width).to(dev)
     opt = torch.optim.Adam(net.parameters(), 1e-4)
-    images = torch.rand(n, 3, a.crop, a.crop)
-    target2d = torch.rand(n, 144, 2) * 2 - 1
-    eye = torch.eye(3).expand(n, 55, 3, 3)
+    images = torch.rand(n, 3, a.crop, a.crop, device=dev)
+    target2d = torch.rand(n, 144, 2, device=dev) * 2 - 1
+    eye = torch.eye(3, device=dev).expand(n, 55, 3, 3)
     shapedirs = torch.cat([body.shapedirs, body.expr_dirs], dim=-1)
     times = []
     for step in range(a.steps + 2):
@@ -88,7 +93,7 @@ def main():
         p, _ = net(images)
         rot = rot6d(p[:, :318]).view(n, 53, 3, 3)
         # SMPL-X order: global, body 21, jaw, eyes, left hand, right hand.
-        eyes = torch.eye(3).expand(n, 2, 3, 3)
+        eyes = torch.eye(3, device=dev).expand(n, 2, 3, 3)
         full = torch.cat([rot[:, :22], rot[:, 52:53], eyes, rot[:, 22:37], rot[:, 37:52]], 1)
         # smplx 0.1.28's SMPLX.forward cannot take rotation matrices (pose2rot=False
         # reshapes them as axis-angle), so the layer's own lbs is called directly.
@@ -105,12 +110,18 @@ def main():
         opt.zero_grad()
         loss.backward()
         opt.step()
+        # The loss read to the host ends the step on an asynchronous device too.
+        loss.item()
         if step >= 2:
             times.append((time.perf_counter() - t) * 1e3)
     times.sort()
     med = times[len(times) // 2]
-    print(f"PyTorch {torch.__version__} student train step (width {a.width}, {a.crop}x{a.crop}, batch {n}, "
+    print(f"PyTorch {torch.__version__} student train step on {dev} (width {a.width}, {a.crop}x{a.crop}, batch {n}, "
           f"{a.threads} threads): median {med:.1f} ms, min {times[0]:.1f} ms, {n / med * 1e3:.1f} images/s")
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump(dict(device=str(dev), batch=n, crop=a.crop, width=a.width, steps=a.steps,
+                           median_ms=med, min_ms=times[0]), f, indent=2)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,10 @@ pub struct TrainBench {
     /// that asynchronous backends finish it.
     #[arg(long)]
     pub profile: bool,
+    /// Also write the results (and the stage medians with --profile) as
+    /// JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = BackendKind::best_available())]
     pub backend: BackendKind,
 }
@@ -141,6 +145,7 @@ impl BackendJob for TrainBench {
         use burn::tensor::{Distribution, Tensor};
         use furpe::nets::{BlockKind, ResNetConfig, Student, StudentConfig, StudentInput};
         type A<B> = burn::backend::Autodiff<B>;
+        anyhow::ensure!(self.steps >= 1, "--steps must be at least 1");
         let model =
             SmplxConfig::new().init::<A<B>>(&furpe::smplx::mannequin::mannequin(), &device)?;
         let config = StudentConfig::new()
@@ -220,13 +225,17 @@ impl BackendJob for TrainBench {
                 times.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
+        let mut stages = serde_json::Map::new();
         if self.profile {
             for (name, ms) in STAGES.iter().zip(&mut stage_ms) {
                 ms.sort_by(f64::total_cmp);
-                println!("  {name:<16} median {:>8.1} ms", ms[ms.len() / 2]);
+                let median = ms[ms.len() / 2];
+                println!("  {name:<16} median {median:>8.1} ms");
+                stages.insert(name.to_string(), median.into());
             }
         }
         times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
         println!(
             "student train step (ResNet-18 [1,1,1,1] width {}, {}x{} crops, batch {n}, SMPL-X joints {}, backend {:?}): median {:.1} ms, min {:.1} ms, {:.1} images/s",
             self.width,
@@ -238,10 +247,24 @@ impl BackendJob for TrainBench {
                 "alone"
             },
             self.backend,
-            times[times.len() / 2],
+            median,
             times[0],
-            n as f64 / times[times.len() / 2] * 1e3
+            n as f64 / median * 1e3
         );
+        if let Some(path) = &self.json {
+            let row = serde_json::json!({
+                "backend": format!("{:?}", self.backend),
+                "batch": n,
+                "crop": self.crop,
+                "width": self.width,
+                "steps": self.steps,
+                "full_mesh": self.full_mesh,
+                "median_ms": median,
+                "min_ms": times[0],
+                "stage_median_ms": stages,
+            });
+            furpe::io::write_bytes_atomic(path, serde_json::to_string_pretty(&row)?.as_bytes())?;
+        }
         Ok(())
     }
 }
