@@ -21,7 +21,12 @@
 #   3. training step: `furpe bench train --backend cuda --profile` and
 #      tools/bench_train_torch.py --device cuda, at the CPU benchmark's size
 #      (batch 16, 64 px, width 16) and at the GPU recipe's (batch 64, 128 px,
-#      width 32).
+#      width 32);
+#   4. NCCL with one rank (the data-parallel issue): the same tiny training
+#      run (a 16-image world with oracle labels, made by `prepare`) without
+#      and with `--nccl`; a one-rank sum is the identity, so both must end
+#      with the same weights digest. NCCL is loaded as libnccl.so (the
+#      `libnccl-dev` name; PyTorch's wheel ships libnccl.so.2, linked here).
 #
 # Dry run on a CPU (tests everything but the GPU): FURPE_CHECK_BACKEND=flex
 # FURPE_CHECK_TORCH_DEVICE=cpu FURPE_BIN=target/release/furpe OUT=/tmp/gc
@@ -39,6 +44,19 @@ prepare)
     mkdir -p .gpu/wheels
     # The version the committed fixtures and benchmarks were made with.
     python3 -m pip download --quiet --no-deps --dest .gpu/wheels "smplx==0.1.28"
+    # Step 4's world: 16 rendered images and their exact labels (made here).
+    if [ ! -f .gpu/nccl/data/labels/shard-0000-of-0001.safetensors ]; then
+        here="${FURPE_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/furpe-target}/release/furpe}"
+        rm -rf .gpu/nccl && mkdir -p .gpu/nccl
+        "$here" synth --out .gpu/nccl/data --count 16 --size 64 --supersample 1 --seed 3
+        "$here" body mannequin --out /tmp/gpu-check-prepare.npz
+        python3 tools/oracle_labels.py .gpu/nccl/data /tmp/gpu-check-prepare.npz
+    fi
+    printf '%s\n' '# The NCCL check of scripts/gpu-check.sh: tiny, exact labels, no dropout.' \
+        'data = ".gpu/nccl/data"' 'use_selection = false' 'epochs = 2' 'batch = 4' 'lr = 1e-3' \
+        'checkpoint_every = 4' 'log_every = 1' 'holdout_every = 5' 'workers = 2' '[student]' \
+        'depth = 18' 'layers = [1, 1, 1, 1]' 'width = 4' 'crop = 32' 'hidden = [16]' \
+        'dropout = 0.0' >.gpu/nccl/train.toml
     du -sh .gpu
     echo 'prepared; on the device: scripts/gpu-check.sh run  (carry [".gpu"])'
     ;;
@@ -89,6 +107,35 @@ run)
             --batch "$batch" --crop "$crop" --width "$width" --steps 10 \
             --device "$torch_device" --json "$OUT/raw/train-torch-$tag.json"
     done
+    # 4. NCCL with one rank: --nccl must not change the weights.
+    step nccl-off 180 "$bin" train --config .gpu/nccl/train.toml --backend "$backend" \
+        --out /tmp/gpu-check-nccl-off --overwrite
+    if [ "$backend" = cuda ]; then
+        nccl_lib=$(python3 -c 'import nvidia.nccl, os; print(os.path.join(list(nvidia.nccl.__path__)[0], "lib"))' 2>/dev/null || true)
+        if [ -n "$nccl_lib" ] && [ -f "$nccl_lib/libnccl.so.2" ]; then
+            mkdir -p /tmp/gpu-check-nccl-lib
+            ln -sf "$nccl_lib/libnccl.so.2" /tmp/gpu-check-nccl-lib/libnccl.so
+            export LD_LIBRARY_PATH="/tmp/gpu-check-nccl-lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+        fi
+        step nccl-on 180 "$bin" train --config .gpu/nccl/train.toml --backend cuda --nccl \
+            --out /tmp/gpu-check-nccl-on --overwrite
+    else
+        echo "nccl-on skipped: NCCL needs the CUDA backend (dry run)" | tee -a "$log" "$OUT/raw/steps.txt"
+    fi
+    python3 -c '
+import json, re, sys
+text = open(sys.argv[1]).read()
+def digest(step):
+    marker = "== " + step + "\n"
+    if marker not in text:
+        return None
+    part = text.split(marker, 1)[1].split("\n== ", 1)[0]
+    m = re.search(r"\"weights\":\s*\"([^\"]+)\"", part)
+    return m.group(1) if m else None
+off, on = digest("nccl-off"), digest("nccl-on")
+json.dump({"weights_without_nccl": off, "weights_with_nccl": on,
+           "identical": off is not None and off == on}, open(sys.argv[2], "w"), indent=2)
+' "$log" "$OUT/raw/nccl.json"
     python3 - "$OUT" "$backend" "$torch_device" <<'EOF'
 import json, os, sys
 out, backend, torch_device = sys.argv[1:]
@@ -105,6 +152,7 @@ result = {
              "torch": load("body-torch.json")},
     "train": {tag: {"ours": load(f"train-ours-{tag}.json"), "torch": load(f"train-torch-{tag}.json")}
               for tag in ("b16-c64-w16", "b64-c128-w32")},
+    "nccl_one_rank": load("nccl.json"),
 }
 tmp = os.path.join(out, "gpu-check.json.tmp")
 json.dump(result, open(tmp, "w"), indent=2)
@@ -130,6 +178,9 @@ for tag, pair in result["train"].items():
     t = pair["torch"]["median_ms"] if pair["torch"] else None
     ratio = f"{o / t:.2f}×" if o and t else "—"
     lines.append(f"| {tag} | {o if o is None else round(o, 1)} | {t if t is None else round(t, 1)} | {ratio} |")
+n = result["nccl_one_rank"] or {}
+lines += ["", "NCCL, one rank: " + ("the same weights with and without --nccl" if n.get("identical")
+          else f"weights without --nccl {n.get('weights_without_nccl')}, with {n.get('weights_with_nccl')}")]
 open(os.path.join(out, "gpu-check.md"), "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 EOF

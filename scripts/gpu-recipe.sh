@@ -33,7 +33,8 @@ case "${1:-}" in
 prepare)
     export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/furpe-target}"
     export NODEVICE_SELECT=1
-    cargo build --release -p furpe-trainer --features cuda
+    # `nccl` (CUDA plus NCCL, loaded only by `--nccl`) for scripts/gpu-check.sh.
+    cargo build --release -p furpe-trainer --features nccl
     mkdir -p .gpu/holistic
     # Stripped, the CUDA build is ~65 MB, over what a device call carries
     # (64 MiB with the tree); gzipped ~18 MB.

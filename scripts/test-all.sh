@@ -36,7 +36,8 @@ if ! command -v mpirun >/dev/null || ! dpkg -s libopenmpi-dev >/dev/null 2>&1 ||
 fi
 cargo clippy -p furpe-trainer --features mpi --all-targets -- -D warnings
 cargo test -p furpe-trainer --features mpi --test train_cli mpi
-echo "== CUDA build (no GPU or CUDA toolkit needed: kernels compile through NVRTC at run time)"
-cargo build -p furpe-trainer --features cuda
+echo "== CUDA build with NCCL and MPI (no GPU, CUDA toolkit or NCCL needed: kernels compile through NVRTC and libnccl loads at run time)"
+cargo clippy -p furpe-trainer --features nccl,mpi -- -D warnings
+cargo build -p furpe-trainer --features nccl,mpi
 echo "== browser tests (scripts/test-web.sh)"
 scripts/test-web.sh

@@ -904,6 +904,25 @@ fn bad_configs_fail_clearly() {
     std::fs::write(&path, format!("data = {data:?}\n")).unwrap();
     let (ok, out) = run_furpe(&["train", "--config", path.to_str().unwrap()]);
     assert!(!ok && out.contains("annotations.jsonl"), "{out}");
+    // --nccl: a build without NCCL says how to get it; with it, a CPU
+    // backend is refused before any data is read.
+    let tiny = common::fixtures().join("../../configs/cpu-tiny.toml");
+    let (ok, out) = run_furpe(&[
+        "train",
+        "--config",
+        tiny.to_str().unwrap(),
+        "--data",
+        dir.join("nowhere").to_str().unwrap(),
+        "--backend",
+        "flex",
+        "--nccl",
+    ]);
+    let want = if cfg!(feature = "nccl") {
+        "--backend cuda"
+    } else {
+        "--features nccl"
+    };
+    assert!(!ok && out.contains(want), "{out}");
 }
 
 #[test]

@@ -151,6 +151,10 @@ pub fn train_on(
     parallel: ParallelArgs,
 ) -> anyhow::Result<TrainSummary> {
     parallel.validate(config.batch)?;
+    anyhow::ensure!(
+        !parallel.nccl || backend == BackendKind::Cuda,
+        "--nccl sums on CUDA GPUs: run with --backend cuda (this run: {backend:?})"
+    );
     let devices = parallel.devices;
     with_devices(
         backend,

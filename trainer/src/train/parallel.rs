@@ -3,7 +3,9 @@
 //! by all-reduces: burn-collective's between the devices of a machine
 //! (feature `ddp`), [`net::Link`] between processes: MPI (feature `mpi`,
 //! `--mpi`, ranks from `mpirun`/`srun`) or, as a development fallback, TCP
-//! through node 0 (`--dev-tcp-master`).
+//! through node 0 (`--dev-tcp-master`). On CUDA, `--nccl` (feature `nccl`)
+//! sums on the GPUs with NCCL instead, between the devices and the
+//! processes alike ([`nccl`]); the link then only carries NCCL's id.
 //!
 //! Every peer takes its slice of the global batch (same rows, same
 //! augmentation draws as a single-device run), computes the loss and its
@@ -32,6 +34,8 @@
 
 #[cfg(feature = "mpi")]
 mod mpi;
+#[cfg(feature = "nccl")]
+mod nccl;
 mod net;
 
 use std::sync::Arc;
@@ -93,6 +97,15 @@ pub struct ParallelArgs {
     /// trusted network only. Clusters: use --mpi.
     #[arg(long = "dev-tcp-master", value_name = "HOST:PORT")]
     pub master: Option<String>,
+    /// Sum on the GPUs with NCCL (CUDA backend; a build with the `nccl`
+    /// feature): gradients, BatchNorm statistics and logged values are
+    /// all-reduced on the devices' own buffers, between this machine's GPUs
+    /// and, with --mpi, between the ranks (one rank per GPU: `srun
+    /// --gpus-per-task 1`). NCCL picks its reduction order, so runs are not
+    /// bit-reproducible across topologies (the replicas still agree). Not
+    /// yet run on a GPU: see scripts/gpu-check.sh.
+    #[arg(long)]
+    pub nccl: bool,
     /// The MPI link, once MPI is up ([`Self::resolve`]).
     #[arg(skip)]
     link: Option<Arc<net::Link>>,
@@ -107,6 +120,7 @@ impl Default for ParallelArgs {
             master: None,
             mpi: false,
             mpi_sum: MpiSum::Gather,
+            nccl: false,
             link: None,
         }
     }
@@ -177,6 +191,11 @@ impl ParallelArgs {
             })?;
             net::parse_master(master)?;
         }
+        if self.nccl && !cfg!(feature = "nccl") {
+            anyhow::bail!(
+                "--nccl: this furpe binary was built without NCCL; rebuild with `cargo build --release -p furpe-trainer --features nccl` (with `mpi` too for several processes)"
+            );
+        }
         if self.devices > 1 && !cfg!(feature = "ddp") {
             anyhow::bail!(
                 "this furpe binary was built without data parallelism over devices; rebuild with `cargo build --release -p furpe-trainer --features ddp`"
@@ -202,6 +221,24 @@ impl ParallelArgs {
             }
             (false, _, _) => None,
         };
+        #[cfg(feature = "nccl")]
+        let nccl_id = self
+            .nccl
+            .then(|| {
+                let mine = if self.node_rank == 0 {
+                    nccl::Id::new()?.to_values()
+                } else {
+                    nccl::Id::zeros()
+                };
+                let all = match &link {
+                    Some(link) => link
+                        .share(mine)
+                        .map_err(|e| e.context("sharing the NCCL id with the other processes"))?,
+                    None => mine,
+                };
+                nccl::Id::from_values(&all)
+            })
+            .transpose()?;
         Ok((0..self.devices)
             .map(|local| Peer {
                 index: self.node_rank * self.devices + local,
@@ -209,6 +246,8 @@ impl ParallelArgs {
                 local,
                 args: self.clone(),
                 link: link.clone(),
+                #[cfg(feature = "nccl")]
+                nccl: nccl_id.map(|id| (id, Arc::new(std::sync::OnceLock::new()))),
             })
             .collect())
     }
@@ -225,6 +264,10 @@ pub struct Peer {
     args: ParallelArgs,
     /// To the other machines (several machines only).
     link: Option<Arc<net::Link>>,
+    /// With --nccl: the run's NCCL id, and this peer's communicator once
+    /// [`Peer::register`] has joined it.
+    #[cfg(feature = "nccl")]
+    nccl: Option<(nccl::Id, Arc<std::sync::OnceLock<nccl::Comm>>)>,
 }
 
 impl Peer {
@@ -245,9 +288,39 @@ impl Peer {
         (first, &rows[first..first + per])
     }
 
-    /// Joins this machine's collective (a no-op for a single device).
+    /// Whether sums go through NCCL (`--nccl`), even with one peer: a
+    /// single-GPU run then exercises the NCCL path (its sum is the identity).
+    fn uses_nccl(&self) -> bool {
+        self.args.nccl
+    }
+
+    /// With --nccl, this peer's communicator.
+    #[cfg(feature = "nccl")]
+    fn comm(&self) -> anyhow::Result<&nccl::Comm> {
+        self.nccl
+            .as_ref()
+            .and_then(|(_, comm)| comm.get())
+            .ok_or_else(|| {
+                anyhow::anyhow!(
+                    "peer {}: NCCL is not joined (Peer::register first)",
+                    self.index
+                )
+            })
+    }
+
+    /// Joins this machine's collective (a no-op for a single device), or
+    /// with --nccl the run's NCCL communicator on this peer's GPU.
     pub fn register<B: Backend>(&self, device: &B::Device) -> anyhow::Result<()> {
-        if self.args.devices == 1 {
+        #[cfg(feature = "nccl")]
+        if let Some((id, comm)) = &self.nccl {
+            let ordinal = nccl::cuda_ordinal(device)
+                .ok_or_else(|| anyhow::anyhow!("--nccl needs --backend cuda"))?;
+            let joined = nccl::Comm::join(*id, self.index, self.count, ordinal)?;
+            comm.set(joined)
+                .map_err(|_| anyhow::anyhow!("peer {}: NCCL joined twice", self.index))?;
+            return Ok(());
+        }
+        if self.args.devices == 1 || self.uses_nccl() {
             return Ok(());
         }
         collective::register::<B>(self, device)
@@ -255,7 +328,7 @@ impl Peer {
 
     /// Leaves this machine's collective (a no-op for a single device).
     pub fn finish<B: Backend>(&self) -> anyhow::Result<()> {
-        if self.args.devices == 1 {
+        if self.args.devices == 1 || self.uses_nccl() {
             return Ok(());
         }
         collective::finish::<B>(self)
@@ -265,6 +338,11 @@ impl Peer {
     /// machine's devices, then over the machines in rank order, divided by
     /// the number of peers. Every peer calls it, in the same order.
     fn mean_flat<B: Backend>(&self, t: Tensor<B, 1>) -> anyhow::Result<Tensor<B, 1>> {
+        #[cfg(feature = "nccl")]
+        if self.uses_nccl() {
+            let sum = self.comm()?.sum(t)?;
+            return Ok(sum.div_scalar(self.count as f32));
+        }
         if self.count == 1 {
             return Ok(t);
         }
@@ -292,10 +370,10 @@ impl Peer {
         grads: GradientsParams,
         module: &M,
     ) -> anyhow::Result<GradientsParams> {
-        if self.count == 1 {
+        if self.count == 1 && !self.uses_nccl() {
             return Ok(grads);
         }
-        if self.link.is_none() {
+        if self.link.is_none() && !self.uses_nccl() {
             return collective::mean_gradients::<B::InnerBackend>(self, grads);
         }
         // Across machines, every gradient in the module's parameter order

@@ -203,6 +203,14 @@ impl Link {
         }
     }
 
+    /// The element-wise sum of every process's buffer, once, before any
+    /// peer runs (every process calls it at the same point): how the NCCL id
+    /// reaches the other processes.
+    #[cfg(feature = "nccl")]
+    pub fn share(&self, values: Vec<f32>) -> anyhow::Result<Vec<f32>> {
+        self.exchange(values)
+    }
+
     fn exchange(&self, mut values: Vec<f32>) -> anyhow::Result<Vec<f32>> {
         let mut io = lock(&self.io);
         io.seq += 1;
