@@ -7,6 +7,7 @@
 //! through [`import`] (cargo feature `import`, native only), and every
 //! backbone's depth and width are configurable so small experts train on a CPU.
 
+pub mod batch_norm;
 pub mod deca;
 pub mod frankmocap;
 #[cfg(feature = "import")]

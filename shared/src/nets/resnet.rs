@@ -10,9 +10,11 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::pool::{AdaptiveAvgPool2d, AdaptiveAvgPool2dConfig, MaxPool2d, MaxPool2dConfig};
-use burn::nn::{BatchNorm, BatchNormConfig, Linear, LinearConfig, PaddingConfig2d};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
 use burn::tensor::{backend::Backend, Tensor};
+
+use super::batch_norm::{BatchNorm, BatchNormConfig};
 
 /// Residual block family: two 3×3 convolutions (ResNet-18/34) or the
 /// 1×1–3×3–1×1 bottleneck with 4× channel expansion (ResNet-50).
