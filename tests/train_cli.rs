@@ -886,6 +886,7 @@ fn bad_configs_fail_clearly() {
         "cpu-tiny",
         "default-student",
         "default-student-finetune",
+        "cpu-wide-student",
     ] {
         let path = common::fixtures().join(format!("../../configs/{name}.toml"));
         let (ok, out) = run_furpe(&[
