@@ -17,8 +17,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use burn::backend::Flex;
 use furpe::nets::{
-    part_expert, pose_head, student_file, BlockKind, ExpertConfig, ExpertKind, ResNetConfig,
-    StudentConfig,
+    part_expert, pose_head, student_file, weights_file, BlockKind, ExpertConfig, ExpertKind,
+    ResNetConfig, StudentConfig,
 };
 use furpe::npz::{parse_npy, write_npy, write_npz, NpyArray, NpzArchive};
 use furpe::smplx::{Batching, ParamWidths, SmplxParams, SmplxSequence};
@@ -214,9 +214,11 @@ fn every_parser_survives_mutated_input() {
     });
 }
 
-/// Every cut of a file at these offsets must be refused.
-fn cuts(len: usize, start: usize) -> [usize; 10] {
-    [
+/// `bytes` cut anywhere (inside the magic, the header length, the header
+/// whose end is `start`, the weights) must be refused.
+fn refused_at_every_cut(name: &str, bytes: &[u8], start: usize, refused: impl Fn(&[u8]) -> bool) {
+    let len = bytes.len();
+    for cut in [
         0,
         4,
         8,
@@ -227,7 +229,9 @@ fn cuts(len: usize, start: usize) -> [usize; 10] {
         start + 1,
         len / 2,
         len - 1,
-    ]
+    ] {
+        assert!(refused(&bytes[..cut]), "{name} cut at {cut}");
+    }
 }
 
 #[test]
@@ -252,12 +256,9 @@ fn network_files_survive_mutated_input() {
     survive("student-weights", &bytes, start..bytes.len(), 100, |b| {
         let _ = student_file::from_bytes::<Flex>(b, "s.furpe", &device);
     });
-    for cut in cuts(bytes.len(), start) {
-        assert!(
-            student_file::from_bytes::<Flex>(&bytes[..cut], "s.furpe", &device).is_err(),
-            "student cut at {cut}"
-        );
-    }
+    refused_at_every_cut("student", &bytes, start, |b| {
+        student_file::from_bytes::<Flex>(b, "s.furpe", &device).is_err()
+    });
     // An expert file of each part.
     for part in ExpertKind::ALL {
         let config = ExpertConfig::small(part, 2, 32);
@@ -278,13 +279,10 @@ fn network_files_survive_mutated_input() {
     survive("pose-head", &bytes, 0..bytes.len(), 300, |b| {
         let _ = pose_head::from_bytes::<Flex>(b, "h.furpe", &device);
     });
-    let start = bytes.len() / 2;
-    for cut in cuts(bytes.len(), start) {
-        assert!(
-            pose_head::from_bytes::<Flex>(&bytes[..cut], "h.furpe", &device).is_err(),
-            "head cut at {cut}"
-        );
-    }
+    let (_, start) = weights_file::read_header(&bytes, &pose_head::KIND, "h").unwrap();
+    refused_at_every_cut("pose head", &bytes, start, |b| {
+        pose_head::from_bytes::<Flex>(b, "h.furpe", &device).is_err()
+    });
 }
 
 #[test]

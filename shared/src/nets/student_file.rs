@@ -129,14 +129,7 @@ mod tests {
         let (mut header, _) = read_header(&bytes, "b").unwrap();
         // Without the checksum (a file from before it existed) the shape
         // check is what catches it; with it, the checksum does.
-        let mixed = |header: &StudentHeader| {
-            let text = serde_json::to_vec(header).unwrap();
-            let mut out = bytes[..8].to_vec();
-            out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-            out.extend_from_slice(&text);
-            out.extend_from_slice(&wide[wide_start..]);
-            out
-        };
+        let mixed = |header: &StudentHeader| assemble(header, &wide[wide_start..]);
         let err = from_bytes::<B>(&mixed(&header), "mixed.furpe", &device).unwrap_err();
         assert!(err.to_string().contains("CRC-32"), "{err}");
         header.weights_crc32 = None;
@@ -144,17 +137,23 @@ mod tests {
         assert!(err.to_string().contains("expects"), "{err}");
     }
 
+    /// A student file from a header and a weight record (magic, header
+    /// length, header JSON, record).
+    fn assemble(header: &StudentHeader, weights: &[u8]) -> Vec<u8> {
+        let text = serde_json::to_vec(header).unwrap();
+        let mut out = KIND.magic.to_vec();
+        out.extend_from_slice(&(text.len() as u32).to_le_bytes());
+        out.extend_from_slice(&text);
+        out.extend_from_slice(weights);
+        out
+    }
+
     /// `bytes` with its header's network replaced by `other` (the checksum
     /// still matches: only the weights are covered by it).
     fn with_config(bytes: &[u8], other: &StudentConfig) -> Vec<u8> {
         let (mut header, start) = read_header(bytes, "b").unwrap();
         header.config = serde_json::to_value(other).unwrap();
-        let text = serde_json::to_vec(&header).unwrap();
-        let mut out = bytes[..8].to_vec();
-        out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-        out.extend_from_slice(&text);
-        out.extend_from_slice(&bytes[start..]);
-        out
+        assemble(&header, &bytes[start..])
     }
 
     #[test]

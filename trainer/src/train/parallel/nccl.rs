@@ -100,6 +100,8 @@ pub struct Comm {
     comm: sys::ncclComm_t,
     stream: cudarc::driver::sys::CUstream,
     context: cudarc::driver::sys::CUcontext,
+    /// The device whose primary context `join` retained (released on drop).
+    device: cudarc::driver::sys::CUdevice,
 }
 
 impl std::fmt::Debug for Comm {
@@ -145,6 +147,7 @@ impl Comm {
             comm: unsafe { comm.assume_init() },
             stream,
             context,
+            device,
         })
     }
 
@@ -220,6 +223,7 @@ impl Drop for Comm {
         unsafe {
             let _ = nccl::comm_destroy(self.comm);
             let _ = cu::stream::destroy(self.stream);
+            let _ = cu::primary_ctx::release(self.device);
         }
     }
 }
