@@ -10,6 +10,19 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/furpe-target}"
 # Mesa's device-select layer complains about XDG_RUNTIME_DIR on headless
 # machines; the renderer tests do not need it.
 export NODEVICE_SELECT=1
+# One-shot builds gain nothing from incremental caches, which took half of a
+# 60 GB target dir here; CI machines' disks may be far smaller.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+disk() { echo "disk: $(df -h --output=avail "$CARGO_TARGET_DIR" 2>/dev/null | tail -1 | tr -d ' ') free; target dir $(du -sh "$CARGO_TARGET_DIR" 2>/dev/null | cut -f1)"; }
+mkdir -p "$CARGO_TARGET_DIR"
+# Scratch directories of earlier runs that stopped before cleaning up (a
+# failed test keeps its own to look at; an hour later it is litter).
+find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'furpe-test-*' -mmin +60 -exec rm -rf {} + 2>/dev/null || true
+# Incremental caches of earlier interactive builds, when the disk runs short.
+if [ "$(df -k --output=avail "$CARGO_TARGET_DIR" | tail -1)" -lt $((20 * 1024 * 1024)) ]; then
+  rm -rf "$CARGO_TARGET_DIR"/debug/incremental "$CARGO_TARGET_DIR"/release/incremental
+fi
+disk
 rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 # MediaPipe's models (npm, Apache-2.0) for the real-expert parity and detect tests.
 [ -f models/mediapipe/node_modules/@mediapipe/holistic/package.json ] || npm ci --prefix models/mediapipe --no-audit --no-fund
@@ -41,3 +54,4 @@ cargo clippy -p furpe-trainer --features nccl,mpi -- -D warnings
 cargo build -p furpe-trainer --features nccl,mpi
 echo "== browser tests (scripts/test-web.sh)"
 scripts/test-web.sh
+disk

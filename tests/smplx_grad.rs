@@ -14,7 +14,9 @@ use common::{fixtures, scratch, write_random_model};
 use furpe::smplx::{ParamWidths, SmplxConfig, SmplxData, SmplxInput, SmplxParams};
 use serde_json::Value;
 
-fn first_case() -> (Value, PathBuf) {
+/// The first fixture case and its model file (in a scratch directory that
+/// lives as long as the returned guard).
+fn first_case() -> (Value, PathBuf, common::Scratch) {
     let text =
         std::fs::read_to_string(fixtures().join("smplx_reference.json")).expect("fixture json");
     let manifest: Value = serde_json::from_str(&text).expect("fixture json parses");
@@ -28,14 +30,14 @@ fn first_case() -> (Value, PathBuf) {
         false,
         false,
     );
-    (case["params"].clone(), path)
+    (case["params"].clone(), path, dir)
 }
 
 #[test]
 fn gradients_match_finite_differences() {
     type B = Autodiff<NdArray<f64>>;
     let device = Default::default();
-    let (case_params, model_path) = first_case();
+    let (case_params, model_path, _dir) = first_case();
     let model = SmplxData::load(&model_path).expect("model");
     let layer = SmplxConfig::new()
         .init::<B>(&model, &device)

@@ -78,7 +78,7 @@ fn write_oracle_labels_with_features(dir: &Path, width: usize) {
         .unwrap();
 }
 
-fn world(name: &str, count: usize) -> std::path::PathBuf {
+fn world(name: &str, count: usize) -> common::Scratch {
     let dir = scratch(name);
     let data = dir.join("data");
     let (ok, out) = run_furpe(&[

@@ -14,12 +14,45 @@ pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures")
 }
 
-/// A fresh scratch directory under the target dir.
-pub fn scratch(name: &str) -> PathBuf {
+/// A fresh scratch directory in the system's temp dir, removed when the
+/// test that made it passes (kept after a failure, to look at). Tests write
+/// model files, worlds and runs of tens of MB: left behind, a few runs of the
+/// suite fill a CI machine's disk.
+pub fn scratch(name: &str) -> Scratch {
     let dir = std::env::temp_dir().join(format!("furpe-test-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("create scratch dir");
-    dir
+    Scratch(dir)
+}
+
+/// A scratch directory that removes itself (see [`scratch`]).
+pub struct Scratch(PathBuf);
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<Path> for Scratch {
+    fn as_ref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl AsRef<std::ffi::OsStr> for Scratch {
+    fn as_ref(&self) -> &std::ffi::OsStr {
+        self.0.as_os_str()
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
 }
 
 /// splitmix64 of (seed << 48 | key << 32 | i) -> [0, 1). Bit-identical to
