@@ -5,7 +5,8 @@
 # real counterpart learns from: SPIN from full-body pictures, DECA from face
 # close-ups, FrankMocap's hand module from hands in 256 px body pictures. On a
 # 2-core CPU: about 25 min for the body (8000 images), 15 min for the face
-# (6000 close-ups), 5 min for the hands (2000 images).
+# (6000 close-ups), 30 min for the hands (8000 images, 8 min of it rendering;
+# measured beside other builds, 2026-12-08).
 #
 # usage: scripts/train-default-experts.sh [WORK_DIR]   (default: runs/default-experts)
 set -euo pipefail
@@ -25,6 +26,9 @@ mkdir -p "$work" models/experts
 "$furpe" expert train --part face --data "$work/face" --out models/experts/face.expert \
     --epochs 16 --crop 48 --backend flex
 
-"$furpe" synth --out "$work/hand" --count 2000 --size 256 --seed 51 --backend flex
+"$furpe" synth --out "$work/hand" --count 8000 --size 256 --seed 51 --backend flex
+# Width 16 on 48 px crops: at width 8 / 32 px on 2000 pictures the expert
+# scored 94 % of the best constant's hand PA-MPJPE (it hardly saw the
+# fingers); this scores 75 % (models/experts/README.md).
 "$furpe" expert train --part hand --data "$work/hand" --out models/experts/hand.expert \
-    --epochs 24 --crop 32 --backend flex
+    --epochs 24 --crop 48 --width 16 --backend flex

@@ -149,11 +149,14 @@ fn default_experts_beat_the_mean_baseline_on_a_fresh_world() {
     let experts = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/experts");
     // The pictures each expert learns from: bodies at 128 px, face
     // close-ups (DECA learns from face datasets), hands in 256 px body
-    // pictures (at 128 px a hand is ~15 px).
-    for (part, framing, size) in [
-        ("body", "body", 128),
-        ("face", "face", 128),
-        ("hand", "body", 256),
+    // pictures (at 128 px a hand is ~15 px). Mesh bounds: issue 14's 0.8× of
+    // the best constant for the face and hands (they score 0.74× and 0.75×;
+    // the hand expert before 2026-12-08 scored 0.94× and fails it); the body
+    // expert (0.93×) is not the main job's body labeller (MediaPipe is).
+    for (part, framing, size, mesh_bound) in [
+        ("body", "body", 128, 0.95),
+        ("face", "face", 128, 0.8),
+        ("hand", "body", 256, 0.8),
     ] {
         let data = dir.join(part);
         synth_framed(&data, 300, size, 1234, framing);
@@ -172,9 +175,8 @@ fn default_experts_beat_the_mean_baseline_on_a_fresh_world() {
             "--backend",
             "flex",
         ]);
-        assert_beats_baseline(part, &read_json(&report), 0.95);
+        assert_beats_baseline(part, &read_json(&report), mesh_bound);
     }
-    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]

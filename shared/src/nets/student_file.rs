@@ -162,7 +162,8 @@ mod tests {
         let cfg = config(4);
         let bytes = to_bytes(&cfg.init::<B>(&device), &cfg, Precision::F32, "").unwrap();
         // More residual blocks than the weights hold: Burn's record loader
-        // asserts on this; the file is refused as corrupt.
+        // asserts on this; the file is refused as corrupt by counting the
+        // record's tensors first, before any panic (the browser aborts on one).
         let deeper = cfg
             .clone()
             .with_backbone(ResNetConfig::new(BlockKind::Basic, [2, 1, 1, 1]).with_base_width(4));
@@ -171,7 +172,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            err.contains("deep.furpe") && err.contains("layers"),
+            err.contains("deep.furpe") && err.contains("tensors") && err.contains("layers"),
             "{err}"
         );
         // A two-stage header over one-stage weights: the refinement branch

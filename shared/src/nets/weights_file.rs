@@ -168,6 +168,7 @@ pub fn load_weights<B: Backend, M: Module<B>>(
         }
     }
     let expected = shapes(&fresh);
+    let (in_record, in_network) = (record_tensors(weights), parameter_count(&fresh));
     let weights = weights.to_vec();
     let record = match header.precision {
         Precision::F32 => {
@@ -181,6 +182,18 @@ pub fn load_weights<B: Backend, M: Module<B>>(
     // Burn 0.21's `load_record` asserts (panics) when a record holds another
     // number of layers than the network (a header edited to more blocks than
     // its weights were saved with); such a file is corrupt, not a crash.
+    // Counting the record's tensors first refuses it without the panic, which
+    // in the browser (panic = abort) would stop the page; the unwind guard
+    // below stays for records of equal count but another nesting.
+    if in_record != Some(in_network) {
+        return Err(WeightsFileError::Corrupt(
+            name.to_string(),
+            format!(
+                "the weights hold {} tensors, the header's network {in_network}: another number of layers",
+                in_record.map_or_else(|| "unreadable".to_string(), |n| n.to_string())
+            ),
+        ));
+    }
     let module =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fresh.load_record(record)))
             .map_err(|_| {
@@ -258,6 +271,127 @@ impl<B: Backend> ModuleMapper<B> for Renumber {
         let (_, value, mapper) = param.consume();
         self.0 += 1;
         Param::from_mapped_value(ParamId::from(self.0 - 1), value, mapper)
+    }
+}
+
+/// How many tensors (float, int and bool parameters) `module` holds.
+fn parameter_count<B: Backend, M: Module<B>>(module: &M) -> usize {
+    struct Count(usize);
+    impl<B: Backend> ModuleVisitor<B> for Count {
+        fn visit_float<const D: usize>(&mut self, _: &Param<Tensor<B, D>>) {
+            self.0 += 1;
+        }
+        fn visit_int<const D: usize>(&mut self, _: &Param<Tensor<B, D, burn::tensor::Int>>) {
+            self.0 += 1;
+        }
+        fn visit_bool<const D: usize>(&mut self, _: &Param<Tensor<B, D, burn::tensor::Bool>>) {
+            self.0 += 1;
+        }
+    }
+    let mut count = Count(0);
+    module.visit(&mut count);
+    count.0
+}
+
+/// How many tensors a named-MessagePack record holds, read without building
+/// the network: every map with both a `bytes` and a `shape` key is one
+/// (Burn's serialised `TensorData`). `None` when the bytes are not
+/// MessagePack.
+fn record_tensors(bytes: &[u8]) -> Option<usize> {
+    rmp_serde::from_slice::<TensorCount>(bytes)
+        .ok()
+        .map(|count| count.0)
+}
+
+/// The tensors in a serialised value, counted while it is read (the weights'
+/// bytes themselves are skipped, never copied).
+struct TensorCount(usize);
+
+impl<'de> Deserialize<'de> for TensorCount {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TensorCountVisitor)
+    }
+}
+
+struct TensorCountVisitor;
+
+impl<'de> serde::de::Visitor<'de> for TensorCountVisitor {
+    type Value = TensorCount;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Burn record")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<TensorCount, E> {
+        Ok(TensorCount(0))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<TensorCount, E> {
+        Ok(TensorCount(0))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<TensorCount, E> {
+        Ok(TensorCount(0))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<TensorCount, E> {
+        Ok(TensorCount(0))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<TensorCount, E> {
+        Ok(TensorCount(0))
+    }
+    fn visit_bytes<E>(self, _: &[u8]) -> Result<TensorCount, E> {
+        Ok(TensorCount(0))
+    }
+    fn visit_unit<E>(self) -> Result<TensorCount, E> {
+        Ok(TensorCount(0))
+    }
+    fn visit_none<E>(self) -> Result<TensorCount, E> {
+        Ok(TensorCount(0))
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<TensorCount, D::Error> {
+        TensorCount::deserialize(d)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<TensorCount, A::Error> {
+        let mut total = 0;
+        while let Some(TensorCount(n)) = seq.next_element()? {
+            total += n;
+        }
+        Ok(TensorCount(total))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TensorCount, A::Error> {
+        let (mut total, mut bytes, mut shape) = (0, false, false);
+        while let Some(key) = map.next_key::<KeyName>()? {
+            bytes |= key.0 == "bytes";
+            shape |= key.0 == "shape";
+            total += map.next_value::<TensorCount>()?.0;
+        }
+        Ok(TensorCount(if bytes && shape { 1 } else { total }))
+    }
+}
+
+/// A map key: its text when it is a string, empty otherwise.
+struct KeyName(String);
+
+impl<'de> Deserialize<'de> for KeyName {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Text;
+        impl<'de> serde::de::Visitor<'de> for Text {
+            type Value = KeyName;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map key")
+            }
+            fn visit_str<E>(self, key: &str) -> Result<KeyName, E> {
+                Ok(KeyName(key.to_string()))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<KeyName, E> {
+                Ok(KeyName(String::new()))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<KeyName, E> {
+                Ok(KeyName(String::new()))
+            }
+            fn visit_bytes<E>(self, _: &[u8]) -> Result<KeyName, E> {
+                Ok(KeyName(String::new()))
+            }
+        }
+        deserializer.deserialize_any(Text)
     }
 }
 
