@@ -152,9 +152,10 @@ fn default_experts_beat_the_mean_baseline_on_a_fresh_world() {
     // pictures (at 128 px a hand is ~15 px). Mesh bounds: issue 14's 0.8× of
     // the best constant for the face and hands (they score 0.74× and 0.75×;
     // the hand expert before 2026-12-08 scored 0.94× and fails it); the body
-    // expert (0.93×) is not the main job's body labeller (MediaPipe is).
+    // expert, not the main job's body labeller (MediaPipe is), to 0.9× (it
+    // scores 0.84×; the one before 2026-12-08 scored 0.93×).
     for (part, framing, size, mesh_bound) in [
-        ("body", "body", 128, 0.95),
+        ("body", "body", 128, 0.9),
         ("face", "face", 128, 0.8),
         ("hand", "body", 256, 0.8),
     ] {
