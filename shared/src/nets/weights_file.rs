@@ -358,40 +358,13 @@ impl<'de> serde::de::Visitor<'de> for TensorCountVisitor {
     }
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<TensorCount, A::Error> {
         let (mut total, mut bytes, mut shape) = (0, false, false);
-        while let Some(key) = map.next_key::<KeyName>()? {
-            bytes |= key.0 == "bytes";
-            shape |= key.0 == "shape";
+        // Burn's named records key every map by field name.
+        while let Some(key) = map.next_key::<String>()? {
+            bytes |= key == "bytes";
+            shape |= key == "shape";
             total += map.next_value::<TensorCount>()?.0;
         }
         Ok(TensorCount(if bytes && shape { 1 } else { total }))
-    }
-}
-
-/// A map key: its text when it is a string, empty otherwise.
-struct KeyName(String);
-
-impl<'de> Deserialize<'de> for KeyName {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct Text;
-        impl<'de> serde::de::Visitor<'de> for Text {
-            type Value = KeyName;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a map key")
-            }
-            fn visit_str<E>(self, key: &str) -> Result<KeyName, E> {
-                Ok(KeyName(key.to_string()))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<KeyName, E> {
-                Ok(KeyName(String::new()))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<KeyName, E> {
-                Ok(KeyName(String::new()))
-            }
-            fn visit_bytes<E>(self, _: &[u8]) -> Result<KeyName, E> {
-                Ok(KeyName(String::new()))
-            }
-        }
-        deserializer.deserialize_any(Text)
     }
 }
 
