@@ -22,7 +22,7 @@ use furpe::fit::{blazepose_joints, FitConfig, PersonFitConfig};
 use furpe::inference::Prediction;
 use furpe::mediapipe::holistic::{Holistic, Person};
 use furpe::mediapipe::package::{ModelFile, Package};
-use furpe::tracking::Tracker;
+use furpe::tracking::{PersonTrack, Tracker};
 
 type A = Autodiff<Flex>;
 
@@ -31,19 +31,23 @@ type A = Autodiff<Flex>;
 const BOUND: f32 = 0.06;
 const RATIO: f32 = 0.6;
 
-fn tracker(hands: bool, face: bool) -> Tracker<A> {
+fn holistic(hands: bool, face: bool) -> Holistic<Flex> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let package = Package::find(None, &root).unwrap_or_else(|e| panic!("{e}"));
-    let holistic = Holistic::<Flex>::new(
+    Holistic::<Flex>::new(
         |f| package.model_bytes(f).map_err(anyhow::Error::from),
         ModelFile::PoseLandmarkLite,
         hands,
         face,
         &Default::default(),
     )
-    .unwrap_or_else(|e| panic!("{e}"));
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn tracker(hands: bool, face: bool) -> Tracker<A> {
     let body = furpe::smplx::mannequin::mannequin();
-    Tracker::new(holistic, &body, &Default::default()).unwrap_or_else(|e| panic!("{e}"))
+    Tracker::new(holistic(hands, face), &body, &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn frame(name: &str) -> (Vec<u8>, u32, u32) {
@@ -169,6 +173,55 @@ fn the_experts_path_follows_a_real_person() {
         body <= BOUND && body <= RATIO * constant,
         "joints {body:.3} of the height from the landmarks, best constant {constant:.3}"
     );
+}
+
+/// The page's two-thread path: a `PersonTrack` (the worker's) finds the
+/// person, the person crosses as bytes, `experts_on` fits it; on the same
+/// frames it gives the very bodies the one-thread `experts` gives.
+#[test]
+fn the_worker_path_gives_the_same_bodies() {
+    let config = PersonFitConfig::live();
+    let mut one = tracker(true, true);
+    let mut engine = tracker(true, true);
+    let mut worker = PersonTrack::new(holistic(true, true));
+    let parts = Tracker::<A>::experts_parts(&config);
+    let mut compared = 0;
+    for (rgb, w, h) in clip().into_iter().take(6) {
+        let direct = one
+            .experts(&rgb, w, h, &config, &clock)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let found = worker
+            .track(&rgb, w, h, parts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let bytes = found.map(|p| p.to_bytes().unwrap_or_else(|e| panic!("{e}")));
+        let piped = match bytes {
+            Some(b) => {
+                let person = Person::from_bytes(&b).unwrap_or_else(|e| panic!("{e}"));
+                Some(
+                    engine
+                        .experts_on(person, &config, &clock)
+                        .unwrap_or_else(|e| panic!("{e}")),
+                )
+            }
+            None => {
+                engine.lost();
+                None
+            }
+        };
+        assert_eq!(direct.is_some(), piped.is_some(), "found by one path only");
+        if let (Some(a), Some(b)) = (direct, piped) {
+            let worst = a
+                .prediction
+                .vertices
+                .iter()
+                .zip(&b.prediction.vertices)
+                .flat_map(|(p, q)| (0..3).map(move |k| (p[k] - q[k]).abs()))
+                .fold(0.0f32, f32::max);
+            assert!(worst <= 1e-5, "the bodies differ by {worst} m");
+            compared += 1;
+        }
+    }
+    assert!(compared >= 5, "a person in only {compared} of 6 frames");
 }
 
 #[test]

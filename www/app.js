@@ -120,6 +120,26 @@ const STAGES = [
   ['crop', 'crop'], ['student', 'student'], ['body', 'SMPL-X'],
 ];
 
+// One frame through the engine: directly, or with the person the worker
+// found. The student runs on every new frame, in the crop around the
+// latest person found (its landmarks lag by the worker's time); the fits and
+// the pose head run once per person found, on the frame it was found in.
+// Resolves to the engine's stats, or null when there is nothing new to do.
+async function stepFrame(engine, finder, pixels, w, h) {
+  if (!finder) return engine.step(pixels, w, h);
+  if (finder.failed) throw new Error(`the person finder failed: ${finder.failed}`);
+  if (!finder.busy) finder.send(pixels, w, h);
+  const latest = finder.latest;
+  if (!latest) return null;
+  if (engine.mode() === 'student') {
+    if (latest.width !== w || latest.height !== h) return null;
+    return engine.step_with(pixels, w, h, latest.person, latest.ms);
+  }
+  if (!finder.fresh) return null;
+  finder.fresh = false;
+  return engine.step_with(latest.pixels, latest.width, latest.height, latest.person, latest.ms);
+}
+
 function readout(s, capture) {
   const ms = s.ms;
   const pad = (t) => t.padEnd(22);
@@ -129,6 +149,7 @@ function readout(s, capture) {
     `${pad('frame')}${s.frame}   fps ${s.fps.toFixed(1)}`,
     `${pad('capture')}${capture.toFixed(1)} ms`,
   ];
+  if (s.pipelined) lines.push(`${pad('MediaPipe')}in a worker, beside the engine`);
   for (const [key, name] of STAGES) if (key in ms) lines.push(`${pad(name)}${ms[key].toFixed(1)} ms`);
   lines.push(`${pad('render')}${ms.render.toFixed(1)} ms (${s.drawn_by || 'off'})`);
   lines.push(`${pad('total')}${(ms.total + capture).toFixed(1)} ms`);
@@ -163,15 +184,70 @@ async function loadExperts(engine) {
     const label = engine.load_experts(detector, landmarks, hand, face);
     $('experts').textContent = label;
     stats.experts = label;
-    return true;
+    return { detector, landmarks, hand, face };
   } catch (e) {
     stats.experts = null;
     stats.expertsError = String(e.message || e);
     $('experts').textContent = 'not loaded';
     show(`The experts mode is unavailable (${e.message || e}): install MediaPipe's models with ` +
       '`npm ci --prefix models/mediapipe` and rerun `scripts/web.sh build`. The student mode still runs.', 'error');
-    return false;
+    return null;
   }
+}
+
+// MediaPipe's models in a Web Worker (www/finder-worker.js): the worker finds
+// the person in one frame while the engine fits (or runs the student on) the
+// last person found, so the two stages overlap on two cores. Resolves to the
+// started worker's handle, or null (no Worker support, `?worker=off`, or it
+// failed to start: the page then runs every stage in its own thread).
+async function startFinder(models, mode) {
+  if (query.get('worker') === 'off' || typeof Worker === 'undefined') return null;
+  let worker;
+  try {
+    worker = new Worker(new URL('finder-worker.js', import.meta.url), { type: 'module' });
+  } catch (e) {
+    show(`MediaPipe's models run in the page's thread (no module worker: ${e.message || e}).`);
+    return null;
+  }
+  const finder = {
+    worker, busy: false, nextId: 1, latest: null, fresh: false, minId: 0, failed: null,
+    send(pixels, width, height) {
+      const id = this.nextId++;
+      this.busy = true;
+      this.pending = { id, pixels, width, height };
+      const copy = pixels.slice();
+      worker.postMessage({ type: 'frame', id, pixels: copy, width, height }, [copy.buffer]);
+    },
+    setMode(m) { worker.postMessage({ type: 'mode', mode: m }); this.forget(); },
+    reset() { worker.postMessage({ type: 'reset' }); this.forget(); },
+    // Results of frames sent before this point are dropped.
+    forget() { this.latest = null; this.fresh = false; this.minId = this.nextId; },
+  };
+  const ready = new Promise((resolve) => {
+    worker.onmessage = (ev) => {
+      const m = ev.data;
+      if (m.type === 'ready') resolve(true);
+      else if (m.type === 'found') {
+        finder.busy = false;
+        if (m.id >= finder.minId && finder.pending && finder.pending.id === m.id) {
+          finder.latest = { ...finder.pending, person: m.person, ms: m.ms };
+          finder.fresh = true;
+        }
+      } else if (m.type === 'error') {
+        finder.busy = false;
+        finder.failed = m.message;
+        resolve(false);
+      }
+    };
+    worker.onerror = (ev) => { finder.failed = ev.message || 'the worker failed'; resolve(false); };
+  });
+  worker.postMessage({ type: 'load', ...models, mode });
+  if (!(await ready)) {
+    worker.terminate();
+    show(`MediaPipe's models run in the page's thread (the worker failed: ${finder.failed}).`, 'error');
+    return null;
+  }
+  return finder;
 }
 
 // A file next to the page, or null when it is not there (an optional model).
@@ -206,7 +282,7 @@ async function loadHead(engine) {
   return false;
 }
 
-function setupModes(engine, haveExperts, haveHead) {
+function setupModes(engine, haveExperts, haveHead, onMode) {
   // The default: the mode that follows a person at the page's frame rate
   // (the pose head, ~12 fps on a laptop CPU), else the fits (~2-3 fps,
   // with hands and face), else the student.
@@ -216,7 +292,7 @@ function setupModes(engine, haveExperts, haveHead) {
     if (input.value === 'experts' && !haveExperts) $('experts').textContent = 'not loaded';
     input.checked = input.value === wanted;
     input.addEventListener('change', () => {
-      try { engine.set_mode(input.value); stats.mode = engine.mode(); }
+      try { engine.set_mode(input.value); stats.mode = engine.mode(); onMode(stats.mode); }
       catch (e) { show(String(e.message || e), 'error'); }
     });
   }
@@ -276,8 +352,15 @@ async function main() {
   stats.student = engine.student();
   // `?experts=off`: no MediaPipe models (the student crops around its own
   // last body, as without them).
-  const haveExperts = query.get('experts') !== 'off' && await loadExperts(engine);
-  setupModes(engine, haveExperts, haveExperts && await loadHead(engine));
+  const models = query.get('experts') !== 'off' ? await loadExperts(engine) : null;
+  const haveExperts = models !== null;
+  let finder = null;
+  setupModes(engine, haveExperts, haveExperts && await loadHead(engine), (mode) => finder && finder.setMode(mode));
+  if (models) finder = await startFinder(models, engine.mode());
+  stats.worker = finder !== null;
+  // Forgets the tracked person, in the engine and in the worker (tests call
+  // this when they switch the camera's picture).
+  window.furpeResetTracking = () => { engine.reset_tracking(); if (finder) finder.reset(); };
 
   let stream;
   try {
@@ -310,7 +393,8 @@ async function main() {
       const pixels = ctx.getImageData(0, 0, w, h).data;
       const capture = performance.now() - t0;
       try {
-        const s = await engine.step(new Uint8Array(pixels.buffer), w, h);
+        const s = await stepFrame(engine, finder, new Uint8Array(pixels.buffer), w, h);
+        if (!s) { stats.busy = false; requestAnimationFrame(loop); return; }
         s.ms.capture = capture;
         Object.assign(stats, s, { frames: s.frame, width: w, height: h });
         $('overlay').classList.toggle('empty', !s.person);

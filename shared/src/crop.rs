@@ -18,7 +18,7 @@ pub enum Border {
 }
 
 /// A square window on an image, possibly rotated and mirrored.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct CropTransform {
     /// Centre in pixels.
     pub center: [f32; 2],

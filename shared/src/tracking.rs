@@ -17,6 +17,11 @@
 //!   on the embedding of the body model that [`Tracker::find`] runs anyway,
 //!   placed on the same landmarks as the fits are ([`head_prediction`]).
 //!
+//! [`PersonTrack`] is the first stage alone (the models and the previous
+//! frame's regions), and [`Tracker::experts_on`] / [`Tracker::head_on`] the
+//! second alone, so the two can run on different threads (the live page's
+//! Web Worker); [`Person::to_bytes`] carries a person between them.
+//!
 //! Everything here reads tensors synchronously: it runs on a CPU backend
 //! (Burn flex natively and in WebAssembly), where that is allowed.
 
@@ -68,14 +73,59 @@ pub struct ExpertsFrame {
     pub times: ExpertTimes,
 }
 
+/// MediaPipe's models and the people of the previous frame: where the person
+/// is, frame after frame. [`Tracker`] runs one; the live page also runs one
+/// on its own in a Web Worker, beside the engine (the models' landmarks,
+/// then the fit or the student, run in parallel on two cores).
+pub struct PersonTrack<B: Backend> {
+    holistic: Holistic<B>,
+    people: Vec<Person>,
+}
+
+impl<B: Backend> PersonTrack<B> {
+    pub fn new(holistic: Holistic<B>) -> Self {
+        Self {
+            holistic,
+            people: Vec::new(),
+        }
+    }
+
+    /// Forgets the previous frame (a new clip or camera).
+    pub fn reset(&mut self) {
+        self.people.clear();
+    }
+
+    /// MediaPipe's models on this frame (RGB8), starting from the previous
+    /// frame's regions (the detector when there are none): the person, if
+    /// anyone is in view.
+    pub fn track(
+        &mut self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        parts: Parts,
+    ) -> Result<Option<Person>, String> {
+        self.people = self
+            .holistic
+            .track_parts(rgb, width, height, 1, &self.people, parts)
+            .map_err(|e| e.to_string())?;
+        Ok(self.people.first().cloned())
+    }
+}
+
+/// The student's crop around a person MediaPipe found: the body window
+/// around the landmarks (the rule training crops by).
+pub fn person_crop(person: &Person, width: u32, height: u32) -> CropTransform {
+    body_window(Some(landmark_box(person)), None, width, height)
+}
+
 /// MediaPipe's models, the body model (for fitting and for posing) and the
 /// previous frame.
 pub struct Tracker<A: AutodiffBackend> {
-    holistic: Holistic<A::InnerBackend>,
+    track: PersonTrack<A::InnerBackend>,
     fit_layer: Smplx<A>,
     pose_layer: Smplx<A::InnerBackend>,
     device: A::Device,
-    people: Vec<Person>,
     fit: Option<PersonFit>,
 }
 
@@ -88,11 +138,10 @@ impl<A: AutodiffBackend> Tracker<A> {
     ) -> Result<Self, String> {
         let (fit_layer, pose_layer) = layers::<A>(body, device)?;
         Ok(Self {
-            holistic,
+            track: PersonTrack::new(holistic),
             fit_layer,
             pose_layer,
             device: device.clone(),
-            people: Vec::new(),
             fit: None,
         })
     }
@@ -106,12 +155,12 @@ impl<A: AutodiffBackend> Tracker<A> {
 
     /// Forgets the previous frame (a new clip or camera).
     pub fn reset(&mut self) {
-        self.people.clear();
+        self.track.reset();
         self.fit = None;
     }
 
     /// The person's body landmarks in this frame (RGB8), and the student's
-    /// crop around them; `None` when nobody is in view.
+    /// crop around them ([`person_crop`]); `None` when nobody is in view.
     pub fn find(
         &mut self,
         rgb: &[u8],
@@ -119,10 +168,20 @@ impl<A: AutodiffBackend> Tracker<A> {
         height: u32,
     ) -> Result<Option<(Person, CropTransform)>, String> {
         self.fit = None;
-        Ok(self.track(rgb, width, height, Parts::BODY)?.map(|p| {
-            let crop = body_window(Some(landmark_box(&p)), None, width, height);
+        Ok(self.track.track(rgb, width, height, Parts::BODY)?.map(|p| {
+            let crop = person_crop(&p, width, height);
             (p, crop)
         }))
+    }
+
+    /// The parts [`Self::experts`] looks for under `config`: one pass per
+    /// hand and face (half the time; the fit is warm and smoothing follows).
+    pub fn experts_parts(config: &PersonFitConfig) -> Parts {
+        Parts {
+            hands: config.hand.is_some(),
+            face: config.face.is_some(),
+            refine: false,
+        }
     }
 
     /// MediaPipe's landmarks and the SMPL-X fitted to them in this frame
@@ -136,17 +195,26 @@ impl<A: AutodiffBackend> Tracker<A> {
         now: &dyn Fn() -> f64,
     ) -> Result<Option<ExpertsFrame>, String> {
         let t0 = now();
-        // One pass per hand and face: half the time; the fit is warm and
-        // smoothing follows.
-        let parts = Parts {
-            hands: config.hand.is_some(),
-            face: config.face.is_some(),
-            refine: false,
-        };
-        let Some(person) = self.track(rgb, width, height, parts)? else {
+        let parts = Self::experts_parts(config);
+        let Some(person) = self.track.track(rgb, width, height, parts)? else {
             self.fit = None;
             return Ok(None);
         };
+        let landmarks = now() - t0;
+        let mut frame = self.experts_on(person, config, now)?;
+        frame.times.landmarks = landmarks;
+        Ok(Some(frame))
+    }
+
+    /// [`Self::experts`] on a person found elsewhere (the live page's
+    /// worker runs the models; the fit, warm from the previous person's,
+    /// runs here). `times.landmarks` is left at 0.
+    pub fn experts_on(
+        &mut self,
+        person: Person,
+        config: &PersonFitConfig,
+        now: &dyn Fn() -> f64,
+    ) -> Result<ExpertsFrame, String> {
         let t1 = now();
         let device = self.device.clone();
         let fit = fit_people(
@@ -163,12 +231,18 @@ impl<A: AutodiffBackend> Tracker<A> {
         let prediction = pose(&self.pose_layer, &fit, &device)?;
         let t3 = now();
         self.fit = Some(fit.clone());
-        Ok(Some(ExpertsFrame {
+        Ok(ExpertsFrame {
             person,
             fit,
             prediction,
-            times: ExpertTimes::between([t0, t1, t2, t3]),
-        }))
+            times: ExpertTimes::between([t1, t1, t2, t3]),
+        })
+    }
+
+    /// Nobody was found in this frame (by a worker's [`PersonTrack`]): the
+    /// next person's fit starts cold.
+    pub fn lost(&mut self) {
+        self.fit = None;
     }
 
     /// The pose-head student's body in this frame (RGB8): MediaPipe's body
@@ -185,37 +259,34 @@ impl<A: AutodiffBackend> Tracker<A> {
     ) -> Result<Option<ExpertsFrame>, String> {
         let t0 = now();
         self.fit = None;
-        let Some(person) = self.track(rgb, width, height, Parts::BODY)? else {
+        let Some(person) = self.track.track(rgb, width, height, Parts::BODY)? else {
             return Ok(None);
         };
+        let landmarks = now() - t0;
+        let mut frame = self.head_on(person, head, now)?;
+        frame.times.landmarks = landmarks;
+        Ok(Some(frame))
+    }
+
+    /// [`Self::head`] on a person found elsewhere (see [`Self::experts_on`]).
+    pub fn head_on(
+        &mut self,
+        person: Person,
+        head: &PoseHead<A::InnerBackend>,
+        now: &dyn Fn() -> f64,
+    ) -> Result<ExpertsFrame, String> {
+        self.fit = None;
         let t1 = now();
         let fit = head_fit(head, &self.pose_layer, &person, &self.device)?;
         let t2 = now();
         let prediction = pose(&self.pose_layer, &fit, &self.device)?;
         let t3 = now();
-        Ok(Some(ExpertsFrame {
+        Ok(ExpertsFrame {
             person,
             fit,
             prediction,
-            times: ExpertTimes::between([t0, t1, t2, t3]),
-        }))
-    }
-
-    /// MediaPipe's models on this frame (RGB8), starting from the previous
-    /// frame's regions (the detector when there are none): the person, if
-    /// anyone is in view.
-    fn track(
-        &mut self,
-        rgb: &[u8],
-        width: u32,
-        height: u32,
-        parts: Parts,
-    ) -> Result<Option<Person>, String> {
-        self.people = self
-            .holistic
-            .track_parts(rgb, width, height, 1, &self.people, parts)
-            .map_err(|e| e.to_string())?;
-        Ok(self.people.first().cloned())
+            times: ExpertTimes::between([t1, t1, t2, t3]),
+        })
     }
 }
 

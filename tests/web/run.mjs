@@ -159,7 +159,7 @@ async function pauseLive(page) {
  */
 async function oneCentredFrame(page) {
   await page.evaluate(() => {
-    window.furpeEngine.reset_tracking();
+    (window.furpeResetTracking || (() => window.furpeEngine.reset_tracking()))();
     window.furpeStats.pauseAfter = window.furpeStats.frames + 1;
     document.getElementById('paused').checked = false;
   });
@@ -398,7 +398,7 @@ async function accuracy(page, label, camera, clip) {
       video.srcObject = await navigator.mediaDevices.getUserMedia({ video: { width: { ideal: 640 }, height: { ideal: 480 } }, audio: false });
       await video.play();
       await new Promise((resolve) => video.requestVideoFrameCallback(() => resolve()));
-      window.furpeEngine.reset_tracking();
+      (window.furpeResetTracking || (() => window.furpeEngine.reset_tracking()))();
       const s = window.furpeStats;
       s.pauseAfter = s.frames + settle;
       document.getElementById('paused').checked = false;

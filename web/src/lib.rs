@@ -19,12 +19,16 @@ mod accuracy;
 #[cfg(target_family = "wasm")]
 mod display;
 #[cfg(target_family = "wasm")]
+mod finder;
+#[cfg(target_family = "wasm")]
 mod live;
 #[cfg(target_family = "wasm")]
 mod viewer;
 
 #[cfg(target_family = "wasm")]
 pub use accuracy::{body_joints, pa_mpjpe_mm};
+#[cfg(target_family = "wasm")]
+pub use finder::PersonFinder;
 #[cfg(target_family = "wasm")]
 pub use live::{gpu_selftest, LiveEngine};
 #[cfg(target_family = "wasm")]
@@ -48,11 +52,14 @@ mod browser {
     }
 }
 
-/// Milliseconds from the page's clock (`performance.now()`).
+/// Milliseconds from the page's clock (`performance.now()`), in the page
+/// and in a worker (which has no `window`).
 #[cfg(target_family = "wasm")]
 pub(crate) fn now() -> f64 {
-    web_sys::window()
-        .and_then(|w| w.performance())
+    use wasm_bindgen::JsCast;
+    js_sys::Reflect::get(&js_sys::global(), &"performance".into())
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
         .map_or(0.0, |p| p.now())
 }
 

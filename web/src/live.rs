@@ -32,8 +32,7 @@ use furpe::crop::CropTransform;
 use furpe::filter::{OneEuro, OneEuroConfig};
 use furpe::fit::{blazepose_joints, PersonFitConfig};
 use furpe::inference::{body_window, BodyRegressor, Prediction, FOLLOW_SCALE};
-use furpe::mediapipe::holistic::{Holistic, Person};
-use furpe::mediapipe::package::ModelFile;
+use furpe::mediapipe::holistic::Person;
 use furpe::nets::pose_head::{self, PoseHead};
 use furpe::nets::student_file;
 use furpe::nets::StudentConfig;
@@ -42,18 +41,19 @@ use furpe::render::{
     View, COLOR_FORMAT,
 };
 use furpe::smplx::{SmplxConfig, SmplxData};
-use furpe::tracking::Tracker;
+use furpe::tracking::{person_crop, Tracker};
 use serde_json::json;
 use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
 use crate::display::{Display, Gpu};
+use crate::finder::{holistic, rgb_of};
 use crate::{js_error, now};
 
 type GpuBackend = burn::backend::Wgpu<f32, i32, u32>;
-type CpuBackend = burn::backend::Flex;
+pub(crate) type CpuBackend = burn::backend::Flex;
 /// The experts mode's fits take gradient steps on the CPU.
-type FitBackend = burn::backend::Autodiff<CpuBackend>;
+pub(crate) type FitBackend = burn::backend::Autodiff<CpuBackend>;
 
 /// What the page draws.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -422,27 +422,7 @@ impl LiveEngine {
         face: Vec<u8>,
     ) -> Result<String, JsValue> {
         let (hands, with_face) = (!hand.is_empty(), !face.is_empty());
-        let mut files = [
-            (ModelFile::PoseDetection, detector),
-            (ModelFile::PoseLandmarkLite, landmarks),
-            (ModelFile::HandLandmarkFull, hand),
-            (ModelFile::FaceLandmark, face),
-        ];
-        let holistic = Holistic::<CpuBackend>::new(
-            |file: ModelFile| -> Result<Vec<u8>, Box<dyn std::error::Error>> {
-                files
-                    .iter_mut()
-                    .find(|(f, _)| *f == file)
-                    .map(|(_, bytes)| std::mem::take(bytes))
-                    .filter(|b| !b.is_empty())
-                    .ok_or_else(|| format!("{}.tflite was not given", file.stem()).into())
-            },
-            ModelFile::PoseLandmarkLite,
-            hands,
-            with_face,
-            &Default::default(),
-        )
-        .map_err(js_error)?;
+        let holistic = holistic(detector, landmarks, hand, face)?;
         let tracker = Tracker::<FitBackend>::new(
             holistic,
             &self.inner.body.borrow().data,
@@ -601,7 +581,39 @@ impl LiveEngine {
     pub fn step(&self, rgba: Vec<u8>, width: u32, height: u32) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let stats = step(&inner, rgba, width, height).await.map_err(js_error)?;
+            let stats = step(&inner, rgba, width, height, None)
+                .await
+                .map_err(js_error)?;
+            js_sys::JSON::parse(&stats.to_string())
+        })
+    }
+
+    /// [`Self::step`] with the person already found: `person` is what a
+    /// `PersonFinder` (in a worker) returned for this frame or an earlier
+    /// one (`undefined`: nobody in view), `find_ms` how long it took there.
+    /// The engine then runs only its own stage (the fit, the pose head or
+    /// the student on the person's crop), so the page can overlap the two.
+    pub fn step_with(
+        &self,
+        rgba: Vec<u8>,
+        width: u32,
+        height: u32,
+        person: Option<Vec<u8>>,
+        find_ms: f64,
+    ) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let person = person
+                .map(|bytes| Person::from_bytes(&bytes))
+                .transpose()
+                .map_err(js_error)?;
+            let found = Found {
+                person,
+                ms: find_ms,
+            };
+            let stats = step(&inner, rgba, width, height, Some(found))
+                .await
+                .map_err(js_error)?;
             js_sys::JSON::parse(&stats.to_string())
         })
     }
@@ -648,30 +660,27 @@ impl LiveEngine {
     }
 }
 
-/// The frame's RGB bytes (MediaPipe's models read RGB8).
-fn rgb_of(rgba: &[u8], width: u32, height: u32) -> Result<Vec<u8>, String> {
-    let expected = width as usize * height as usize * 4;
-    if width == 0 || height == 0 || rgba.len() != expected {
-        return Err(format!(
-            "a {width}×{height} RGBA frame has {expected} bytes, got {}",
-            rgba.len()
-        ));
-    }
-    Ok(rgba
-        .chunks_exact(4)
-        .flat_map(|p| [p[0], p[1], p[2]])
-        .collect())
+/// A person found by a `PersonFinder` in a worker (`None`: nobody), and the
+/// milliseconds it took there.
+struct Found {
+    person: Option<Person>,
+    ms: f64,
 }
 
 /// The frame's body in the page's mode: `(body, person, per-stage ms)`;
-/// no body when nobody is in view.
+/// no body when nobody is in view. With `found`, MediaPipe's models have
+/// already run (in the page's worker) and only this mode's own stage runs.
 async fn infer(
     inner: &Inner,
     mode: Mode,
     rgba: &[u8],
     width: u32,
     height: u32,
+    found: Option<Found>,
 ) -> Result<(Option<Prediction>, Option<Person>, serde_json::Value), String> {
+    if let Some(found) = found {
+        return infer_found(inner, mode, rgba, width, height, found).await;
+    }
     let t0 = now();
     match mode {
         Mode::Experts => {
@@ -758,16 +767,75 @@ async fn infer(
     }
 }
 
+/// [`infer`]'s second stage on a person found in the worker.
+async fn infer_found(
+    inner: &Inner,
+    mode: Mode,
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    found: Found,
+) -> Result<(Option<Prediction>, Option<Person>, serde_json::Value), String> {
+    let Found { person, ms: find } = found;
+    match mode {
+        Mode::Experts | Mode::Head => {
+            let head = match mode {
+                Mode::Head => Some(
+                    inner
+                        .head
+                        .borrow()
+                        .as_ref()
+                        .map(|(h, _)| h.clone())
+                        .ok_or("the head mode needs a pose-head student")?,
+                ),
+                _ => None,
+            };
+            let mut tracker = inner.tracker.borrow_mut();
+            let tracker = tracker
+                .as_mut()
+                .ok_or("this mode needs MediaPipe's models")?;
+            let Some(person) = person else {
+                tracker.lost();
+                return Ok((None, None, json!({ "landmarks": find })));
+            };
+            let frame = match &head {
+                Some(head) => tracker.head_on(person, head, &now)?,
+                None => tracker.experts_on(person, &PersonFitConfig::live(), &now)?,
+            };
+            let fit_key = if head.is_some() { "head" } else { "fit" };
+            let mut ms = json!({ "landmarks": find, "body": frame.times.body });
+            ms[fit_key] = json!(frame.times.fit);
+            Ok((Some(frame.prediction), Some(frame.person), ms))
+        }
+        Mode::Student => {
+            let Some(person) = person else {
+                return Ok((None, None, json!({ "find": find })));
+            };
+            let crop = person_crop(&person, width, height);
+            let engine = inner.engine.borrow().clone();
+            let prediction = match &*engine {
+                Engine::Gpu(r) => r.predict(rgba, width, height, crop, &now).await?,
+                Engine::Cpu(r) => r.predict(rgba, width, height, crop, &now).await?,
+            };
+            let t = prediction.times;
+            let ms = json!({ "find": find, "crop": t.crop, "student": t.student, "body": t.body });
+            Ok((Some(prediction), Some(person), ms))
+        }
+    }
+}
+
 async fn step(
     inner: &Inner,
     rgba: Vec<u8>,
     width: u32,
     height: u32,
+    found: Option<Found>,
 ) -> Result<serde_json::Value, String> {
     let start = now();
     let body = inner.body.borrow().clone();
     let mode = inner.state.borrow().mode;
-    let (prediction, person, mut ms) = infer(inner, mode, &rgba, width, height).await?;
+    let pipelined = found.is_some();
+    let (prediction, person, mut ms) = infer(inner, mode, &rgba, width, height, found).await?;
     let finite = prediction.as_ref().is_some_and(Prediction::is_finite);
     let render_start = now();
     // What the drawing needs from the state, copied out: no borrow may live
@@ -880,6 +948,8 @@ async fn step(
         "crop": prediction.as_ref().map(|p| json!({ "cx": p.crop.center[0], "cy": p.crop.center[1], "side": p.crop.side })),
         "vertices": prediction.as_ref().map_or(0, |p| p.vertices.len()),
         "smoothing": state.smoothing,
+        // MediaPipe's models ran in the page's worker, beside this step.
+        "pipelined": pipelined,
     });
     // A non-finite body must not steer the next crop.
     state.previous = prediction.filter(Prediction::is_finite);

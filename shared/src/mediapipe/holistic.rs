@@ -38,7 +38,7 @@ const MOUTH_RIGHT: usize = 10;
 pub const NUM_BODY: usize = 33;
 
 /// One hand found in an image.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Hand {
     /// The window the hand model saw last.
     pub roi: CropTransform,
@@ -51,7 +51,7 @@ pub struct Hand {
 }
 
 /// One face found in an image.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Face {
     /// The window the face model saw last.
     pub roi: CropTransform,
@@ -62,7 +62,7 @@ pub struct Face {
 }
 
 /// One person found in an image.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Person {
     /// The detector's box and keypoints, image pixels; `None` when the
     /// region came from the previous frame ([`Holistic::track`]).
@@ -87,6 +87,24 @@ pub struct Person {
     pub left_hand: Option<Hand>,
     pub right_hand: Option<Hand>,
     pub face: Option<Face>,
+}
+
+impl Person {
+    /// The person as bytes (MessagePack: exact floats, NaN included), for
+    /// the live page's worker to hand what it found to the engine.
+    pub fn to_bytes(&self) -> Result<Vec<u8>, String> {
+        rmp_serde::to_vec(self).map_err(|e| format!("a person does not encode: {e}"))
+    }
+
+    /// [`Self::to_bytes`] read back; the error says what was malformed.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, String> {
+        rmp_serde::from_slice(bytes).map_err(|e| {
+            format!(
+                "a person's bytes ({} bytes) do not decode: {e}",
+                bytes.len()
+            )
+        })
+    }
 }
 
 /// Which parts a call looks for, beyond the body (a part whose model was
@@ -653,5 +671,65 @@ fn refined<T>(
     match next(&first) {
         Some(window) => Ok(Some(once(window)?.unwrap_or(first))),
         None => Ok(Some(first)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn landmark(x: f32, visibility: Option<f32>) -> Landmark {
+        Landmark {
+            position: [x, 2.0 * x, -x],
+            visibility,
+            presence: visibility,
+        }
+    }
+
+    /// A person survives the worker → engine hop bit for bit, NaN included
+    /// (JSON would turn it into null), and bad bytes say so.
+    #[test]
+    fn person_bytes_round_trip() {
+        let roi = CropTransform::whole_image(640, 360);
+        let person = Person {
+            detection: Some(Detection {
+                score: 0.9,
+                bbox: [1.0, 2.0, 3.0, 4.0],
+                keypoints: vec![[0.5, 0.25]; 4],
+            }),
+            roi,
+            next_roi: None,
+            presence: 0.75,
+            body: (0..33).map(|i| landmark(i as f32, Some(0.5))).collect(),
+            world: vec![[0.1, f32::NAN, -0.3]; 33],
+            feature: vec![1.5; 12],
+            left_hand: Some(Hand {
+                roi,
+                presence: 0.6,
+                landmarks: (0..21).map(|i| landmark(i as f32, None)).collect(),
+                world: vec![[0.0; 3]; 21],
+            }),
+            right_hand: None,
+            face: Some(Face {
+                roi,
+                presence: 0.8,
+                landmarks: (0..468).map(|i| landmark(i as f32, None)).collect(),
+            }),
+        };
+        let bytes = person.to_bytes().expect("encodes");
+        let back = Person::from_bytes(&bytes).expect("decodes");
+        assert_eq!(back.detection, person.detection);
+        assert_eq!(back.roi, person.roi);
+        assert_eq!(back.body, person.body);
+        assert!(back.world[0][1].is_nan() && back.world[0][0] == 0.1);
+        assert_eq!(back.feature, person.feature);
+        assert_eq!(
+            back.left_hand.map(|h| h.landmarks),
+            person.left_hand.map(|h| h.landmarks)
+        );
+        assert!(back.right_hand.is_none());
+        assert_eq!(back.face.map(|f| f.landmarks.len()), Some(468));
+        let err = Person::from_bytes(&bytes[..bytes.len() / 2]).expect_err("truncated");
+        assert!(err.contains("do not decode"), "{err}");
     }
 }

@@ -94,7 +94,7 @@ pub const FACE_DETECTOR: DetectorConfig = DetectorConfig {
 
 /// A detected object: normalised detector-input coordinates ([0, 1], y
 /// down) out of the decoder, image pixels after [`Detection::to_image`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Detection {
     /// Probability (sigmoid of the clipped logit).
     pub score: f32,

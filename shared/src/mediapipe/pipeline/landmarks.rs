@@ -61,7 +61,7 @@ pub const FACE_LANDMARKS: LandmarkConfig = LandmarkConfig {
 pub const PRESENCE_THRESHOLD: f32 = 0.5;
 
 /// One landmark in image pixels.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Landmark {
     /// x, y in image pixels; z (depth, smaller is nearer the camera) in the
     /// same pixel scale as x. MediaPipe's normalised `z` is this z divided by
