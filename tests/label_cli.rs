@@ -368,6 +368,37 @@ fn bad_inputs_give_clear_errors() {
         "{text}"
     );
 
+    // A fit prior that is not a finite λ ≥ 0, or given without the fits.
+    let (ok, text) = run_furpe(&[
+        "label",
+        "--data",
+        &data.display().to_string(),
+        "--experts",
+        "mediapipe",
+        "--hand-prior=-1",
+        "--backend",
+        "flex",
+    ]);
+    assert!(
+        !ok && text.contains("--hand-prior -1: expected a finite λ ≥ 0"),
+        "{text}"
+    );
+    let (ok, text) = run_furpe(&[
+        "label",
+        "--data",
+        &data.display().to_string(),
+        "--body",
+        &expert.display().to_string(),
+        "--face-prior",
+        "0.1",
+        "--backend",
+        "flex",
+    ]);
+    assert!(
+        !ok && text.contains("--face-prior applies to --experts mediapipe"),
+        "{text}"
+    );
+
     // An expert file given for the wrong part, a truncated one, published
     // checkpoints with a missing key and a mis-shaped one.
     let (ok, text) = label(&data, "--face", &expert);

@@ -513,6 +513,9 @@ async function deniedCamera() {
 const REAL_BOUND = 0.08;
 const REAL_RATIO = 0.8;
 const REAL_FRAMES = Number(process.env.FURPE_WEB_REAL_FRAMES || 48);
+// Appended to the real-video pages' address, e.g. `&worker=off` for the
+// one-thread page (benchmarks compare the two).
+const EXTRA_QUERY = process.env.FURPE_WEB_EXTRA_QUERY || '';
 
 const median = (v) => { const s = [...v].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
 
@@ -576,11 +579,16 @@ async function realVideo({ dir, mode, report, query = '' }) {
   // GETs of the page's own files may leave it.
   const requests = [];
   page.on('request', (r) => requests.push({ url: r.url(), method: r.method() }));
-  await page.goto(URL_BASE + `index.html?backend=cpu&mode=${mode}${query}`);
+  await page.goto(URL_BASE + `index.html?backend=cpu&mode=${mode}${query}${EXTRA_QUERY}`);
   const s = await waitFrames(page, 2);
   check(`${label}: the page runs in the ${mode} mode`, s.status === 'running' && s.mode === mode,
     `${s.status}, mode ${s.mode}, experts: ${s.experts || s.expertsError}`);
   const { samples, empty } = await collectKeypoints(page, REAL_FRAMES);
+  // MediaPipe's models run in the page's worker unless `worker=off`.
+  const oneThread = EXTRA_QUERY.includes('worker=off');
+  const piped = samples.filter((x) => x.stats.pipelined).length;
+  check(`${label}: MediaPipe's models run ${oneThread ? "in the page's thread (worker=off)" : 'in a Web Worker beside the engine'}`,
+    samples.length > 0 && piped === (oneThread ? 0 : samples.length), `${piped} of ${samples.length} frames pipelined`);
   const score = samples.length ? followScore(samples) : { body: NaN, constant: NaN, frames: 0 };
   const ms = (key) => median(samples.map((x) => x.stats.ms[key]).filter(Number.isFinite));
   const fps = samples.length ? samples[samples.length - 1].stats.fps : NaN;
@@ -611,7 +619,7 @@ async function realVideo({ dir, mode, report, query = '' }) {
     foreign.length ? foreign.slice(0, 3).map((r) => `${r.method} ${r.url}`).join(', ') : `${requests.length} requests, all same-origin GETs`);
   if (report.bench) {
     const stages = Object.fromEntries(['find', 'landmarks', 'fit', 'head', 'crop', 'student', 'body', 'render', 'total'].map((k) => [k, ms(k)]).filter(([, v]) => Number.isFinite(v)));
-    report.bench[`real-${mode}${query.replace(/[&=]/g, '-')}-cpu`] = { frames: samples.length, fps, ms: stages, follow: score };
+    report.bench[`real-${mode}${(query + EXTRA_QUERY).replace(/[&=]/g, '-')}-cpu`] = { frames: samples.length, fps, ms: stages, follow: score };
   }
   if (report.screenshots && (mode === 'experts' || mode === 'head') && !query) {
     await pauseLive(page);

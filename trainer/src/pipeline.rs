@@ -188,6 +188,8 @@ pub fn prepare(args: &PrepareArgs) -> anyhow::Result<PrepareSummary> {
         // MediaPipe's fits on this world: docs/mediapipe_labels.md).
         no_hands: true,
         no_face: true,
+        hand_prior: None,
+        face_prior: None,
         model: None,
         mediapipe: None,
         body: file_of(ExpertKind::Body),

@@ -15,6 +15,11 @@
 //!   MediaPipe's models, around the last body, else the centred frame), on
 //!   WebGPU or the CPU.
 //!
+//! MediaPipe's models normally run in a Web Worker (`PersonFinder`,
+//! `crate::finder`): the page hands each person it found to
+//! [`LiveEngine::step_with`], which runs only this mode's own stage, so the
+//! models and the engine overlap; [`LiveEngine::step`] runs both in turn.
+//!
 //! Either way the body is posed by the same SMPL-X path and smoothed if
 //! asked. Mutable state sits in `RefCell`s that are never borrowed across an
 //! `await`, so JS may toggle options or drop files while a frame is in flight.

@@ -31,6 +31,17 @@ pub(crate) struct MediaPipeExperts<B: Backend> {
     pub layer: Smplx<Autodiff<B>>,
     pub hands: bool,
     pub face: bool,
+    /// λ of the hand and face fits' priors, where not the defaults.
+    pub hand_prior: Option<f32>,
+    pub face_prior: Option<f32>,
+}
+
+/// `config` with its prior's λ replaced, when one is given.
+fn with_prior(config: FitConfig, prior: Option<f32>) -> FitConfig {
+    FitConfig {
+        prior: prior.unwrap_or(config.prior),
+        ..config
+    }
 }
 
 /// One image's labels (NaN-free parts only; `None` = not found).
@@ -70,8 +81,12 @@ impl<B: Backend> MediaPipeExperts<B> {
         let rows: Vec<usize> = (0..people.len()).filter(|&r| people[r].is_some()).collect();
         let found: Vec<&Person> = people.iter().flatten().collect();
         let config = PersonFitConfig {
-            hand: self.hands.then(FitConfig::hand),
-            face: self.face.then(FitConfig::face),
+            hand: self
+                .hands
+                .then(|| with_prior(FitConfig::hand(), self.hand_prior)),
+            face: self
+                .face
+                .then(|| with_prior(FitConfig::face(), self.face_prior)),
             ..PersonFitConfig::label()
         };
         let fits = fit_people(&self.layer, &found, &[], &config, device)?;

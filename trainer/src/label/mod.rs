@@ -69,6 +69,17 @@ pub struct LabelArgs {
     /// unlabelled unless --face gives an expert file, which replaces it).
     #[arg(long)]
     pub no_face: bool,
+    /// With --experts mediapipe: λ of the hand fits' pose prior, which
+    /// holds each finger joint near the model's mean hand (default 1e-3).
+    /// Larger values shrink the labels toward the mean hand: on rendered
+    /// mannequins, whose hands MediaPipe reads poorly, that is what lets the
+    /// labels beat the best constant (docs/mediapipe_labels.md).
+    #[arg(long)]
+    pub hand_prior: Option<f32>,
+    /// With --experts mediapipe: λ of the face fit's prior on jaw and
+    /// expression (default 1e-5).
+    #[arg(long)]
+    pub face_prior: Option<f32>,
     /// With --experts mediapipe: the SMPL-X model the fits pose (.npz,
     /// official layout); default: the embedded mannequin (a stand-in for
     /// the licensed model). Use the model the student trains with.
@@ -129,6 +140,18 @@ pub struct LabelSummary {
     pub images_per_second: f64,
 }
 
+/// The priors a label run changed, for its manifest (empty: the defaults).
+fn priors(hand: Option<f32>, face: Option<f32>) -> String {
+    let mut out = String::new();
+    if let Some(v) = hand {
+        out += &format!(" hand_prior={v}");
+    }
+    if let Some(v) = face {
+        out += &format!(" face_prior={v}");
+    }
+    out
+}
+
 pub fn run(args: LabelArgs) -> anyhow::Result<()> {
     label(args).map(|_| ())
 }
@@ -137,6 +160,19 @@ pub fn run(args: LabelArgs) -> anyhow::Result<()> {
 pub fn label(args: LabelArgs) -> anyhow::Result<LabelSummary> {
     if args.batch == 0 || args.chunk == 0 {
         anyhow::bail!("--batch and --chunk must be at least 1");
+    }
+    for (flag, value) in [
+        ("--hand-prior", args.hand_prior),
+        ("--face-prior", args.face_prior),
+    ] {
+        if let Some(v) = value {
+            if !(v.is_finite() && v >= 0.0) {
+                anyhow::bail!("{flag} {v}: expected a finite λ ≥ 0");
+            }
+            if args.experts != ExpertSource::Mediapipe {
+                anyhow::bail!("{flag} applies to --experts mediapipe (it weights the fits' prior)");
+            }
+        }
     }
     match args.experts {
         ExpertSource::Files => {
@@ -307,8 +343,9 @@ impl BackendJob for LabelArgs {
                 manifest_experts.push((
                     "body+hands".to_string(),
                     format!(
-                        "mediapipe {} hands={hands} face={face}",
+                        "mediapipe {} hands={hands} face={face}{}",
                         self.pose_model.file().stem(),
+                        priors(self.hand_prior, self.face_prior),
                     ),
                     0,
                     0,
@@ -318,6 +355,8 @@ impl BackendJob for LabelArgs {
                     layer,
                     hands,
                     face,
+                    hand_prior: self.hand_prior,
+                    face_prior: self.face_prior,
                 })
             }
         };
