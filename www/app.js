@@ -14,7 +14,7 @@ const STUDENTS = [
   { url: 'models/student.furpe', name: 'models/student.furpe (yours)' },
   {
     url: 'models/default-student.furpe',
-    name: 'models/default-student.furpe (the committed default: the small student `furpe demo` trains on the synthetic world)',
+    name: 'models/default-student.furpe (the committed default: scripts/train-default-student.sh, trained on the synthetic world)',
   },
 ];
 
