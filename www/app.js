@@ -127,7 +127,15 @@ const STAGES = [
 // Resolves to the engine's stats, or null when there is nothing new to do.
 async function stepFrame(engine, finder, pixels, w, h) {
   if (!finder) return engine.step(pixels, w, h);
-  if (finder.failed) throw new Error(`the person finder failed: ${finder.failed}`);
+  if (finder.failed) {
+    // The worker stopped: say so once and run every stage in this thread.
+    if (!finder.reported) {
+      finder.reported = true;
+      stats.worker = false;
+      show(`MediaPipe's worker failed (${finder.failed}); the page now runs its models in its own thread.`, 'error');
+    }
+    return engine.step(pixels, w, h);
+  }
   if (!finder.busy) finder.send(pixels, w, h);
   const latest = finder.latest;
   if (!latest) return null;
@@ -358,6 +366,7 @@ async function main() {
   setupModes(engine, haveExperts, haveExperts && await loadHead(engine), (mode) => finder && finder.setMode(mode));
   if (models) finder = await startFinder(models, engine.mode());
   stats.worker = finder !== null;
+  window.furpeFinder = finder;
   // Forgets the tracked person, in the engine and in the worker (tests call
   // this when they switch the camera's picture).
   window.furpeResetTracking = () => { engine.reset_tracking(); if (finder) finder.reset(); };

@@ -609,6 +609,21 @@ async function realVideo({ dir, mode, report, query = '' }) {
     check(`${label}: the student's crop is on the person in every frame`, samples.length >= REAL_FRAMES / 2 && inside === samples.length,
       `${inside} of ${samples.length} crops centred inside the person's box; pose (reported, not asserted): ${detail}`);
   }
+  if (mode === 'student' && !oneThread) {
+    // The worker failing mid-run (here: a malformed frame sent to it) is
+    // said once, and the page goes on in one thread.
+    const before = await page.evaluate(() => {
+      window.furpeFinder.worker.postMessage({ type: 'frame', id: 1, pixels: new Uint8Array(10), width: 5, height: 5 });
+      return window.furpeStats.frames;
+    });
+    await page.waitForFunction((k) => window.furpeStats.frames > k + 3 && window.furpeStats.worker === false, before,
+      { timeout: 30000, polling: 50 }).catch(() => null);
+    const after = await page.evaluate(() => JSON.parse(JSON.stringify(window.furpeStats)));
+    const said = after.messages.filter((m) => m.text.includes("MediaPipe's worker failed"));
+    check(`${label}: a failed worker is said once and the page runs on in one thread`,
+      said.length === 1 && after.pipelined === false && after.person && after.status === 'running',
+      `${said.length} message(s): ${said.map((m) => m.text).join(' | ').slice(0, 160)}; last frame pipelined ${after.pipelined}, person ${after.person}`);
+  }
   // The overlay keeps the camera's aspect ratio (the clip is 16:9).
   const aspect = await page.evaluate(() => { const c = document.getElementById('overlay'); return { css: c.clientWidth / c.clientHeight, frame: c.width / c.height }; });
   check(`${label}: the overlay keeps the camera's aspect ratio`, Math.abs(aspect.css - 16 / 9) < 0.03 && Math.abs(aspect.frame - 16 / 9) < 0.03,
