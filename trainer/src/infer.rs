@@ -23,6 +23,9 @@ pub struct StudentPredictor<B: Backend> {
     regressor: BodyRegressor<B>,
     hands_mean: [Vec<f32>; 2],
     flat_hand_mean: bool,
+    /// Flip test-time augmentation for `furpe eval --flip` (see
+    /// [`StudentPredictor::flip_averaged`]).
+    pub flip: bool,
 }
 
 /// One image's prediction.
@@ -59,7 +62,36 @@ impl<B: Backend> StudentPredictor<B> {
             },
             hands_mean: [model.hands_mean_l.clone(), model.hands_mean_r.clone()],
             flat_hand_mean,
+            flip: false,
         })
+    }
+
+    /// Flip test-time augmentation: the student also sees the window
+    /// mirrored, its answer is mirrored back (left and right joints swapped,
+    /// each rotation reflected: `SmplxParams::flipped`), and the two are
+    /// averaged as the best constant is (`baseline::mean_params`: rotations
+    /// by their chordal mean, shape arithmetically). The expression is the
+    /// unmirrored view's: its basis has no left–right symmetry to undo.
+    pub fn flip_averaged(
+        &self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        window: CropTransform,
+    ) -> anyhow::Result<SmplxParams> {
+        let direct = self.predict(rgb, width, height, window)?.params;
+        let mirrored = CropTransform {
+            flip: !window.flip,
+            ..window
+        };
+        let back = self.predict(rgb, width, height, mirrored)?.params.flipped();
+        let hands_mean =
+            (!self.flat_hand_mean).then(|| [&self.hands_mean[0][..], &self.hands_mean[1][..]]);
+        let mut mean =
+            furpe::baseline::mean_params(&SmplxParams::concat(&[direct.clone(), back]), hands_mean)
+                .map_err(anyhow::Error::msg)?;
+        mean.expression = direct.expression;
+        Ok(mean)
     }
 
     /// Predicts the person in `window` of an RGB8 image.
@@ -268,13 +300,20 @@ impl<B: Backend> Predictors<B> {
 
 impl<B: Backend> Predictor for StudentPredictor<B> {
     fn name(&self) -> String {
-        "FuRPE student".into()
+        if self.flip {
+            "FuRPE student (flip test-time augmentation)".into()
+        } else {
+            "FuRPE student".into()
+        }
     }
 
     fn predict(&mut self, input: &EvalInput) -> anyhow::Result<SmplxParams> {
         let image = input.load_rgb()?;
         let (w, h) = image.dimensions();
         let window = body_window(input.person_box, input.keypoints, w, h);
+        if self.flip {
+            return self.flip_averaged(image.as_raw(), w, h, window);
+        }
         Ok(StudentPredictor::predict(self, image.as_raw(), w, h, window)?.params)
     }
 }
@@ -562,4 +601,83 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
         precision
     );
     Ok(())
+}
+
+#[cfg(all(test, feature = "flex"))]
+mod tests {
+    use super::*;
+    use burn::backend::Flex;
+    use furpe::nets::StudentConfig;
+
+    fn predictor() -> StudentPredictor<Flex> {
+        let device = Default::default();
+        let model = furpe::smplx::mannequin::mannequin();
+        let config = StudentConfig::web();
+        StudentPredictor {
+            regressor: BodyRegressor {
+                student: config.init::<Flex>(&device),
+                config,
+                body_model: SmplxConfig::new()
+                    .init::<Flex>(&model, &device)
+                    .expect("the mannequin"),
+                device,
+            },
+            hands_mean: [model.hands_mean_l.clone(), model.hands_mean_r.clone()],
+            flat_hand_mean: false,
+            flip: true,
+        }
+    }
+
+    fn rotations(p: &SmplxParams) -> Vec<f32> {
+        [
+            &p.global_orient[0],
+            &p.body_pose[0],
+            &p.jaw_pose[0],
+            &p.left_hand_pose[0],
+            &p.right_hand_pose[0],
+        ]
+        .into_iter()
+        .flatten()
+        .copied()
+        .collect()
+    }
+
+    /// Flip test-time augmentation makes the student exactly mirror-
+    /// equivariant: the averaged answer for the mirrored window is the
+    /// mirror image of the averaged answer for the window (the two views
+    /// swap places). A mirroring that did not undo the student's view of
+    /// the mirrored window (or swapped no joints) breaks this.
+    #[test]
+    fn flip_averaging_is_mirror_equivariant() {
+        let (w, h) = (96u32, 80u32);
+        let rgb: Vec<u8> = (0..w * h * 3)
+            .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+            .collect();
+        let s = predictor();
+        let window = body_window(Some([20.0, 10.0, 70.0, 75.0]), None, w, h);
+        let mirrored = CropTransform {
+            flip: !window.flip,
+            ..window
+        };
+        let a = s.flip_averaged(&rgb, w, h, window).expect("a prediction");
+        let b = s.flip_averaged(&rgb, w, h, mirrored).expect("a prediction");
+        let (ra, rb) = (rotations(&a), rotations(&b.flipped()));
+        let worst = ra
+            .iter()
+            .zip(&rb)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(worst < 1e-4, "the averaged answers differ by {worst} rad");
+        // Not trivially so: the two views themselves disagree.
+        let direct = s.predict(&rgb, w, h, window).expect("a prediction").params;
+        let spread = rotations(&direct)
+            .iter()
+            .zip(&ra)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            spread > 1e-3,
+            "the student answered both views alike ({spread})"
+        );
+    }
 }

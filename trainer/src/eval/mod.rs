@@ -64,6 +64,12 @@ pub struct EvalArgs {
     /// one exported by `furpe export`).
     #[arg(long, value_name = "C")]
     pub checkpoint: Option<PathBuf>,
+    /// With --checkpoint: flip test-time augmentation. The student also
+    /// sees each window mirrored; its answer, mirrored back, is averaged
+    /// with the direct one (rotations by their chordal mean). Twice the
+    /// student's time; docs/learning.md §13–14 measure it.
+    #[arg(long, requires = "checkpoint")]
+    pub flip: bool,
     /// A pose-head student (`furpe head train`'s head.furpe): MediaPipe
     /// finds the person in each image (the one overlapping the sample's
     /// box) and the head reads its embedding. A sample where nobody is found
@@ -181,12 +187,16 @@ impl BackendJob for EvalArgs {
                 }),
                 None => bail!("--baseline constant needs --constant FILE (one body's parameters, e.g. label_mean.json of a furpe train run)"),
             },
-            (_, _, Some(c)) => Box::new(crate::infer::StudentPredictor::<B>::load(
-                c,
-                &model,
-                self.flat_hand_mean,
-                &device,
-            )?),
+            (_, _, Some(c)) => {
+                let mut student = crate::infer::StudentPredictor::<B>::load(
+                    c,
+                    &model,
+                    self.flat_hand_mean,
+                    &device,
+                )?;
+                student.flip = self.flip;
+                Box::new(student)
+            }
             _ => match &self.head {
                 Some(h) => Box::new(crate::infer::HeadPredictor::<B>::load(
                     h,
