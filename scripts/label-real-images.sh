@@ -9,7 +9,7 @@
 #   frames (ffmpeg, 544×960) → `furpe detect` (MediaPipe's person detector and
 #   landmarks) → `furpe import openpose --all-people` → `furpe label`
 #   (MediaPipe's body model with SMPL-X fitted to its landmarks; face and hands
-#   from the committed experts, as scripts/train-default-student.sh labels the
+#   from the committed experts, as scripts/train-small-student.sh labels the
 #   synthetic world, so both datasets carry the same expert features) →
 #   `furpe select` (the demo's thresholds).
 #

@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Trains the committed default student (www/models/default-student.furpe, the
-# one the live page runs) and its best constant (the mean of its training
-# labels, www/models/default-student.label-mean.json, which the browser tests
-# score the page against). The FuRPE pipeline on the embedded defaults:
-# a 3000-image synthetic world at 256 px → MediaPipe's body model (SMPL-X
-# fitted to its landmarks) and the committed face and hand experts
-# (models/experts) label it → selection → the student of
-# configs/default-student.toml, continued at a tenth of its learning rate by
-# configs/default-student-finetune.toml → an evaluation on an unseen 200-image world
-# against the best constant. Seeded: a rerun on the same machine gives the
-# same files. On a 2-core CPU: about 18 min of labelling and rendering, then
-# about 25 min of training (4192 steps, then 2000 at a tenth of the learning
-# rate, ~6 min; figures in docs/learning.md §6 and §9).
+# Trains the committed default student (www/models/default-student.furpe,
+# the one the live page runs) and its best constant (the mean of its
+# training labels, www/models/default-student.label-mean.json, which the
+# tests score it against). The FuRPE pipeline on the embedded defaults: two
+# 3000-image synthetic worlds at 256 px (seeds 0 and 1) → MediaPipe's body
+# model (SMPL-X fitted to its landmarks) and the committed face and hand
+# experts (models/experts) label them → the demo's selection →
+# configs/wide-student-6k.toml (ResNet-18 [1,1,1,1] at width 32 on 128-px
+# crops, 36 epochs, lr drop at 30) → an evaluation on an unseen 200-image
+# world (seed 999) against the best constant. Seeded. On a 2-core CPU:
+# ~8 min of rendering and labelling per world, then ~60 min of training
+# (docs/learning.md §14). The small student of the previous default:
+# scripts/train-small-student.sh.
 #
 # usage: scripts/train-default-student.sh [WORK_DIR]   (default: runs/default-student)
 set -euo pipefail
@@ -24,40 +24,32 @@ cargo build --release -p furpe-trainer
 furpe="$CARGO_TARGET_DIR/release/furpe"
 mkdir -p "$work"
 
-# The selection threshold of `furpe demo` (its reasons are in trainer/src/demo.rs).
 printf '{"reprojection_max_mse": 0.05}' > "$work/selection-config.json"
-[ -f "$work/world/prepare.json" ] || "$furpe" prepare --out "$work/world" --count 3000 --seed 0 --size 256 \
-    --experts models/experts --selection-config "$work/selection-config.json" --backend flex
-
-# Phase 1: configs/default-student.toml (4192 steps at lr 1e-3).
-sed -e "s|^data = .*|data = \"$work/world/data\"|" -e "s|^out = .*|out = \"$work/student\"|" \
-    configs/default-student.toml > "$work/config.toml"
-train() {  # CONFIG RUN_DIR: train, resume an interrupted run, or keep a finished one
-    if [ -f "$2/student.furpe" ]; then
-        echo "$2/student.furpe exists: not retraining"
-    elif [ -d "$2" ]; then
-        "$furpe" train --config "$1" --resume --backend flex
-    else
-        "$furpe" train --config "$1" --backend flex
-    fi
-}
-train "$work/config.toml" "$work/student"
-# Phase 2: configs/default-student-finetune.toml, from phase 1's f16 export
-# (the weights the page would have run), 2000 steps at lr 1e-4.
-[ -f "$work/phase1.furpe" ] || "$furpe" export --student "$work/student/student.furpe" --out "$work/phase1.furpe" --f16
-sed -e "s|^data = .*|data = \"$work/world/data\"|" -e "s|^out = .*|out = \"$work/finetune\"|" \
-    -e "s|^init = .*|init = \"$work/phase1.furpe\"|" \
-    configs/default-student-finetune.toml > "$work/finetune.toml"
-train "$work/finetune.toml" "$work/finetune"
-
-[ -f "$work/test/annotations.jsonl" ] || "$furpe" synth --out "$work/test" --count 200 --size 256 --seed 999 --backend flex
-for run in student constant; do
-    if [ $run = student ]; then predictor=(--checkpoint "$work/finetune/student.furpe"); else predictor=(--baseline constant); fi
-    "$furpe" eval --dataset synthetic --root "$work/test" "${predictor[@]}" \
-        --constant "$work/finetune/label_mean.json" --out "$work/eval_$run"
+for world in "world 0" "world-b 1"; do
+    set -- $world
+    [ -f "$work/$1/prepare.json" ] || "$furpe" prepare --out "$work/$1" --count 3000 --seed "$2" --size 256 \
+        --experts models/experts --selection-config "$work/selection-config.json" --backend flex
 done
 
-"$furpe" export --student "$work/finetune/student.furpe" --out www/models/default-student.furpe --f16
-cp "$work/finetune/label_mean.json" www/models/default-student.label-mean.json.tmp
+run="$work/student-wide-6k"
+sed -e "s|^data = .*|data = \"$work/world/data\"|" -e "s|^extra_data = .*|extra_data = [\"$work/world-b/data\"]|" \
+    -e "s|^out = .*|out = \"$run\"|" configs/wide-student-6k.toml > "$work/wide-6k.toml"
+if [ -f "$run/student.furpe" ]; then
+    echo "$run/student.furpe exists: not retraining"
+elif [ -d "$run" ]; then
+    "$furpe" train --config "$work/wide-6k.toml" --resume --backend flex
+else
+    "$furpe" train --config "$work/wide-6k.toml" --backend flex
+fi
+
+"$furpe" export --student "$run/student.furpe" --out www/models/default-student.furpe --f16
+cp "$run/label_mean.json" www/models/default-student.label-mean.json.tmp
 mv www/models/default-student.label-mean.json.tmp www/models/default-student.label-mean.json
-echo "default student: www/models/default-student.furpe (unseen world: $work/eval_student/report.md, best constant: $work/eval_constant/report.md)"
+
+[ -f "$work/test/annotations.jsonl" ] || "$furpe" synth --out "$work/test" --count 200 --size 256 --seed 999 --backend flex
+for pred in student constant; do
+    if [ $pred = student ]; then predictor=(--checkpoint www/models/default-student.furpe); else predictor=(--baseline constant); fi
+    "$furpe" eval --dataset synthetic --root "$work/test" "${predictor[@]}" \
+        --constant www/models/default-student.label-mean.json --out "$work/eval_wide6k_$pred"
+done
+echo "default student: www/models/default-student.furpe (unseen world: $work/eval_wide6k_student/report.md, best constant: $work/eval_wide6k_constant/report.md)"

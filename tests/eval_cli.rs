@@ -649,11 +649,11 @@ fn clear_errors() {
 /// The committed default student (www/models/default-student.furpe, the one
 /// the live page runs) against its best constant (the mean of its training
 /// labels, committed beside it) on 40 images of a world it never saw: it
-/// must depend on its pixels. On these 40 images it scored 0.895× the
-/// constant's PA-MPJPE when it was committed (0.86× on 200; the default
-/// before its low-lr phase 0.92×); a student that ignores its input scores
-/// ≥ 1.0× (the constant is the best one there is), the default before
-/// 2026-12-07 0.98×.
+/// must depend on its pixels. On these 40 images it scored 0.829× the
+/// constant's PA-MPJPE when it was committed (0.785× on 200); the small
+/// student it replaced (2026-12-08) 0.895×, the one before 0.92×, so the
+/// bound fails them; a student that ignores its input scores ≥ 1.0× (the
+/// constant is the best one there is), the default before 2026-12-07 0.98×.
 /// A committed predictor (`flag` FILE, e.g. `--checkpoint` or `--head`)
 /// and its committed best constant on 40 images of the unseen world (seed
 /// 999): its PA-MPJPE, the constant's and the report.
@@ -709,8 +709,8 @@ fn the_default_student_beats_its_best_constant_on_an_unseen_world() {
         student / constant
     );
     assert!(
-        student <= 0.96 * constant,
-        "the default student ({student:.1} mm) does not beat its best constant ({constant:.1} mm) by 4 %"
+        student <= 0.86 * constant,
+        "the default student ({student:.1} mm) does not beat its best constant ({constant:.1} mm) by 14 %"
     );
 }
 
