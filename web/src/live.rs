@@ -649,20 +649,49 @@ impl LiveEngine {
                 }
             };
             let window = body_window(person_box, None, width, height);
-            // Clones, so no borrow lives across the await.
-            let engine = inner.engine.borrow().clone();
+            // A clone, so no borrow lives across the await.
             let body = inner.body.borrow().clone();
-            let prediction = match &*engine {
-                Engine::Gpu(r) => r.predict(&rgba, width, height, window, &now).await,
-                Engine::Cpu(r) => r.predict(&rgba, width, height, window, &now).await,
-            }
-            .map_err(js_error)?;
+            let prediction = student_on(&inner, &rgba, width, height, window)
+                .await
+                .map_err(js_error)?;
             let hands_mean = [&body.data.hands_mean_l[..], &body.data.hands_mean_r[..]];
             Ok(JsValue::from_str(
                 &prediction.to_json(hands_mean, false).to_string(),
             ))
         })
     }
+}
+
+/// The student and SMPL-X on one crop of an RGBA frame, on the page's
+/// backend (the engine is cloned out: no borrow lives across the await).
+async fn student_on(
+    inner: &Inner,
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    crop: CropTransform,
+) -> Result<Prediction, String> {
+    let engine = inner.engine.borrow().clone();
+    match &*engine {
+        Engine::Gpu(r) => r.predict(rgba, width, height, crop, &now).await,
+        Engine::Cpu(r) => r.predict(rgba, width, height, crop, &now).await,
+    }
+}
+
+/// [`student_on`] with the student mode's stage times (`find`: the person
+/// finder's milliseconds).
+async fn student_stage(
+    inner: &Inner,
+    rgba: &[u8],
+    width: u32,
+    height: u32,
+    crop: CropTransform,
+    find: f64,
+) -> Result<(Prediction, serde_json::Value), String> {
+    let prediction = student_on(inner, rgba, width, height, crop).await?;
+    let t = prediction.times;
+    let ms = json!({ "find": find, "crop": t.crop, "student": t.student, "body": t.body });
+    Ok((prediction, ms))
 }
 
 /// A person found by a `PersonFinder` in a worker (`None`: nobody), and the
@@ -759,14 +788,8 @@ async fn infer(
             let Some(crop) = crop else {
                 return Ok((None, None, json!({ "find": find })));
             };
-            // 2. The student and SMPL-X (no borrow lives across the await).
-            let engine = inner.engine.borrow().clone();
-            let prediction = match &*engine {
-                Engine::Gpu(r) => r.predict(rgba, width, height, crop, &now).await?,
-                Engine::Cpu(r) => r.predict(rgba, width, height, crop, &now).await?,
-            };
-            let t = prediction.times;
-            let ms = json!({ "find": find, "crop": t.crop, "student": t.student, "body": t.body });
+            // 2. The student and SMPL-X.
+            let (prediction, ms) = student_stage(inner, rgba, width, height, crop, find).await?;
             Ok((Some(prediction), person, ms))
         }
     }
@@ -817,13 +840,7 @@ async fn infer_found(
                 return Ok((None, None, json!({ "find": find })));
             };
             let crop = person_crop(&person, width, height);
-            let engine = inner.engine.borrow().clone();
-            let prediction = match &*engine {
-                Engine::Gpu(r) => r.predict(rgba, width, height, crop, &now).await?,
-                Engine::Cpu(r) => r.predict(rgba, width, height, crop, &now).await?,
-            };
-            let t = prediction.times;
-            let ms = json!({ "find": find, "crop": t.crop, "student": t.student, "body": t.body });
+            let (prediction, ms) = student_stage(inner, rgba, width, height, crop, find).await?;
             Ok((Some(prediction), Some(person), ms))
         }
     }
