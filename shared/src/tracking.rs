@@ -174,6 +174,20 @@ impl<A: AutodiffBackend> Tracker<A> {
         }))
     }
 
+    /// MediaPipe's models alone on this frame (RGB8; see
+    /// [`PersonTrack::track`]): the first stage of [`Self::experts`] and
+    /// [`Self::head`], for callers that run the second
+    /// ([`Self::experts_on`], [`Self::head_on`]) themselves.
+    pub fn track(
+        &mut self,
+        rgb: &[u8],
+        width: u32,
+        height: u32,
+        parts: Parts,
+    ) -> Result<Option<Person>, String> {
+        self.track.track(rgb, width, height, parts)
+    }
+
     /// The parts [`Self::experts`] looks for under `config`: one pass per
     /// hand and face (half the time; the fit is warm and smoothing follows).
     pub fn experts_parts(config: &PersonFitConfig) -> Parts {

@@ -52,7 +52,7 @@ use wasm_bindgen::prelude::*;
 use web_sys::HtmlCanvasElement;
 
 use crate::display::{Display, Gpu};
-use crate::finder::{holistic, rgb_of};
+use crate::finder::{holistic, parts_for, rgb_of};
 use crate::{js_error, now};
 
 type GpuBackend = burn::backend::Wgpu<f32, i32, u32>;
@@ -715,87 +715,41 @@ async fn infer(
     if let Some(found) = found {
         return infer_found(inner, mode, rgba, width, height, found).await;
     }
+    // 1. MediaPipe's models in this thread (the same first stage the
+    // worker runs), then the mode's own stage as for a worker's person.
     let t0 = now();
-    match mode {
-        Mode::Experts => {
-            let rgb = rgb_of(rgba, width, height)?;
-            let mut tracker = inner.tracker.borrow_mut();
-            let tracker = tracker
-                .as_mut()
-                .ok_or("the experts mode needs MediaPipe's models")?;
-            let frame = tracker.experts(&rgb, width, height, &PersonFitConfig::live(), &now)?;
-            Ok(match frame {
-                Some(f) => {
-                    let ms = json!({
-                        "landmarks": f.times.landmarks,
-                        "fit": f.times.fit,
-                        "body": f.times.body,
-                    });
-                    (Some(f.prediction), Some(f.person), ms)
-                }
-                None => (None, None, json!({ "landmarks": now() - t0 })),
-            })
+    let tracked = {
+        let mut tracker = inner.tracker.borrow_mut();
+        match tracker.as_mut() {
+            Some(tracker) => {
+                let rgb = rgb_of(rgba, width, height)?;
+                Some(tracker.track(&rgb, width, height, parts_for(mode.name())?)?)
+            }
+            None => None,
         }
-        Mode::Head => {
-            let rgb = rgb_of(rgba, width, height)?;
-            let head = inner
-                .head
-                .borrow()
-                .as_ref()
-                .map(|(h, _)| h.clone())
-                .ok_or("the head mode needs a pose-head student")?;
-            let mut tracker = inner.tracker.borrow_mut();
-            let tracker = tracker
-                .as_mut()
-                .ok_or("the head mode needs MediaPipe's models")?;
-            let frame = tracker.head(&rgb, width, height, &head, &now)?;
-            Ok(match frame {
-                Some(f) => {
-                    let ms = json!({
-                        "landmarks": f.times.landmarks,
-                        "head": f.times.fit,
-                        "body": f.times.body,
-                    });
-                    (Some(f.prediction), Some(f.person), ms)
-                }
-                None => (None, None, json!({ "landmarks": now() - t0 })),
-            })
-        }
-        Mode::Student => {
-            // 1. The crop: around the person MediaPipe tracks, else around
-            // the last body, else the centred frame.
-            let (crop, person) = {
-                let mut tracker = inner.tracker.borrow_mut();
-                match tracker.as_mut() {
-                    Some(tracker) => {
-                        let rgb = rgb_of(rgba, width, height)?;
-                        match tracker.find(&rgb, width, height)? {
-                            Some((person, crop)) => (Some(crop), Some(person)),
-                            None => (None, None),
-                        }
-                    }
-                    None => {
-                        let state = inner.state.borrow();
-                        let crop = match &state.previous {
-                            Some(p) => p.next_crop(width, height),
-                            None => CropTransform::follow(None, width, height, FOLLOW_SCALE),
-                        };
-                        (Some(crop), None)
-                    }
-                }
-            };
-            let find = now() - t0;
-            let Some(crop) = crop else {
-                return Ok((None, None, json!({ "find": find })));
-            };
-            // 2. The student and SMPL-X.
-            let (prediction, ms) = student_stage(inner, rgba, width, height, crop, find).await?;
-            Ok((Some(prediction), person, ms))
-        }
+    };
+    if let Some(person) = tracked {
+        let found = Found {
+            person,
+            ms: now() - t0,
+        };
+        return infer_found(inner, mode, rgba, width, height, found).await;
     }
+    // 2. Without MediaPipe's models (the student mode only): the crop
+    // around the last body, else the centred frame.
+    if mode != Mode::Student {
+        return Err(format!("the {} mode needs MediaPipe's models", mode.name()));
+    }
+    let crop = match &inner.state.borrow().previous {
+        Some(p) => p.next_crop(width, height),
+        None => CropTransform::follow(None, width, height, FOLLOW_SCALE),
+    };
+    let (prediction, ms) = student_stage(inner, rgba, width, height, crop, now() - t0).await?;
+    Ok((Some(prediction), None, ms))
 }
 
-/// [`infer`]'s second stage on a person found in the worker.
+/// [`infer`]'s second stage, on a person found by MediaPipe's models (in the
+/// page's worker or in this thread; `None`: nobody in view).
 async fn infer_found(
     inner: &Inner,
     mode: Mode,
@@ -836,6 +790,10 @@ async fn infer_found(
             Ok((Some(frame.prediction), Some(frame.person), ms))
         }
         Mode::Student => {
+            // The student reads no fit: a later experts frame starts cold.
+            if let Some(tracker) = inner.tracker.borrow_mut().as_mut() {
+                tracker.lost();
+            }
             let Some(person) = person else {
                 return Ok((None, None, json!({ "find": find })));
             };
